@@ -11,8 +11,8 @@ choice is documented here and exposed as a parameter:
   single default; 5 s is the duration of its AllMusic (4Q) arousal figure.
 * ``sample_rate`` = None: each clip is analysed at its native rate, with the
   STFT chosen per (rate, duration) so every segment is 216 x 128 (frontend.py).
-* ``ae_max_epochs`` / ``max_epochs`` = 200: the paper stops on patience 10
-  only; 200 is a ceiling that early stopping normally never reaches.
+* ``ae_max_epochs`` / ``max_epochs`` = 200: the method is specified by early
+  stopping with patience 10; 200 is only a ceiling for it.
 * each stage ends with the weights of its best validation epoch
   (``restore_best``; False keeps the last epoch run, Keras' ``EarlyStopping``
   default, i.e. ``patience`` epochs past the best). The autoencoder's early

@@ -146,10 +146,6 @@ class SegmentModule(L.LightningModule):
                 stats["clean_precision"] = float((~noisy[mask]).mean())
         self.split_stats = stats
 
-    def on_train_epoch_end(self) -> None:
-        for key, value in self.split_stats.items():
-            self.log(key, value, on_epoch=True, on_step=False)
-
     # --- steps -----------------------------------------------------------------
     def training_step(self, batch: list[torch.Tensor], batch_idx: int) -> torch.Tensor:
         index = batch[0]
@@ -179,6 +175,8 @@ class SegmentModule(L.LightningModule):
             if s.rdrop and len(x_unl):
                 kl = losses.symmetric_kl(self.net(x_unl), self.net(x_unl))
         n = len(inputs)
+        # constant within the epoch; logged here so the epoch's own metrics carry it
+        self.log_dict(self.split_stats, on_epoch=True, on_step=False, batch_size=n)
         self.log("train_l_mix", loss_mix, on_epoch=True, on_step=False, batch_size=n)
         if not s.rdrop:
             return loss_mix
