@@ -10,6 +10,14 @@ A plan file (``experiments/bench/*.yaml``) looks like::
     protocol: kfold:5
     seeds: [0, 1]                     # or a count: 3 means [0, 1, 2]
 
+For ``text2music_retrieval`` the datasets are text datasets and ``music``
+lists the music collections each is matched with (``music_protocol`` splits
+them; default: ``protocol``)::
+
+    datasets: [synth-text]
+    tasks: [text2music_retrieval]
+    music: [synth]
+
 Overrides address the raw YAML by dotted path before it is parsed; list
 entries are addressed by name, and values are parsed as YAML (never
 evaluated): ``seeds=3``, ``features=vggish``, ``methods.linear.C=0.5``
@@ -42,9 +50,12 @@ PLAN_KEYS = {
     "skip_invalid",
     "label_rule",
     "trainer",
+    "music",
+    "music_protocol",
 }
 LABEL_RULES = ("fixed", "kmeans")
-ENTRY_LISTS = ("datasets", "features", "methods")
+ENTRY_LISTS = ("datasets", "features", "methods", "music")
+TEXT2MUSIC = "text2music_retrieval"
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,11 @@ class RunSpec:
     # midpoint of 2-means centres of the training fold's static V/A (He & Ferguson)
     label_rule: str = "fixed"
     target_root: str | None = None  # root of the test dataset of ``transfer:TARGET``
+    # text2music_retrieval: ``dataset`` is the text dataset, these name the music side
+    music_dataset: str | None = None
+    music_root: str | None = None
+    music_params: Mapping[str, Any] = field(default_factory=dict)
+    music_protocol: str | None = None  # None: the same protocol as the text side
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,9 @@ class BenchPlan:
     # Lightning settings for every neural method (not hashed: they do not change what
     # is computed, only where): accelerator, devices, strategy, num_nodes, precision
     trainer: Mapping[str, Any] = field(default_factory=dict)
+    # text2music_retrieval: the music collections each text dataset is matched with
+    music: tuple[Entry, ...] = ()
+    music_protocol: str | None = None
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], source: str = "plan") -> BenchPlan:
@@ -124,17 +143,20 @@ class BenchPlan:
             label_rule=label_rule,
             trainer=_trainer_settings(raw.get("trainer") or {}, source),
             description=str(raw.get("description", "")),
+            music=_entries(raw["music"], "music", source) if raw.get("music") else (),
+            music_protocol=_optional_str(raw.get("music_protocol")),
         )
 
     def specs(self) -> list[RunSpec]:
         """Every combination, before compatibility filtering (see runner.expand).
 
-        ``protocol: transfer`` pairs every dataset with every other one as target.
+        ``protocol: transfer`` pairs every dataset with every other one as target;
+        ``text2music_retrieval`` pairs every (text) dataset with every ``music`` entry.
         """
         pairs = [(d, None) for d in self.datasets]
         if self.protocol.strip().lower() == "transfer":
             pairs = [(d, t) for d in self.datasets for t in self.datasets if t.name != d.name]
-        return [
+        specs = [
             RunSpec(
                 method=m.name,
                 dataset=d.name,
@@ -157,6 +179,22 @@ class BenchPlan:
             for m in self.methods
             for s in self.seeds
         ]
+        out = []
+        for spec in specs:
+            if spec.task != TEXT2MUSIC or not self.music:
+                out.append(spec)  # a text2music spec without music fails in resolve()
+                continue
+            out.extend(
+                dataclasses.replace(
+                    spec,
+                    music_dataset=music.name,
+                    music_root=music.root,
+                    music_params=dict(music.params),
+                    music_protocol=self.music_protocol,
+                )
+                for music in self.music
+            )
+        return out
 
 
 def _trainer_settings(raw: Any, source: str) -> dict[str, Any]:
@@ -224,6 +262,10 @@ def _set_path(node: dict[str, Any], parts: list[str], value: Any, item: str) -> 
     if not isinstance(child, dict):
         raise ConfigError(f"override {item!r}: {head!r} is not a mapping")
     _set_path(child, rest, value, item)
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -23,6 +23,7 @@ from mer_bench.errors import ConfigError, MerBenchError
 from mer_bench.leaderboard.build import PublishedValue
 from mer_bench.metrics.stats import bootstrap_ci
 from mer_bench.tracking.base import Tracker
+from mer_bench.types import dataset_label
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_KEYS = {f.name for f in dataclasses.fields(RunSpec)}
@@ -47,13 +48,17 @@ class PaperRow:
         root = (roots or {}).get(values.get("dataset", ""))
         if root is not None:
             values["dataset_root"] = root
+        music_root = (roots or {}).get(values.get("music_dataset") or "")
+        if music_root is not None:
+            values["music_root"] = music_root
         return RunSpec(**{**values, "seed": seed})
 
     def needs(self) -> str:
         if self.run is None:
             return self.unavailable or "not reproducible here"
         run = self.run
-        parts = [f"dataset {run['dataset']}", f"features {run['features']}"]
+        data = dataset_label(str(run["dataset"]), run.get("music_dataset"))
+        parts = [f"dataset {data}", f"features {run['features']}"]
         return ", ".join(parts)
 
 
@@ -98,23 +103,32 @@ def load_paper(path: Path) -> Paper:
                 run = {**defaults, **run}
                 unknown = set(run) - RUN_KEYS
                 if unknown:
-                    raise ConfigError(f"{path}: row {r.get('label')!r} has unknown run keys "
-                                      f"{sorted(unknown)}; allowed: {sorted(RUN_KEYS)}")
+                    raise ConfigError(
+                        f"{path}: row {r.get('label')!r} has unknown run keys "
+                        f"{sorted(unknown)}; allowed: {sorted(RUN_KEYS)}"
+                    )
             elif not r.get("unavailable"):
-                raise ConfigError(f"{path}: row {r.get('label')!r} has no run and no "
-                                  "'unavailable' reason")
+                raise ConfigError(
+                    f"{path}: row {r.get('label')!r} has no run and no 'unavailable' reason"
+                )
             published = r.get("published")
-            rows.append(PaperRow(
-                paper=name, table=str(t.get("id")), label=str(r.get("label", "")),
-                metric=str(r.get("metric", "")),
-                published=None if published is None else float(published),
-                published_std=None if r.get("published_std") is None
-                else float(r["published_std"]),
-                run=run, unavailable=str(r.get("unavailable") or ""), note=str(r.get("note") or ""),
-            ))
+            rows.append(
+                PaperRow(
+                    paper=name,
+                    table=str(t.get("id")),
+                    label=str(r.get("label", "")),
+                    metric=str(r.get("metric", "")),
+                    published=None if published is None else float(published),
+                    published_std=None
+                    if r.get("published_std") is None
+                    else float(r["published_std"]),
+                    run=run,
+                    unavailable=str(r.get("unavailable") or ""),
+                    note=str(r.get("note") or ""),
+                )
+            )
         tables.append(PaperTable(name, str(t.get("id")), str(t.get("caption", "")), tuple(rows)))
-    return Paper(name, str(raw.get("title", "")), str(raw.get("citation", "")), tuple(tables),
-                 path)
+    return Paper(name, str(raw.get("title", "")), str(raw.get("citation", "")), tuple(tables), path)
 
 
 def load_papers(folder: Path | None = None) -> list[Paper]:
@@ -144,12 +158,19 @@ def published_values(papers: Iterable[Paper]) -> list[PublishedValue]:
             for row in table.rows:
                 if row.run is None or row.published is None:
                     continue
-                values.append(PublishedValue(
-                    task=str(row.run["task"]), dataset=str(row.run["dataset"]),
-                    method=str(row.run["method"]), features=str(row.run["features"]),
-                    metric=row.metric, value=row.published,
-                    source=f"{paper.name}:{table.id} {row.label}",
-                ))
+                values.append(
+                    PublishedValue(
+                        task=str(row.run["task"]),
+                        dataset=dataset_label(
+                            str(row.run["dataset"]), row.run.get("music_dataset")
+                        ),
+                        method=str(row.run["method"]),
+                        features=str(row.run["features"]),
+                        metric=row.metric,
+                        value=row.published,
+                        source=f"{paper.name}:{table.id} {row.label}",
+                    )
+                )
     return values
 
 
@@ -216,12 +237,14 @@ def _summarise(row: PaperRow, hashes: list[str], tracker: Tracker) -> RowResult:
     wanted = set(hashes)
     key = row.metric.replace("@", "_at_")
     values = [
-        float(r.metrics[key]) for r in tracker.fold_records()
+        float(r.metrics[key])
+        for r in tracker.fold_records()
         if r.tags.get("config_hash") in wanted and key in r.metrics
     ]
     if not values:
-        return RowResult(row, "failed", reason=f"no finished fold reports {row.metric}",
-                         config_hashes=hashes)
+        return RowResult(
+            row, "failed", reason=f"no finished fold reports {row.metric}", config_hashes=hashes
+        )
     mean, low, high = bootstrap_ci(values)
     return RowResult(row, "ok", mean, low, high, len(values), config_hashes=hashes)
 
@@ -232,8 +255,10 @@ def _first_line(exc: Exception) -> str:
 
 def render_results(results: list[RowResult]) -> str:
     """Markdown side-by-side table: published, ours [95 % CI], difference, inside CI."""
-    lines = ["| table | row | metric | published | ours [95% CI] | diff | in CI | note |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| table | row | metric | published | ours [95% CI] | diff | in CI | note |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         pub = "" if r.row.published is None else f"{r.row.published:.3f}"
         if r.row.published_std is not None:
@@ -246,6 +271,8 @@ def render_results(results: list[RowResult]) -> str:
         else:
             ours, diff, inside = "—", "", ""
             note = f"{'cannot run here' if r.status == 'unavailable' else 'failed'}: {r.reason}"
-        lines.append(f"| {r.row.table} | {r.row.label} | {r.row.metric} | {pub} | {ours} | "
-                     f"{diff} | {inside} | {note} |")
+        lines.append(
+            f"| {r.row.table} | {r.row.label} | {r.row.metric} | {pub} | {ours} | "
+            f"{diff} | {inside} | {note} |"
+        )
     return "\n".join(lines)

@@ -33,10 +33,11 @@ from mer_bench.features import FEATURES, FeatureExtractor
 from mer_bench.features.cache import FeatureCache
 from mer_bench.methods import METHODS, FitContext, FoldData, Method
 from mer_bench.metrics import score
+from mer_bench.metrics.scoring import Text2MusicTruth
 from mer_bench.provenance import provenance_tags
 from mer_bench.tracking.base import FINISHED, FOLD, KILLED, RUN, Tracker
 from mer_bench.training import TrainerSettings, make_trainer
-from mer_bench.types import Split, Task, TaskKind, Track, stable_hash
+from mer_bench.types import EmotionBridge, Split, Task, TaskKind, Track, dataset_label, stable_hash
 
 NO_FEATURES = "none"
 Reporter = Callable[[str], None]
@@ -65,12 +66,17 @@ class ResolvedRun:
     task: TaskKind
     extractor: FeatureExtractor | None
     variant: str
+    music_cls: type[DatasetAdapter] | None = None  # the music side of text2music_retrieval
+
+    @property
+    def dataset_label(self) -> str:
+        return dataset_label(self.config["dataset"], self.config.get("music_dataset"))
 
     @property
     def name(self) -> str:
         parts = [
             self.config["method"],
-            self.config["dataset"],
+            self.dataset_label,
             self.task.value,
             self.config["features"],
             self.spec.protocol,
@@ -90,6 +96,9 @@ class Prepared:
     features: dict[str, np.ndarray] | None
     dropped: set[str]
     cache_stats: tuple[int, int]
+    # text2music_retrieval: the vocabularies' bridge and the adapter that decodes the music
+    bridge: EmotionBridge | None = None
+    audio_adapter: DatasetAdapter | None = None
 
 
 @dataclass
@@ -112,7 +121,11 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
     params = method_cls.make_params(spec.method_params, smoke=smoke)
     protocol = Protocol.parse(spec.protocol)
     extractor = None
-    if method_cls.consumes in ("features", "sequences"):
+    # text+audio methods may read clip features too (text2music's music_input=features)
+    wants_features = method_cls.consumes in ("features", "sequences") or (
+        method_cls.consumes == "text+audio" and spec.features != NO_FEATURES
+    )
+    if wants_features:
         extractor = FEATURES.get(spec.features)(**dict(spec.feature_params))
     config = {
         "method": method_cls.name,
@@ -144,9 +157,33 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
             raise ConfigError(f"transfer from {adapter_cls.name} to itself: use kfold:K")
         config["protocol"] = f"transfer:{target_cls.name}"
         config["test_dataset_version"] = target_cls.version
+    music_cls = None
+    if task is TaskKind.TEXT2MUSIC_RETRIEVAL:
+        if not spec.music_dataset:
+            raise ConfigError(
+                f"{task.value} matches a text dataset with music: add `music: [NAME]` to the "
+                "plan (e.g. music: [synth])"
+            )
+        music_cls = DATASETS.get(spec.music_dataset)
+        music_protocol = Protocol.parse(spec.music_protocol or spec.protocol)
+        config.update(
+            music_dataset=music_cls.name,
+            music_dataset_version=music_cls.version,
+            music_dataset_params=dict(spec.music_params),
+            music_protocol=music_protocol.text.strip().lower(),
+        )
     variant = _variant(method_cls, params, extractor, smoke)
     return ResolvedRun(
-        spec, config, stable_hash(config), method_cls, params, adapter_cls, task, extractor, variant
+        spec,
+        config,
+        stable_hash(config),
+        method_cls,
+        params,
+        adapter_cls,
+        task,
+        extractor,
+        variant,
+        music_cls,
     )
 
 
@@ -177,10 +214,13 @@ def expand(plan: BenchPlan, smoke: bool = False) -> tuple[list[ResolvedRun], lis
     notes: list[str] = []
     for spec in plan.specs():
         run = resolve(spec, smoke)
-        label = f"{run.config['method']} on {run.config['dataset']}/{run.task.value}"
+        label = f"{run.config['method']} on {run.dataset_label}/{run.task.value}"
         target = transfer_target(run)
+        music = run.music_cls
         if run.task not in run.adapter_cls.task_kinds:
             notes.append(f"{label}: dataset {run.config['dataset']} has no {run.task.value} labels")
+        elif music is not None and (music.modality != "audio" or not music.emotion_vocabulary):
+            notes.append(f"{label}: {music.name} is not a music dataset with mood tags")
         elif target is not None and run.task not in DATASETS.get(target).task_kinds:
             notes.append(f"{label}: transfer target {target} has no {run.task.value} labels")
         elif run.task not in run.method_cls.supports:
@@ -211,6 +251,7 @@ class Runner:
         self._report = report or (lambda message: None)
         self._datasets: dict[str, tuple[DatasetAdapter, ValidationReport]] = {}
         self._work = Path(self.settings.work_dir or tempfile.mkdtemp(prefix="mer-bench-run-"))
+        self.fit_tags: dict[str, str] = {}  # tags methods set while fitting (FitContext)
 
     # --- bench -------------------------------------------------------------
     def run_all(self, runs: Sequence[ResolvedRun], keep_going: bool = True) -> list[RunOutcome]:
@@ -231,15 +272,23 @@ class Runner:
         """Validate the dataset, build the splits and load (or extract) the features."""
         adapter, report = self._dataset(run.spec)
         dropped = self._usable(adapter, report, run.spec)
-        task = Task(adapter.name, run.task)
+        task = Task(run.dataset_label, run.task)
+        bridge, audio_adapter = None, adapter
         if transfer_target(run) is not None:
             splits, tracks, dropped = self._transfer(run, adapter, task, dropped)
+        elif run.music_cls is not None:
+            splits, tracks, dropped, bridge, audio_adapter = self._text2music(
+                run, adapter, task, dropped
+            )
         else:
             splits = adapter.splits(run.spec.protocol, run.spec.seed, task, exclude=dropped)
             ids = sorted({i for s in splits for i in (*s.train, *s.val, *s.test)})
             tracks = {i: adapter.track(i) for i in ids}
-        features, cache_stats = self._features(run, list(tracks.values()))
-        return Prepared(adapter, task, splits, tracks, features, dropped, cache_stats)
+        audio_tracks = [t for t in tracks.values() if t.text is None]
+        features, cache_stats = self._features(run, audio_tracks)
+        return Prepared(
+            adapter, task, splits, tracks, features, dropped, cache_stats, bridge, audio_adapter
+        )
 
     def run(self, run: ResolvedRun) -> RunOutcome:
         start = time.perf_counter()
@@ -252,6 +301,7 @@ class Runner:
             self.tracker.delete_run(leftover.run_id)
         prep = self.prepare(run)
         splits = prep.splits
+        self.fit_tags = {}
         tags = self._tags(run, prep.adapter, splits, prep.dropped)
         params = {f"method.{k}": v for k, v in run.config["method_params"].items()}
         params.update({f"features.{k}": v for k, v in run.config["feature_params"].items()})
@@ -294,6 +344,7 @@ class Runner:
                     "wall_time_s": f"{seconds:.2f}",
                     "feature_cache_hits": str(prep.cache_stats[0]),
                     "feature_cache_computed": str(prep.cache_stats[1]),
+                    **self.fit_tags,
                 },
             )
             self.tracker.end_run(parent)
@@ -333,6 +384,63 @@ class Runner:
         tracks = {t.id: t for t in (*train, *test)}
         return [split], tracks, dropped | {f"{name}:{i}" for i in target_dropped}
 
+    def _text2music(
+        self, run: ResolvedRun, adapter: DatasetAdapter, task: Task, dropped: set[str]
+    ) -> tuple[list[Split], dict[str, Track], set[str], EmotionBridge, DatasetAdapter]:
+        """Text splits zipped with music splits; music ids are prefixed with the dataset's name.
+
+        Fold k pairs text split k with music split k; a protocol with one split
+        (``official``) on one side is reused for every split of the other.
+        """
+        from mer_bench.data.emotion_vocab import build_bridge
+
+        name = run.config["music_dataset"]
+        spec = dataclasses.replace(
+            run.spec,
+            dataset=name,
+            dataset_root=run.spec.music_root,
+            dataset_params=dict(run.spec.music_params),
+        )
+        music, report = self._dataset(spec)
+        music_dropped = self._usable(music, report, spec)
+        music_task = Task(music.name, run.task)
+        text_splits = adapter.splits(run.spec.protocol, run.spec.seed, task, exclude=dropped)
+        music_splits = music.splits(
+            run.config["music_protocol"], run.spec.seed, music_task, exclude=music_dropped
+        )
+        n = max(len(text_splits), len(music_splits))
+        if {len(text_splits), len(music_splits)} - {1, n}:
+            raise ConfigError(
+                f"{run.config['protocol']} gives {len(text_splits)} text splits and "
+                f"{run.config['music_protocol']} {len(music_splits)} music splits: use equal "
+                "numbers of folds, or one official split on one side"
+            )
+
+        def prefixed(ids: Sequence[str]) -> tuple[str, ...]:
+            return tuple(f"{name}:{i}" for i in ids)
+
+        splits = []
+        for k in range(n):
+            t = text_splits[k % len(text_splits)]
+            m = music_splits[k % len(music_splits)]
+            splits.append(
+                Split(
+                    t.name if len(text_splits) == n else m.name,
+                    t.train + prefixed(m.train),
+                    t.val + prefixed(m.val),
+                    t.test + prefixed(m.test),
+                )
+            )
+        text_ids = {i for s in text_splits for i in (*s.train, *s.val, *s.test)}
+        music_ids = {i for s in music_splits for i in (*s.train, *s.val, *s.test)}
+        tracks = {i: adapter.track(i) for i in sorted(text_ids)}
+        for i in sorted(music_ids):
+            tracks[f"{name}:{i}"] = dataclasses.replace(music.track(i), id=f"{name}:{i}")
+        bridge = build_bridge(
+            adapter.emotion_vocabulary, music.emotion_vocabulary, adapter.name, music.name
+        )
+        return splits, tracks, dropped | {f"{name}:{i}" for i in music_dropped}, bridge, music
+
     def fold_data(self, run: ResolvedRun, prep: Prepared, split: Split) -> dict[str, FoldData]:
         """The train / val / test parts of one split, with this fold's label thresholds."""
         task = _fold_task(
@@ -340,14 +448,22 @@ class Runner:
         )
 
         def part(ids: Sequence[str]) -> FoldData:
-            chosen = tuple(prep.tracks[i] for i in ids)
+            # text items (text2music_retrieval) go to ``texts``, audio clips to ``tracks``
+            texts = tuple(prep.tracks[i] for i in ids if prep.tracks[i].text is not None)
+            audio_ids = [i for i in ids if prep.tracks[i].text is None]
+            chosen = tuple(prep.tracks[i] for i in audio_ids)
+            features = None
+            if prep.features is not None:
+                features = tuple(prep.features[i] for i in audio_ids)
             return FoldData(
                 task=task,
                 tracks=chosen,
-                features=None if prep.features is None else tuple(prep.features[i] for i in ids),
+                features=features,
                 targets=tuple(task.target(t) for t in chosen),
-                audio=prep.adapter.load_audio,
+                audio=(prep.audio_adapter or prep.adapter).load_audio,
                 feature_hop_s=run.extractor.hop_s if run.extractor else None,
+                texts=texts,
+                bridge=prep.bridge,
             )
 
         return {"train": part(split.train), "val": part(split.val), "test": part(split.test)}
@@ -374,6 +490,10 @@ class Runner:
         )
         method = run.method_cls(run.params, run.spec.seed)
         method.fit(parts["train"], parts["val"], ctx)
+        if ctx.extra_tags:  # what the method chose at fit time, e.g. the text encoder used
+            self.fit_tags.update(ctx.extra_tags)
+            if run_id is not None:
+                self.tracker.set_tags(run_id, dict(ctx.extra_tags))
         return method, parts
 
     # --- helpers -------------------------------------------------------------
@@ -430,12 +550,12 @@ class Runner:
     ) -> dict[str, str]:
         tags = {
             "method": run.config["method"],
-            "dataset": adapter.name,
+            "dataset": run.dataset_label,
             "dataset_version": adapter.version,
             "task": run.task.value,
             "features": run.config["features"],
             "protocol": run.config["protocol"],
-            "test_dataset": transfer_target(run) or adapter.name,
+            "test_dataset": transfer_target(run) or run.dataset_label,
             "seed": str(run.spec.seed),
             "variant": run.variant,
             "config_hash": run.config_hash,
@@ -444,6 +564,9 @@ class Runner:
             "weights": run.extractor.weights if run.extractor else "none",
             "skipped_tracks": str(len(dropped)),
         }
+        if run.music_cls is not None:
+            tags["music_dataset"] = run.config["music_dataset"]
+            tags["music_dataset_version"] = run.config["music_dataset_version"]
         corrections = adapter.corrections()
         if corrections:
             tags["label_corrections"] = json.dumps(corrections, sort_keys=True)
@@ -504,6 +627,10 @@ def _truth(data: FoldData) -> Any:
         return data.y
     if kind is TaskKind.M2E_E2M_RETRIEVAL:
         return None
+    if kind is TaskKind.TEXT2MUSIC_RETRIEVAL:
+        if data.bridge is None:
+            raise TaskError("text2music_retrieval data carries no vocabulary bridge")
+        return Text2MusicTruth(tuple(data.text_labels), tuple(data.music_labels), data.bridge)
     if kind is TaskKind.DYNAMIC_VA:
         return list(data.targets)
     raise TaskError(f"no ground truth rule for {kind.value}")
@@ -512,7 +639,24 @@ def _truth(data: FoldData) -> Any:
 def _prediction_rows(
     data: FoldData, truth: Any, prediction: Any, fold: str, k: int
 ) -> list[dict[str, Any]]:
-    """One row per test track; arrays are stored as JSON text so any reader can load them."""
+    """One row per test track; arrays are stored as JSON text so any reader can load them.
+
+    Text-to-music: one row per text query with its emotion and the ids of its
+    ten best-ranked clips.
+    """
+    if data.texts:
+        sim = np.asarray(prediction, dtype=float)
+        top = np.argsort(-sim, axis=1, kind="stable")[:, :10]
+        return [
+            {
+                "id": text.id,
+                "fold": fold,
+                "fold_index": k,
+                "target": json.dumps(text.tags[0]),
+                "prediction": json.dumps([data.tracks[j].id for j in top[i]]),
+            }
+            for i, text in enumerate(data.texts)
+        ]
     rows = []
     for i, track in enumerate(data.tracks):
         target = data.targets[i]

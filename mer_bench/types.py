@@ -128,6 +128,11 @@ class Track:
     def artist(self) -> str | None:
         return self.meta.get("artist") or None
 
+    @property
+    def text(self) -> str | None:
+        """The passage of a text item (text datasets carry no audio; see ``EmotionBridge``)."""
+        return self.meta.get("text") or None
+
     def effective_quadrant(self) -> int | None:
         """The annotated quadrant, else the one implied by the static V/A."""
         if self.quadrant is not None:
@@ -188,7 +193,43 @@ class Task:
             if track.dynamic_va is None or len(track.dynamic_va) == 0:
                 return None
             return np.asarray(track.dynamic_va, dtype=float)
+        if kind is TaskKind.TEXT2MUSIC_RETRIEVAL:
+            # a text item's emotion, or a clip's mood tags, in its dataset's vocabulary
+            return tuple(track.tags) or None
         raise TaskError(f"task {kind.value} has no per-track target on music datasets")
+
+
+@dataclass(frozen=True)
+class EmotionBridge:
+    """Where a text emotion vocabulary meets a music mood vocabulary (text-to-music retrieval).
+
+    ``mappings`` names each way of relating the two (Won et al. 2021, Table 2:
+    ``va``, ``w2v``, ``manual``) and gives, per text emotion, the music moods
+    that count as relevant. ``word_va`` places every word of both vocabularies
+    on the canonical valence/arousal scale. ``primary`` is the mapping the
+    unsuffixed metrics use.
+    """
+
+    text_vocab: tuple[str, ...]
+    music_vocab: tuple[str, ...]
+    mappings: Mapping[str, Mapping[str, tuple[str, ...]]]
+    word_va: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    primary: str = "manual"
+
+    def relevant(self, mapping: str, emotion: str) -> tuple[str, ...]:
+        """Music moods relevant to a text emotion under one mapping."""
+        try:
+            return tuple(self.mappings[mapping][emotion])
+        except KeyError:
+            raise TaskError(
+                f"mapping {mapping!r} does not cover text emotion {emotion!r}; "
+                f"mappings: {sorted(self.mappings)}"
+            ) from None
+
+
+def dataset_label(dataset: str, music_dataset: str | None = None) -> str:
+    """How runs and tables name their data: ``alm+audioset-mood`` for a text/music pair."""
+    return f"{dataset}+{music_dataset}" if music_dataset else dataset
 
 
 def stable_hash(payload: Any, length: int = 16) -> str:

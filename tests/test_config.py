@@ -94,3 +94,22 @@ def test_trainer_settings_pass_through_and_are_checked():
     assert plan.trainer == {"devices": 2, "strategy": "ddp"}
     with pytest.raises(ConfigError, match="unknown trainer setting"):
         BenchPlan.from_dict({**raw, "trainer": {"gpus": 2}})
+
+
+def test_text2music_pairs_every_text_dataset_with_every_music_entry():
+    plan = BenchPlan.from_dict(
+        {
+            "datasets": ["synth-text"],
+            "tasks": ["text2music_retrieval", "quadrant"],
+            "features": ["mfcc"],
+            "methods": ["chance"],
+            "music": ["synth", {"name": "4q", "root": "/data/4q"}],
+            "music_protocol": "official",
+        }
+    )
+    pairs = [(s.task, s.music_dataset, s.music_root, s.music_protocol) for s in plan.specs()]
+    assert pairs == [
+        ("text2music_retrieval", "synth", None, "official"),
+        ("text2music_retrieval", "4q", "/data/4q", "official"),
+        ("quadrant", None, None, None),
+    ]

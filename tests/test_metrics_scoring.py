@@ -260,3 +260,27 @@ def test_m2e_e2m_accepts_one_matrix_per_direction():
     assert score("m2e_e2m_retrieval", None, m2e)["e2m_mrr"] == 1.0  # transpose of one matrix
     with pytest.raises(MerBenchError, match="lacks"):
         score("m2e_e2m_retrieval", None, {"m2e": m2e})
+
+
+def test_text2music_macro_over_emotions_under_every_mapping() -> None:
+    from mer_bench.metrics.scoring import Text2MusicTruth
+    from mer_bench.types import EmotionBridge
+
+    bridge = EmotionBridge(
+        text_vocab=("a", "b"),
+        music_vocab=("x", "y", "z"),
+        mappings={"m": {"a": ("x",), "b": ("y", "z")}, "n": {"a": (), "b": ("x",)}},
+        primary="m",
+    )
+    truth = Text2MusicTruth(("a", "a", "b"), (("x",), ("y",), ("x",), ("z",)), bridge)
+    sim = [[0.9, 0.8, 0.1, 0.0], [0.1, 0.9, 0.8, 0.7], [0.5, 0.1, 0.9, 0.2]]
+    out = score("text2music_retrieval", truth, sim)
+    # mapping m: reciprocal ranks 1, 1/2 (emotion a) and 1/3 (emotion b): macro, not micro
+    assert out["m_mrr"] == pytest.approx(((1 + 1 / 2) / 2 + 1 / 3) / 2)
+    assert out["m_precision@5"] == pytest.approx(2 / 5)
+    assert out["m_queries"] == 3
+    # mapping n: emotion a has no relevant clip, so only the b query is scored
+    assert out["n_queries"] == 1 and out["n_mrr"] == 1.0
+    assert out["mrr"] == out["m_mrr"] and out["precision@5"] == out["m_precision@5"]
+    with pytest.raises(MerBenchError, match="texts, clips"):
+        score("text2music_retrieval", truth, np.zeros((3, 3)))

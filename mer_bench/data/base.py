@@ -116,6 +116,10 @@ class DatasetAdapter(ABC):
     download_info: ClassVar[str]
     task_kinds: ClassVar[frozenset[TaskKind]]
     label_scales: ClassVar[dict[str, str]] = {}
+    # "text" datasets hold passages (Track.text, emotion in Track.tags) and no audio
+    modality: ClassVar[Literal["audio", "text"]] = "audio"
+    # the emotion / mood words a track's tags use (text2music_retrieval); empty: none
+    emotion_vocabulary: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, root: Path | str | None = None) -> None:
         resolved = Path(root).expanduser() if root is not None else self.default_root()

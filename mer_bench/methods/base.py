@@ -15,7 +15,7 @@ import numpy as np
 from mer_bench.errors import ConfigError, TaskError
 from mer_bench.features.base import pool
 from mer_bench.registry import Registry
-from mer_bench.types import Task, TaskKind, Track
+from mer_bench.types import EmotionBridge, Task, TaskKind, Track
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
@@ -32,6 +32,10 @@ class FoldData:
     ``features`` holds one array per track as the extractor produced it ([D]
     or [T, D]); ``targets`` one target per track in the task's format;
     ``audio(track, sr)`` decodes a track for methods that consume audio.
+    For ``text2music_retrieval`` the tracks are the music clips (targets: their
+    mood tags), ``texts`` the text items (``Track.text``, emotion in ``tags``)
+    and ``bridge`` relates the two vocabularies; ``predict`` returns a
+    similarity matrix [texts, tracks].
     """
 
     task: Task
@@ -40,6 +44,8 @@ class FoldData:
     targets: tuple[Any, ...] = ()
     audio: Callable[[Track, int], np.ndarray] | None = None
     feature_hop_s: float | None = None
+    texts: tuple[Track, ...] = ()
+    bridge: EmotionBridge | None = None
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -59,6 +65,16 @@ class FoldData:
         if self.features is None:
             raise TaskError("this run has no features; pick a feature extractor")
         return [f if f.ndim == 2 else f[None, :] for f in self.features]
+
+    @property
+    def text_labels(self) -> list[str]:
+        """The emotion of each text item (text-to-music retrieval)."""
+        return [t.tags[0] for t in self.texts]
+
+    @property
+    def music_labels(self) -> list[tuple[str, ...]]:
+        """The mood tags of each music clip (text-to-music retrieval)."""
+        return [tuple(t.tags) for t in self.tracks]
 
     @property
     def y(self) -> np.ndarray:

@@ -27,7 +27,13 @@ class Chance(Method):
     name = "chance"
     consumes = "features"
     supports = frozenset(
-        CLASS_TASKS | {TaskKind.STATIC_VA, TaskKind.DYNAMIC_VA, TaskKind.M2E_E2M_RETRIEVAL}
+        CLASS_TASKS
+        | {
+            TaskKind.STATIC_VA,
+            TaskKind.DYNAMIC_VA,
+            TaskKind.M2E_E2M_RETRIEVAL,
+            TaskKind.TEXT2MUSIC_RETRIEVAL,
+        }
     )
 
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> Chance:
@@ -51,6 +57,8 @@ class Chance(Method):
             return [np.tile(self._mean, (len(t), 1)) for t in data.targets]
         if kind is TaskKind.M2E_E2M_RETRIEVAL:
             return np.random.default_rng(self.seed).random((len(data), len(data)))
+        if kind is TaskKind.TEXT2MUSIC_RETRIEVAL:
+            return np.random.default_rng(self.seed).random((len(data.texts), len(data)))
         raise TaskError(f"chance does not support {kind.value}")
 
 

@@ -8,6 +8,7 @@ under the ``TaskKind`` value, and ``score`` dispatches on the kind.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from mer_bench.errors import MerBenchError
 from mer_bench.metrics import classification, regression, retrieval
 from mer_bench.metrics._checks import as_labels_1d, to_float_array
 from mer_bench.registry import Registry
-from mer_bench.types import AROUSAL, VALENCE, TaskKind
+from mer_bench.types import AROUSAL, VALENCE, EmotionBridge, TaskKind
 
 Scorer = Callable[[Any, Any], dict[str, float]]
 
@@ -205,9 +206,61 @@ def _square(matrix: Any, name: str) -> Any:
     return sim
 
 
+@dataclass(frozen=True)
+class Text2MusicTruth:
+    """Ground truth of one text-to-music test set: labels on both sides and their bridge."""
+
+    text_labels: tuple[str, ...]
+    music_labels: tuple[tuple[str, ...], ...]
+    bridge: EmotionBridge
+
+    def relevance(self, mapping: str) -> np.ndarray:
+        """bool [texts, clips]: a clip is relevant when one of its moods is mapped to the
+        text's emotion under ``mapping``."""
+        relevant = {e: set(self.bridge.relevant(mapping, e)) for e in set(self.text_labels)}
+        rows = [[bool(relevant[e] & set(m)) for m in self.music_labels] for e in self.text_labels]
+        return np.array(rows, dtype=bool).reshape(len(self.text_labels), len(self.music_labels))
+
+
+_T2M_KS = (5,)
+
+
 @SCORERS.register(TaskKind.TEXT2MUSIC_RETRIEVAL.value)
 def score_text2music(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """Text -> music retrieval: ``y_true`` bool relevance ``[Q, C]``, ``y_pred`` sim ``[Q, C]``."""
+    """Text -> music retrieval, ``y_pred`` sim ``[texts, clips]``.
+
+    With a ``Text2MusicTruth`` (what the runner passes): macro ``mrr`` and
+    ``precision@5`` (per text emotion, then averaged over emotions) under every
+    mapping of the bridge as ``{mapping}_mrr`` / ``{mapping}_precision@5``, the
+    unsuffixed keys under ``bridge.primary``. Queries whose emotion has no
+    relevant clip in the test set under a mapping are left out of that
+    mapping's scores (``{mapping}_queries`` says how many were scored). With a
+    bool relevance matrix ``[Q, C]``: the micro rank metrics of every query.
+    """
     if y_true is None:
         raise MerBenchError("text2music_retrieval needs a relevance matrix as y_true, got None")
-    return retrieval.retrieval_metrics(y_pred, y_true, recall_ks=_KS, precision_ks=_KS)
+    if not isinstance(y_true, Text2MusicTruth):
+        return retrieval.retrieval_metrics(y_pred, y_true, recall_ks=_KS, precision_ks=_KS)
+    sim = to_float_array(y_pred, "y_pred")
+    shape = (len(y_true.text_labels), len(y_true.music_labels))
+    if sim.shape != shape:
+        raise MerBenchError(
+            f"text2music prediction must be [texts, clips] = {shape}, got {sim.shape}"
+        )
+    out: dict[str, float] = {}
+    for mapping in sorted(y_true.bridge.mappings):
+        relevance = y_true.relevance(mapping)
+        keep = relevance.any(axis=1)
+        out[f"{mapping}_queries"] = float(keep.sum())
+        if not keep.any():
+            continue
+        classes = np.asarray(y_true.text_labels)[keep]
+        values = retrieval.class_macro_retrieval_metrics(
+            sim[keep], relevance[keep], classes, precision_ks=_T2M_KS
+        )
+        out.update({f"{mapping}_{k}": v for k, v in values.items()})
+    primary = y_true.bridge.primary
+    for key in ("mrr", *(f"precision@{k}" for k in _T2M_KS)):
+        if f"{primary}_{key}" in out:
+            out[key] = out[f"{primary}_{key}"]
+    return out
