@@ -33,6 +33,17 @@ QUADRANT_DIRS = ("Q1", "Q2", "Q3", "Q4")
 
 _QUADRANT = re.compile(r"^q?\s*([1-4])$", re.IGNORECASE)
 
+# Mood words of each quadrant, for text2music_retrieval (Track.tags). They are AudioSet mood
+# words on purpose: Won et al.'s text -> AudioSet mappings (emotion_vocab.yaml) then apply to 4Q
+# restricted to these six words. Q1 A+V+ happy, exciting; Q2 A+V- angry, scary; Q3 A-V- sad;
+# Q4 A-V+ tender (AudioSet's funny has no clear quadrant and is not used).
+QUADRANT_MOODS: dict[int, tuple[str, ...]] = {
+    1: ("happy", "exciting"),
+    2: ("angry", "scary"),
+    3: ("sad",),
+    4: ("tender",),
+}
+
 
 def parse_quadrant(raw: str) -> int | None:
     """``'Q2'``, ``'q2'`` or ``'2'`` -> 2; anything else None."""
@@ -47,7 +58,8 @@ class FourQAdapter(AnnotatedDataset):
     Labels: ``Track.quadrant`` (1..4, Russell: Q1 A+V+, Q2 A+V-, Q3 A-V-,
     Q4 A-V+); ``static_va`` is None. Tasks: ``quadrant`` and, derived from it
     by ``types.Task``, ``binary_valence`` (Q1, Q4 positive) and
-    ``binary_arousal`` (Q1, Q2 high).
+    ``binary_arousal`` (Q1, Q2 high); ``Track.tags`` hold the quadrant's mood
+    words (``QUADRANT_MOODS``) for ``text2music_retrieval``.
 
     The root may be ``MER_audio_taffc_dataset`` itself or any folder above
     it. Quadrants come from the annotation CSV (the metadata's ``Quadrant``
@@ -79,10 +91,22 @@ class FourQAdapter(AnnotatedDataset):
         "16-44.1 kHz\n"
         "Checksums: none published. Point mer-bench at it with --root or MER_BENCH_4Q_ROOT."
     )
-    task_kinds = frozenset({TaskKind.QUADRANT, TaskKind.BINARY_VALENCE, TaskKind.BINARY_AROUSAL})
+    task_kinds = frozenset(
+        {
+            TaskKind.QUADRANT,
+            TaskKind.BINARY_VALENCE,
+            TaskKind.BINARY_AROUSAL,
+            TaskKind.TEXT2MUSIC_RETRIEVAL,
+        }
+    )
     label_scales: ClassVar[dict[str, str]] = {
         "quadrant": "Russell quadrant Q1..Q4 (annotated, no V/A values)",
+        "tags": "mood words from the quadrant: Q1 happy, exciting; Q2 angry, scary; Q3 sad; "
+        "Q4 tender",
     }
+    emotion_vocabulary: ClassVar[tuple[str, ...]] = tuple(
+        word for q in (1, 2, 3, 4) for word in QUADRANT_MOODS[q]
+    )
     min_clip_s: ClassVar[float | None] = 20.0  # nominal 30 s; two Q1 clips are only 10 s
 
     def __init__(self, root: Path | str | None = None) -> None:
@@ -212,7 +236,8 @@ class FourQAdapter(AnnotatedDataset):
         else:
             path = base / f"Q{q or 1}" / f"{song}.mp3"
         info = {k: v for k, v in meta.items() if k != "quadrant"}
-        return Track(id=song, audio_path=path, quadrant=q, meta=info)
+        tags = QUADRANT_MOODS[q] if q is not None else ()
+        return Track(id=song, audio_path=path, quadrant=q, tags=tags, meta=info)
 
     def _note_ids(
         self,

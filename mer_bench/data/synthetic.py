@@ -537,7 +537,13 @@ class SyntheticDataset(DatasetAdapter):
     license: ClassVar[str] = "generated; public domain"
     homepage: ClassVar[str] = "mer_bench/data/synthetic.py (generated locally)"
     download_info: ClassVar[str] = "generated automatically; nothing to download"
-    task_kinds: ClassVar[frozenset[TaskKind]] = VA_ANNOTATED_TASKS
+    task_kinds: ClassVar[frozenset[TaskKind]] = VA_ANNOTATED_TASKS.union(
+        {TaskKind.TEXT2MUSIC_RETRIEVAL}
+    )
+    # every clip carries one of these mood tags (MOOD_TAGS), so synth is a text2music target
+    emotion_vocabulary: ClassVar[tuple[str, ...]] = tuple(
+        word for pair in MOOD_TAGS.values() for word in pair
+    )
     label_scales: ClassVar[dict[str, str]] = {
         "static_va": "canonical [-1, 1] -> [-1, 1] (generated on the canonical scale)",
         "dynamic_va": "canonical [-1, 1] -> [-1, 1], 2 Hz from 0 s",
