@@ -233,6 +233,13 @@ def run(
     jobs: Annotated[int | None, typer.Option("--jobs", help="Feature worker processes.")] = None,
     weights: WeightsPaths = None,
     random_init: RandomInit = False,
+    music: Annotated[
+        str | None,
+        typer.Option("--music", help="text2music_retrieval: the music dataset for the texts."),
+    ] = None,
+    music_root: Annotated[
+        str | None, typer.Option("--music-root", help="Folder of the --music dataset.")
+    ] = None,
 ) -> None:
     """Run one method on one dataset and task, logging to MLflow."""
     from mer_bench.config import PLAN_KEYS, BenchPlan, apply_overrides
@@ -249,6 +256,8 @@ def run(
         "allow_missing_audio": allow_missing_audio,
         "skip_invalid": skip_invalid,
     }
+    if music:
+        raw["music"] = [{"name": music, "root": music_root}]
     qualified = []
     for item in overrides or []:
         key = item.partition("=")[0].strip()

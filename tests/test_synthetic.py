@@ -50,6 +50,7 @@ def test_registered_with_constants() -> None:
         assert cls.download_info == "generated automatically; nothing to download"
         assert cls.citation and cls.homepage and cls.label_scales and cls.version
         assert cls.task_kinds == {
+            TaskKind.TEXT2MUSIC_RETRIEVAL,
             TaskKind.QUADRANT,
             TaskKind.BINARY_VALENCE,
             TaskKind.BINARY_AROUSAL,
