@@ -27,7 +27,7 @@ from mer_bench.config import BenchPlan, RunSpec
 from mer_bench.data import DATASETS, DatasetAdapter, ValidationReport
 from mer_bench.data.base import MISSING_AUDIO, TRACK_LEVEL_CODES
 from mer_bench.data.labels import kmeans_midpoint
-from mer_bench.data.splits import Protocol, transfer_split
+from mer_bench.data.splits import KFOLD_SPLIT_VERSION, Protocol, transfer_split
 from mer_bench.errors import ConfigError, DatasetError, MerBenchError, TaskError
 from mer_bench.features import FEATURES, FeatureExtractor
 from mer_bench.features.cache import FeatureCache
@@ -144,6 +144,8 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
         "allow_missing_audio": spec.allow_missing_audio,
         "skip_invalid": spec.skip_invalid,
     }
+    if protocol.kind == "kfold":
+        config["split_version"] = KFOLD_SPLIT_VERSION
     if spec.label_rule != "fixed":  # only non-default rules enter the hash
         config["label_rule"] = spec.label_rule
     if protocol.kind == "transfer":

@@ -103,3 +103,19 @@ def test_official_without_official_split_says_what_to_use():
 def test_stratified_order_is_a_permutation():
     splits = make_splits(IDS, "kfold:3", 5, strata=np.array(LABELS))
     assert sorted(i for s in splits for i in s.test) == sorted(IDS)
+
+
+@pytest.mark.parametrize("n_classes,k", [(2, 2), (2, 10), (4, 4), (5, 5), (3, 5)])
+def test_kfold_spreads_every_class_over_every_fold(n_classes, k):
+    """Equal-sized classes whose number shares a factor with K once aliased into whole-class
+    folds (two classes, ten folds: each test fold held one class only)."""
+    per_class = 20
+    ids = [f"t{i}" for i in range(n_classes * per_class)]
+    y = [i % n_classes for i in range(len(ids))]
+    label = dict(zip(ids, y))
+    for seed in (0, 1):
+        folds = make_splits(ids, f"kfold:{k}", seed, strata=y)
+        assert sorted(i for f in folds for i in f.test) == sorted(ids)
+        for fold in folds:
+            counts = np.bincount([label[i] for i in fold.test], minlength=n_classes)
+            assert counts.max() - counts.min() <= 1, (seed, counts)

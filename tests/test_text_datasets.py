@@ -153,20 +153,7 @@ def test_synth_text_official_split_is_stratified_70_15_15():
     assert SynthTextDataset().official_split() == split
 
 
-@pytest.mark.parametrize(
-    "k",
-    [
-        3,
-        pytest.param(
-            5,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="splits.make_splits deals each class to a single fold when the classes "
-                "are equal-sized and K divides their number (5 emotions x 60, kfold:5)",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("k", [3, 5])
 def test_synth_text_kfold_is_stratified(k):
     ds = SynthTextDataset()
     emotion = {t.id: t.tags[0] for t in ds.tracks()}

@@ -77,6 +77,12 @@ class Protocol:
         )
 
 
+# Bumped when a protocol's splits change for the same ids and seed; runs of the
+# protocol carry it in their config hash so that a stored result of the old
+# splits is never taken for one of the new (2: stratified k-fold deals per class).
+KFOLD_SPLIT_VERSION = "2"
+
+
 def make_splits(
     ids: Sequence[str],
     protocol: str | Protocol,
@@ -160,6 +166,28 @@ def _stratified_order(n: int, y: np.ndarray | None, rng: np.random.Generator) ->
     return order[np.argsort(ranks[order], kind="stable")]
 
 
+def _deal_to_folds(n: int, k: int, y: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    """Fold index of each item: every class's shuffled members are dealt to the folds in
+    turn, each class starting where the previous one stopped.
+
+    Folds then differ by at most one item overall and per class, whatever the
+    number of classes. (Dealing one class-interleaved order modulo ``k`` instead
+    puts a whole class into one fold when the classes are equally large and
+    their number shares a factor with ``k``, e.g. two classes and ten folds.)
+    """
+    fold_of = np.empty(n, dtype=int)
+    if y is None:
+        fold_of[rng.permutation(n)] = np.arange(n) % k
+        return fold_of
+    start = 0
+    classes = np.unique(y)
+    for cls in classes[rng.permutation(len(classes))]:
+        members = rng.permutation(np.flatnonzero(y == cls))
+        fold_of[members] = (start + np.arange(len(members))) % k
+        start = (start + len(members)) % k
+    return fold_of
+
+
 def _carve_val(
     train: list[str], y: np.ndarray | None, rng: np.random.Generator
 ) -> tuple[list[str], list[str]]:
@@ -175,9 +203,7 @@ def _carve_val(
 def _kfold(ids: list[str], k: int, y: np.ndarray | None, rng: np.random.Generator) -> list[Split]:
     if k > len(ids):
         raise ConfigError(f"kfold:{k} needs at least {k} tracks, got {len(ids)}")
-    order = _stratified_order(len(ids), y, rng)
-    fold_of = np.empty(len(ids), dtype=int)
-    fold_of[order] = np.arange(len(ids)) % k
+    fold_of = _deal_to_folds(len(ids), k, y, rng)
     splits = []
     for f in range(k):
         train = [i for i, g in zip(ids, fold_of) if g != f]
