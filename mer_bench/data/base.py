@@ -26,7 +26,14 @@ Severity = Literal["error", "warning", "info"]
 # and their ids logged). Anything else that is an error stops the run.
 MISSING_AUDIO = "missing_audio"
 TRACK_LEVEL_CODES = frozenset(
-    {MISSING_AUDIO, "unreadable_audio", "bad_label", "unannotated_audio", "short_audio"}
+    {
+        MISSING_AUDIO,
+        "unreadable_audio",
+        "bad_label",
+        "unannotated_audio",
+        "short_audio",
+        "empty_passage",
+    }
 )
 
 
