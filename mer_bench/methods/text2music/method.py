@@ -1,0 +1,373 @@
+"""The registered method ``text2music``: the six strategies of Won et al. (ISMIR 2021).
+
+Won, M., Salamon, J., Bryan, N. J., Mysore, G. J., & Serra, X. (2021).
+Emotion embedding spaces for matching music to stories. Proceedings of the
+22nd International Society for Music Information Retrieval Conference.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from mer_bench.errors import ConfigError, MerBenchError, TaskError
+from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
+from mer_bench.methods.text2music import labels as lab
+from mer_bench.methods.text2music.batches import MusicInputs, TextInputs, TrainBatches
+from mer_bench.methods.text2music.frontend import MelFrontend, MelStore
+from mer_bench.methods.text2music.lit import MONITOR, EvalSet, KeepBest, Text2MusicModule
+from mer_bench.methods.text2music.music_encoder import ShortChunkCNN
+from mer_bench.methods.text2music.strategies import STRATEGIES, StrategySettings
+from mer_bench.methods.text2music.text_encoder import (
+    ENCODERS,
+    TextBackbone,
+    load_text_encoder,
+    resolve_text_encoder,
+)
+from mer_bench.types import TaskKind, Track
+
+MUSIC_INPUTS = ("audio", "features")
+
+
+@dataclass(frozen=True)
+class Text2MusicParams:
+    """Defaults are the paper's or, where it is silent, the authors' code's (see the class doc)."""
+
+    strategy: str = "metric-3branch"  # one of STRATEGIES (the paper's best: metric-3branch)
+    text_encoder: str = "auto"  # auto | distilbert | minilm | tiny-random
+    finetune_text: bool = True  # paper: DistilBERT fine-tuned; False = frozen, vectors cached
+    max_text_tokens: int = 512  # DistilBERT's limit (the authors truncate there)
+    music_input: str = "audio"  # audio (short-chunk CNN) | features (pooled extractor output)
+    sample_rate: int = 16000
+    n_fft: int = 512
+    hop_length: int = 256
+    n_mels: int = 128
+    chunk_s: float = 5.0  # training crop and evaluation chunk length
+    eval_chunks: int = 16  # chunks averaged per clip at evaluation
+    cnn_width: int = 64  # short-chunk CNN width (64 -> 128 -> 256 channels)
+    hidden_dim: int = 128  # projection MLP hidden size
+    embed_dim: int = 64  # shared space (multihead, metric learning)
+    dropout: float = 0.5
+    margin: float = 0.2  # triplet margin on cosine similarity
+    branch_weights: tuple[float, float, float] = (0.3, 0.3, 0.4)  # tag-text, tag-music, text-music
+    weighted_negatives: bool = True  # similarity-weighted negatives (False: uniform)
+    pair_mapping: str = "word"  # text -> music positives: nearest tag ("word") or a bridge mapping
+    multihead_layers: int = 3  # shared MLP of the multihead strategy (last = per-vocabulary heads)
+    lr: float = 1e-4  # Adam
+    weight_decay: float = 1e-4  # the authors' code
+    batch_size: int = 32
+    max_epochs: int = 100  # the authors' n_epochs
+    patience: int = 10  # early stopping on validation P@5; 0 = off (train max_epochs)
+    restore_best: bool = True  # end with the best validation epoch (the authors' checkpoint)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "branch_weights", tuple(float(w) for w in self.branch_weights))
+        _one_of("strategy", self.strategy, tuple(STRATEGIES))
+        _one_of("text_encoder", self.text_encoder, ENCODERS)
+        _one_of("music_input", self.music_input, MUSIC_INPUTS)
+        for name in ("max_text_tokens", "sample_rate", "n_fft", "hop_length", "n_mels",
+                     "eval_chunks", "cnn_width", "hidden_dim", "embed_dim", "batch_size",
+                     "max_epochs", "multihead_layers"):  # fmt: skip
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"text2music: {name} must be >= 1, got {getattr(self, name)}")
+        if self.max_text_tokens < 2:
+            raise ConfigError("text2music: max_text_tokens must be >= 2 ([CLS] and [SEP])")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"text2music: dropout must be in [0, 1), got {self.dropout}")
+        if self.lr <= 0 or self.weight_decay < 0 or self.margin < 0 or self.patience < 0:
+            raise ConfigError("text2music: lr must be > 0; weight_decay, margin, patience >= 0")
+        if len(self.branch_weights) != 3 or min(self.branch_weights) < 0:
+            raise ConfigError(
+                f"text2music: branch_weights must be 3 weights >= 0, got {self.branch_weights}"
+            )
+        self.frontend()
+
+    def frontend(self) -> MelFrontend:
+        return MelFrontend(self.sample_rate, self.n_fft, self.hop_length, self.n_mels, self.chunk_s)
+
+    def settings(self) -> StrategySettings:
+        return StrategySettings(
+            self.hidden_dim, self.embed_dim, self.dropout, self.margin, self.branch_weights,
+            self.weighted_negatives, self.multihead_layers,
+        )  # fmt: skip
+
+
+def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"text2music: {name}={value!r} is not one of {list(allowed)}")
+
+
+def _no_features() -> TaskError:
+    return TaskError(
+        "text2music: music_input='features' needs a feature extractor for the music clips "
+        "(set the run's features), or use music_input='audio'"
+    )
+
+
+def _texts_of(items: tuple[Track, ...]) -> list[str]:
+    out = []
+    for item in items:
+        if item.text is None:
+            raise TaskError(f"text item {item.id} has no text (meta['text'] is empty)")
+        out.append(item.text)
+    return out
+
+
+@METHODS.register("text2music")
+class Text2Music(Method):
+    """Won et al. (2021): text and music branches related by one of six strategies.
+
+    ``strategy`` picks classification, multihead, va-regression,
+    w2v-regression, metric-2branch or metric-3branch (``strategies.py``
+    describes each). Text branch: a transformer sentence encoder
+    (``text_encoder.py``; the paper fine-tunes DistilBERT) and a projection
+    MLP. Music branch: the short-chunk CNN on 16 kHz log-mels
+    (``music_encoder.py``, ``frontend.py``), trained on random 5 s crops and
+    evaluated as the mean over 16 evenly spaced 5 s chunks; or, with
+    ``music_input="features"``, the clip vector of a registered extractor
+    (pooled, standardised with training statistics) into the projection MLP.
+    Tag branch (metric-3branch) and word targets (w2v-regression): the words'
+    vectors from the frozen pretrained text encoder (``labels.py``).
+    ``predict`` returns the strategy's similarity [texts, clips].
+
+    Paper values (parameters): Adam, lr 1e-4 (weight decay 1e-4 as in the
+    authors' code), batch 32, 100 epochs, triplet margin 0.2 on cosine
+    similarity, branch weights 0.3 / 0.3 / 0.4, 128 -> 64 projections with
+    dropout 0.5, fine-tuned DistilBERT (``finetune_text=False`` freezes the
+    encoder and caches the sentence vectors: a fast CPU mode).
+
+    Choices where the paper is silent, or where its resources are not
+    available offline (parameters where they can vary):
+
+    * mood words are embedded by the frozen text encoder, not by the paper's
+      music-domain Word2Vec (not obtainable offline);
+    * the CNN starts from random weights (the authors load MagnaTagATune
+      pre-training); DistilBERT from the local cache, else all-MiniLM-L6-v2;
+    * projections are Linear-``hidden_dim``-BatchNorm-ReLU-dropout-Linear
+      whose output size is what the strategy needs (``embed_dim`` for shared
+      spaces); the multihead shared MLP has ``multihead_layers`` layers, the
+      last one being a linear head per vocabulary, and retrieval compares
+      music-head probabilities by cosine;
+    * a clip's music targets: sigmoid/BCE classification over its tags, and
+      the mean of its tags' V/A or word vectors for the regressions;
+      regression outputs of V/A pass through tanh (the [-1, 1] scale);
+    * text -> music positives: clips carrying the music tag nearest the text
+      emotion in the word space (``pair_mapping="word"``, the authors' w2v
+      mapper) or those of a named bridge mapping; a negative must share no
+      label with its anchor (the authors compare the texts' labels, here the
+      clip's tags against the anchor's paired tags, so a negative never
+      carries a paired mood); anchors without an allowed negative drop out;
+    * evaluation chunks cover the whole clip (first to last frame); clips
+      shorter than 5 s are zero-padded; chunk outputs (probabilities for the
+      classifiers, embeddings otherwise) are averaged;
+    * model selection: validation P@5 under the bridge's primary mapping
+      every epoch, the best epoch kept (the authors' checkpoint rule), plus
+      early stopping after ``patience`` epochs without improvement (ours;
+      0 turns it off). Without usable validation data (no texts, clips or
+      relevant pairs) the last epoch of ``max_epochs`` is kept;
+    * batches: ``batch_size`` texts and clips per step for the plain
+      strategies, ``batch_size // 2`` per triplet group for metric learning
+      (the authors' loader).
+
+    ``ctx.extra_tags["text_encoder"]`` records the encoder actually used and,
+    for metric learning, ``text2music_pairs`` the text -> music pairing.
+
+    Cost: at the paper's width a CNN step on 32 crops takes seconds on one
+    CPU core and fine-tuning DistilBERT more; on a CPU prefer
+    ``finetune_text=False`` with a smaller ``cnn_width`` or
+    ``music_input="features"``.
+    """
+
+    name = "text2music"
+    version = "1"
+    consumes = "text+audio"
+    supports = frozenset({TaskKind.TEXT2MUSIC_RETRIEVAL})
+    Params = Text2MusicParams
+    smoke_params: ClassVar[dict[str, Any]] = {
+        "text_encoder": "tiny-random", "cnn_width": 4, "max_epochs": 1, "eval_chunks": 2,
+        "chunk_s": 1.0, "batch_size": 8, "hidden_dim": 8, "embed_dim": 4, "max_text_tokens": 32,
+    }  # fmt: skip
+    label_params = ("strategy",)
+
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        return {
+            "lr": trial.suggest_float("lr", 1e-5, 1e-3, log=True),
+            "margin": trial.suggest_float("margin", 0.05, 0.5),
+            "dropout": trial.suggest_float("dropout", 0.1, 0.7),
+            "batch_size": trial.suggest_categorical("batch_size", [16, 32, 64]),
+        }
+
+    # --- inputs --------------------------------------------------------------
+    def _text_inputs(self, items: tuple[Track, ...]) -> TextInputs:
+        p, backbone = self.params, self._backbone
+        if p.finetune_text:
+            ids, mask = backbone.tokenize(_texts_of(items), p.max_text_tokens)
+            return TextInputs(ids=ids, mask=mask)
+        missing = [t for t in items if (t.id, t.text) not in self._text_vectors]
+        if missing:
+            vectors = backbone.encode(_texts_of(tuple(missing)), p.max_text_tokens)
+            for item, vector in zip(missing, vectors):
+                self._text_vectors[(item.id, item.text)] = vector
+        if not items:
+            return TextInputs(vectors=torch.zeros((0, backbone.dim)))
+        return TextInputs(vectors=torch.stack([self._text_vectors[(t.id, t.text)] for t in items]))
+
+    def _music_inputs(self, data: FoldData) -> MusicInputs:
+        p = self.params
+        if p.music_input == "features":
+            if data.features is None:
+                raise _no_features()
+            if len(data) == 0:
+                return MusicInputs(vectors=torch.zeros((0, len(self._feature_mean))))
+            x = (data.pooled() - self._feature_mean) / self._feature_std
+            return MusicInputs(vectors=torch.as_tensor(x, dtype=torch.float32))
+        frontend = p.frontend()
+        return MusicInputs(
+            mels=self._mels.get(data.tracks, data.audio),
+            crop=frontend.chunk_frames,
+            n_chunks=p.eval_chunks,
+        )
+
+    def _eval_set(self, val: FoldData | None) -> EvalSet | None:
+        if val is None or not val.texts or not len(val) or val.bridge is None:
+            return None
+        emotions = [t.tags[0] if t.tags else "" for t in val.texts]
+        rel = lab.relevance(emotions, val.music_labels, val.bridge)
+        if not rel.any():
+            return None
+        return EvalSet(self._text_inputs(val.texts), self._music_inputs(val), rel)
+
+    # --- fit / predict -----------------------------------------------------------
+    def _label_space(
+        self, train: FoldData, words: np.ndarray, music_hot: np.ndarray
+    ) -> lab.LabelSpace:
+        bridge, p = train.bridge, self.params
+        vt = len(bridge.text_vocab)
+        text_words, music_words = words[:vt], words[vt:]
+        available = music_hot.any(axis=0)
+        pairs = lab.pair_positives(bridge, p.pair_mapping, text_words, music_words, available)
+        return lab.LabelSpace(
+            tuple(bridge.text_vocab), tuple(bridge.music_vocab), text_words, music_words, pairs,
+            lab.word_va(bridge, bridge.text_vocab), lab.word_va(bridge, bridge.music_vocab),
+        )  # fmt: skip
+
+    @staticmethod
+    def _check_va(space: lab.LabelSpace, text_labels: np.ndarray, music_hot: np.ndarray) -> None:
+        used = [space.text_vocab[i] for i in np.unique(text_labels)
+                if np.isnan(space.text_va[i]).any()]  # fmt: skip
+        used += [space.music_vocab[j] for j in np.flatnonzero(music_hot.any(0))
+                 if np.isnan(space.music_va[j]).any()]  # fmt: skip
+        if used:
+            raise TaskError(
+                f"text2music va-regression: the bridge's word_va has no (valence, arousal) for "
+                f"{sorted(set(used))}; add them to the vocabulary's V/A table"
+            )
+
+    def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> Text2Music:
+        p = self.params
+        if train.bridge is None or not train.texts or not len(train):
+            raise TaskError(
+                "text2music needs text items, music clips and an emotion bridge "
+                "(task text2music_retrieval with a text dataset and a music dataset)"
+            )
+        bridge = train.bridge
+        text_labels = lab.text_label_ids(train.texts, bridge.text_vocab)
+        music_hot = lab.music_multi_hot(train.tracks, bridge.music_vocab)
+        lab.require_tagged(train.tracks, music_hot, bridge.music_vocab)
+
+        torch.manual_seed(self.seed)
+        choice = resolve_text_encoder(p.text_encoder)
+        self._backbone: TextBackbone = load_text_encoder(choice, self.seed)
+        ctx.extra_tags["text_encoder"] = choice.name
+        vocab = [*bridge.text_vocab, *bridge.music_vocab]
+        words = lab.unit_rows(self._backbone.encode(vocab, p.max_text_tokens).numpy())
+        space = self._label_space(train, words.astype(np.float32), music_hot)
+        if p.strategy == "va-regression":
+            self._check_va(space, text_labels, music_hot)
+        strategy = STRATEGIES[p.strategy](space, p.settings())
+        if strategy.sampling == "triplet":  # which clips pair with which texts
+            ctx.extra_tags["text2music_pairs"] = ",".join(
+                f"{e}->{'+'.join(np.asarray(space.music_vocab)[row])}"
+                for e, row in zip(space.text_vocab, space.pair_positive)
+            )
+
+        self._text_vectors: dict[tuple[str, str | None], torch.Tensor] = {}
+        self._mels = MelStore(p.frontend())
+        if p.music_input == "features":
+            if train.features is None:
+                raise _no_features()
+            pooled = train.pooled()
+            self._feature_mean = pooled.mean(axis=0)
+            self._feature_std = np.where(pooled.std(axis=0) > 1e-8, pooled.std(axis=0), 1.0)
+        train_texts, train_music = self._text_inputs(train.texts), self._music_inputs(train)
+
+        torch.manual_seed(self.seed)  # the same initial weights whatever the encoder drew
+        music_backbone = ShortChunkCNN(p.cnn_width) if p.music_input == "audio" else None
+        music_dim = music_backbone.out_dim if music_backbone else train_music.vectors.shape[1]
+        module = Text2MusicModule(
+            strategy,
+            strategy.build_heads(self._backbone.dim, music_dim),
+            music_backbone,
+            self._backbone if p.finetune_text else None,
+            torch.from_numpy(space.word_vectors),
+            p.lr,
+            p.weight_decay,
+            self.seed,
+        )
+        module.validation = self._eval_set(val)
+        batches = TrainBatches(
+            strategy.sampling, strategy.groups, train_texts, train_music, text_labels, music_hot,
+            space.pair_positive, p.batch_size, self.seed,
+        )  # fmt: skip
+        self._train(module, batches, ctx)
+        module.validation = None
+        module.eval()
+        self._module = module
+        return self
+
+    def _train(self, module: Text2MusicModule, batches: TrainBatches, ctx: FitContext) -> None:
+        from lightning.pytorch.callbacks import EarlyStopping
+        from torch.utils.data import DataLoader
+
+        p = self.params
+        callbacks: list[Any] = []
+        val_loader = None
+        if module.validation is not None:
+            val_loader = DataLoader([0], batch_size=None)  # the step scores the whole val set
+            if p.patience > 0:
+                callbacks.append(EarlyStopping(monitor=MONITOR, mode="max", patience=p.patience))
+            if p.restore_best:
+                callbacks.append(KeepBest(MONITOR))
+        trainer = ctx.make_trainer(
+            max_epochs=p.max_epochs, callbacks=callbacks, num_sanity_val_steps=0
+        )
+        with warnings.catch_warnings():
+            for message in (
+                ".*does not have many workers.*",
+                ".*smaller than the logging.*",
+                ".*`validation_step` but have no.*",
+                r".*module\(s\) in eval mode.*",
+                ".*`IterableDataset` has `__len__` defined.*",
+            ):
+                warnings.filterwarnings("ignore", message=message)  # fmt: skip
+            trainer.fit(module, DataLoader(batches, batch_size=None), val_loader)
+
+    def predict(self, data: FoldData) -> np.ndarray:
+        """Similarity [len(data.texts), len(data.tracks)], higher = more relevant."""
+        if not hasattr(self, "_module"):
+            raise TaskError("text2music: call fit before predict")
+        module = self._module
+        module.eval()
+        sim = module.similarity(self._text_inputs(data.texts), self._music_inputs(data))
+        sim = np.asarray(sim, dtype=np.float64).reshape(len(data.texts), len(data.tracks))
+        if not np.all(np.isfinite(sim)):
+            raise MerBenchError(
+                "text2music: the trained model gives non-finite similarities (training "
+                "diverged); lower lr or check the inputs for silent or broken clips"
+            )
+        return sim

@@ -1,0 +1,342 @@
+"""The paper's six ways of relating texts and music, each as heads, a loss and a similarity.
+
+Every branch ends in ``projection`` (Linear -> ``hidden`` -> BatchNorm -> ReLU
+-> dropout -> Linear); its output size is what the strategy needs: the
+vocabulary (classification), 2 (V/A), the word-vector size (w2v) or the
+shared ``embed_dim`` space (multi-head, metric learning).
+
+* ``classification``: a text classifier (softmax, cross-entropy over the
+  text vocabulary) and a music classifier (sigmoid, binary cross-entropy over
+  the music vocabulary, since clips may carry several moods). A text's
+  predicted emotion ranks clips by the music classifier's probability of that
+  same word; a word missing from the music vocabulary gives every clip the
+  same score, so retrieval fails for it, which is the paper's point.
+* ``multihead``: both branches project into the shared space, then one
+  shared MLP of ``multihead_layers`` layers (hidden layers, then one output
+  layer per vocabulary: text head trained on texts, music head on clips).
+  Retrieval: cosine between a text's and a clip's music-head probabilities
+  (the only output both modalities have in common).
+* ``va-regression``: both regress (tanh) to the (valence, arousal) of their
+  label word (``bridge.word_va``; a clip with several tags: their mean), MSE;
+  retrieval by negative Euclidean distance.
+* ``w2v-regression``: both regress to their label word's unit word vector
+  (several tags: the mean), MSE; retrieval by cosine.
+* ``metric-2branch``: triplet loss with a text anchor, a paired clip as
+  positive and a similarity-weighted negative clip.
+* ``metric-3branch``: weighted sum of three triplet losses, tag -> text, tag
+  -> music and text -> music (default 0.3 / 0.3 / 0.4); the tag branch
+  projects the word vectors.
+
+The two classifiers and the two regressors of a strategy share no weights,
+so training them in one run on the summed loss gives each the gradients it
+would get alone (Adam scales every weight by its own history); only the epoch
+count and the early-stopping point are shared.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mer_bench.errors import ConfigError, TaskError
+from mer_bench.methods.text2music.heads import projection, trunk
+from mer_bench.methods.text2music.labels import LabelSpace, unit_rows
+from mer_bench.methods.text2music.losses import (
+    allowed_negatives,
+    sample_negatives,
+    triplet_loss,
+)
+
+STRATEGIES: dict[str, type[Strategy]] = {}
+
+
+def register(name: str) -> Callable[[type[Strategy]], type[Strategy]]:
+    def wrap(cls: type[Strategy]) -> type[Strategy]:
+        cls.name = name
+        STRATEGIES[name] = cls
+        return cls
+
+    return wrap
+
+
+class Encoders(Protocol):
+    """What a strategy's loss needs from the Lightning module."""
+
+    heads: nn.ModuleDict
+    word_vectors: torch.Tensor
+    generator: torch.Generator
+
+    def text_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor: ...
+
+    def music_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class StrategySettings:
+    hidden: int = 128
+    embed_dim: int = 64
+    dropout: float = 0.5
+    margin: float = 0.2
+    branch_weights: tuple[float, float, float] = (0.3, 0.3, 0.4)
+    weighted_negatives: bool = True
+    multihead_layers: int = 3
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return unit_rows(a) @ unit_rows(b).T
+
+
+class Strategy(ABC):
+    """Heads, training loss and retrieval score of one way of relating the modalities."""
+
+    name: ClassVar[str]
+    sampling: ClassVar[str] = "plain"  # "plain" or "triplet" (see batches.py)
+    groups: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, space: LabelSpace, settings: StrategySettings) -> None:
+        self.space, self.s = space, settings
+
+    @property
+    def n_text(self) -> int:
+        return len(self.space.text_vocab)
+
+    @property
+    def n_music(self) -> int:
+        return len(self.space.music_vocab)
+
+    @abstractmethod
+    def build_heads(self, text_dim: int, music_dim: int) -> nn.ModuleDict:
+        """The trainable layers after the two backbones."""
+
+    @abstractmethod
+    def text_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+        """What a text is retrieved by (evaluation)."""
+
+    @abstractmethod
+    def music_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+        """What a clip chunk is retrieved by (averaged over a clip's chunks)."""
+
+    @abstractmethod
+    def loss(self, m: Encoders, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Named loss terms; ``"loss"`` is the one optimised."""
+
+    @abstractmethod
+    def similarity(self, text: np.ndarray, music: np.ndarray) -> np.ndarray:
+        """[Q, C] scores, higher = more relevant."""
+
+    def _proj(self, in_dim: int, out_dim: int) -> nn.Sequential:
+        return projection(in_dim, out_dim, self.s.hidden, self.s.dropout)
+
+
+@register("classification")
+class Classification(Strategy):
+    def build_heads(self, text_dim: int, music_dim: int) -> nn.ModuleDict:
+        return nn.ModuleDict(
+            {
+                "text": self._proj(text_dim, self.n_text),
+                "music": self._proj(music_dim, self.n_music),
+            }
+        )
+
+    def text_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(heads["text"](h), dim=-1)
+
+    def music_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(heads["music"](h))
+
+    def loss(self, m: Encoders, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        text = F.cross_entropy(m.heads["text"](m.text_features(batch["text"])), batch["text_label"])
+        logits = m.heads["music"](m.music_features(batch["music"]))
+        music = F.binary_cross_entropy_with_logits(logits, batch["music_hot"])
+        return {"loss": text + music, "text_loss": text, "music_loss": music}
+
+    def similarity(self, text: np.ndarray, music: np.ndarray) -> np.ndarray:
+        column = {w: j for j, w in enumerate(self.space.music_vocab)}
+        out = np.zeros((len(text), len(music)), dtype=np.float64)
+        for i, k in enumerate(np.argmax(text, axis=1) if len(music) else []):
+            j = column.get(self.space.text_vocab[int(k)])
+            if j is not None:  # otherwise every clip scores the same: nothing to retrieve by
+                out[i] = music[:, j]
+        return out
+
+
+@register("multihead")
+class MultiHead(Strategy):
+    def build_heads(self, text_dim: int, music_dim: int) -> nn.ModuleDict:
+        s = self.s
+        if s.multihead_layers < 1:
+            raise ConfigError(f"multihead_layers must be >= 1, got {s.multihead_layers}")
+        width = s.hidden if s.multihead_layers > 1 else s.embed_dim
+        return nn.ModuleDict(
+            {
+                "text": self._proj(text_dim, s.embed_dim),
+                "music": self._proj(music_dim, s.embed_dim),
+                "trunk": trunk(s.embed_dim, s.hidden, s.multihead_layers - 1, s.dropout),
+                "text_cls": nn.Linear(width, self.n_text),
+                "music_cls": nn.Linear(width, self.n_music),
+            }
+        )
+
+    def _music_head(self, heads: nn.ModuleDict, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(heads["music_cls"](heads["trunk"](z)))
+
+    def text_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+        return self._music_head(heads, heads["text"](h))
+
+    def music_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+        return self._music_head(heads, heads["music"](h))
+
+    def loss(self, m: Encoders, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        h = m.heads
+        text_logits = h["text_cls"](h["trunk"](h["text"](m.text_features(batch["text"]))))
+        music_logits = h["music_cls"](h["trunk"](h["music"](m.music_features(batch["music"]))))
+        text = F.cross_entropy(text_logits, batch["text_label"])
+        music = F.binary_cross_entropy_with_logits(music_logits, batch["music_hot"])
+        return {"loss": text + music, "text_loss": text, "music_loss": music}
+
+    def similarity(self, text: np.ndarray, music: np.ndarray) -> np.ndarray:
+        return cosine(text, music)
+
+
+class _Regression(Strategy):
+    """Text and music regressors onto per-word targets (a clip: mean over its tags)."""
+
+    def __init__(self, space: LabelSpace, settings: StrategySettings) -> None:
+        super().__init__(space, settings)
+        text_t, music_t = self.targets()
+        self._text_targets = torch.as_tensor(text_t, dtype=torch.float32)
+        self._music_targets = torch.as_tensor(music_t, dtype=torch.float32)
+
+    @abstractmethod
+    def targets(self) -> tuple[np.ndarray, np.ndarray]:
+        """[Vt, D] and [Vm, D] targets of each vocabulary word."""
+
+    def out(self, y: torch.Tensor) -> torch.Tensor:
+        return y
+
+    def build_heads(self, text_dim: int, music_dim: int) -> nn.ModuleDict:
+        dim = self._text_targets.shape[1]
+        return nn.ModuleDict(
+            {"text": self._proj(text_dim, dim), "music": self._proj(music_dim, dim)}
+        )
+
+    def text_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+        return self.out(heads["text"](h))
+
+    def music_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+        return self.out(heads["music"](h))
+
+    def loss(self, m: Encoders, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        text_pred = self.text_repr(m.heads, m.text_features(batch["text"]))
+        music_pred = self.music_repr(m.heads, m.music_features(batch["music"]))
+        text_y = self._text_targets.to(text_pred.device)[batch["text_label"]]
+        hot = batch["music_hot"]
+        table = torch.nan_to_num(self._music_targets.to(hot.device))  # unused words are NaN
+        music_y = (hot @ table) / hot.sum(dim=1, keepdim=True).clamp_min(1.0)
+        text = F.mse_loss(text_pred, text_y)
+        music = F.mse_loss(music_pred, music_y)
+        return {"loss": text + music, "text_loss": text, "music_loss": music}
+
+
+@register("va-regression")
+class VARegression(_Regression):
+    def targets(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.space.text_va is None or self.space.music_va is None:
+            raise TaskError("va-regression needs the bridge's word_va")
+        return self.space.text_va, self.space.music_va
+
+    def out(self, y: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(y)  # the canonical V/A scale is [-1, 1]
+
+    def similarity(self, text: np.ndarray, music: np.ndarray) -> np.ndarray:
+        diff = text[:, None, :].astype(np.float64) - music[None, :, :].astype(np.float64)
+        return -np.sqrt((diff**2).sum(axis=-1))
+
+
+@register("w2v-regression")
+class W2VRegression(_Regression):
+    def targets(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.space.text_words, self.space.music_words
+
+    def similarity(self, text: np.ndarray, music: np.ndarray) -> np.ndarray:
+        return cosine(text, music)
+
+
+class _Metric(Strategy):
+    sampling = "triplet"
+
+    def build_heads(self, text_dim: int, music_dim: int) -> nn.ModuleDict:
+        e = self.s.embed_dim
+        heads = {"text": self._proj(text_dim, e), "music": self._proj(music_dim, e)}
+        if "tag_text" in self.groups or "tag_music" in self.groups:
+            heads["tag"] = self._proj(self.space.text_words.shape[1], e)
+        return nn.ModuleDict(heads)
+
+    def text_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+        return heads["text"](h)
+
+    def music_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+        return heads["music"](h)
+
+    def similarity(self, text: np.ndarray, music: np.ndarray) -> np.ndarray:
+        return cosine(text, music)
+
+    def _triplet(
+        self, m: Encoders, anchor: torch.Tensor, positive: torch.Tensor, allowed: torch.Tensor
+    ) -> torch.Tensor:
+        index, valid = sample_negatives(
+            anchor, positive, allowed, m.generator, self.s.weighted_negatives
+        )
+        return triplet_loss(anchor, positive, positive[index], self.s.margin, valid)
+
+    def pair_loss(self, m: Encoders, group: dict[str, Any]) -> torch.Tensor:
+        anchor = m.heads["text"](m.text_features(group["text"]))
+        positive = m.heads["music"](m.music_features(group["music"]))
+        return self._triplet(m, anchor, positive, allowed_negatives(group["pos"], group["hot"]))
+
+    def tag_text_loss(self, m: Encoders, group: dict[str, Any]) -> torch.Tensor:
+        tags = group["tag"]
+        anchor = m.heads["tag"](m.word_vectors[tags])
+        positive = m.heads["text"](m.text_features(group["text"]))
+        one_hot = F.one_hot(tags, self.n_text)
+        return self._triplet(m, anchor, positive, allowed_negatives(one_hot, one_hot))
+
+    def tag_music_loss(self, m: Encoders, group: dict[str, Any]) -> torch.Tensor:
+        tags = group["tag"]
+        anchor = m.heads["tag"](m.word_vectors[self.n_text + tags])
+        positive = m.heads["music"](m.music_features(group["music"]))
+        allowed = allowed_negatives(F.one_hot(tags, self.n_music), group["hot"])
+        return self._triplet(m, anchor, positive, allowed)
+
+
+@register("metric-2branch")
+class Metric2Branch(_Metric):
+    groups = ("pair",)
+
+    def loss(self, m: Encoders, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        return {"loss": self.pair_loss(m, batch["pair"])}
+
+
+@register("metric-3branch")
+class Metric3Branch(_Metric):
+    groups = ("tag_text", "tag_music", "pair")
+
+    def loss(self, m: Encoders, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        w_text, w_music, w_pair = self.s.branch_weights
+        tag_text = self.tag_text_loss(m, batch["tag_text"])
+        tag_music = self.tag_music_loss(m, batch["tag_music"])
+        pair = self.pair_loss(m, batch["pair"])
+        total = w_text * tag_text + w_music * tag_music + w_pair * pair
+        return {
+            "loss": total,
+            "tag_text_loss": tag_text,
+            "tag_music_loss": tag_music,
+            "pair_loss": pair,
+        }
