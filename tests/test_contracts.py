@@ -165,3 +165,49 @@ def test_trainer_factory_runs_on_cpu_and_forwards_metrics(tmp_path):
     trainer.fit(Tiny(), torch.utils.data.DataLoader(data, batch_size=8))
     assert trainer.current_epoch == 2
     assert [step for step, _ in logged] == [0, 1] and "train_loss" in logged[0][1]
+
+
+def _text2music_methods():
+    return [n for n, c in METHODS.items() if TaskKind.TEXT2MUSIC_RETRIEVAL in c.supports]
+
+
+@pytest.fixture(scope="module")
+def text2music_folds(tmp_path_factory):
+    """One fold of synth-text matched with synth-small, built by the runner itself."""
+    from mer_bench.runner import Runner, RunnerSettings, resolve
+    from mer_bench.tracking import InMemoryTracker
+
+    spec = RunSpec(
+        method="chance",
+        dataset="synth-text",
+        task=TaskKind.TEXT2MUSIC_RETRIEVAL.value,
+        features="mfcc",
+        protocol="kfold:4",
+        music_dataset="synth-small",
+    )
+    run = resolve(spec)
+    settings = RunnerSettings(progress=False, work_dir=tmp_path_factory.mktemp("t2m"))
+    runner = Runner(InMemoryTracker(), settings)
+    prep = runner.prepare(run)
+    return runner.fold_data(run, prep, prep.splits[0])
+
+
+@pytest.mark.parametrize("name", _text2music_methods())
+def test_text2music_method_ranks_every_clip_for_every_text(name, text2music_folds, tmp_path):
+    cls = METHODS.get(name)
+    train, val, test = (text2music_folds[k] for k in ("train", "val", "test"))
+    assert test.texts and test.tracks and test.bridge is not None
+    ctx = FitContext(
+        seed=0,
+        out_dir=tmp_path,
+        make_trainer=lambda **kw: make_trainer(
+            TrainerSettings(accelerator="cpu", fast_dev_run=True), tmp_path, **kw
+        ),
+    )
+    method = cls(cls.make_params(smoke=True), seed=0)
+    assert method.fit(train, val, ctx) is method
+    prediction = np.asarray(method.predict(test))
+    assert prediction.shape == (len(test.texts), len(test.tracks))
+    assert np.all(np.isfinite(prediction))
+    metrics = score(TaskKind.TEXT2MUSIC_RETRIEVAL, _truth(test), prediction)
+    assert 0 < metrics["mrr"] <= 1 and 0 <= metrics["precision@5"] <= 1
