@@ -493,9 +493,13 @@ class Runner:
         method = run.method_cls(run.params, run.spec.seed)
         method.fit(parts["train"], parts["val"], ctx)
         if ctx.extra_tags:  # what the method chose at fit time, e.g. the text encoder used
-            self.fit_tags.update(ctx.extra_tags)
+            tags = dict(ctx.extra_tags)
+            named = [f"{k}={tags[k]}" for k in run.method_cls.label_tags if k in tags]
+            if named:
+                tags["variant"] = ",".join([*filter(None, [run.variant]), *named])
+            self.fit_tags.update(tags)
             if run_id is not None:
-                self.tracker.set_tags(run_id, dict(ctx.extra_tags))
+                self.tracker.set_tags(run_id, tags)
         return method, parts
 
     # --- helpers -------------------------------------------------------------

@@ -87,3 +87,14 @@ def _artifact(tracker: InMemoryTracker, run_id: str, name: str):
         if key.endswith(name):
             return path
     raise AssertionError(f"{name} not logged")
+
+
+def test_the_text_encoder_used_names_the_leaderboard_row(tmp_path):
+    (run,), _ = expand(_plan(methods=["text2music"]), smoke=True)
+    tracker = InMemoryTracker()
+    runner = Runner(tracker, RunnerSettings(plots=False, progress=False, work_dir=tmp_path))
+    outcome = runner.run(run)
+    tags = [r.tags for r in tracker.runs.values() if not r.deleted]
+    assert all(t["text_encoder"] == "tiny-random" for t in tags)
+    assert all(t["variant"].endswith("text_encoder=tiny-random") for t in tags)
+    assert tracker.runs[outcome.run_id].tags["variant"].startswith("smoke")

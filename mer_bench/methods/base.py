@@ -141,6 +141,9 @@ class Method(ABC):
     # parameters always named in a leaderboard row, even at their default (e.g. the
     # classifier of embedding-classifiers), so a row says what it is
     label_params: ClassVar[tuple[str, ...]] = ()
+    # tags a method sets in ``FitContext.extra_tags`` that also name its leaderboard row
+    # (e.g. the text encoder text2music actually loaded when asked for "auto")
+    label_tags: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Any | None = None, seed: int = 0) -> None:
         self.params = params if params is not None else self.Params()

@@ -192,6 +192,7 @@ class Text2Music(Method):
         "chunk_s": 1.0, "batch_size": 8, "hidden_dim": 8, "embed_dim": 4, "max_text_tokens": 32,
     }  # fmt: skip
     label_params = ("strategy",)
+    label_tags = ("text_encoder",)  # "auto" resolves at fit time; the row names the result
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
