@@ -90,7 +90,12 @@ def _artifact(tracker: InMemoryTracker, run_id: str, name: str):
 
 
 def test_the_text_encoder_used_names_the_leaderboard_row(tmp_path):
-    (run,), _ = expand(_plan(methods=["text2music"]), smoke=True)
+    plan = _plan(
+        datasets=[{"name": "synth-text", "params": {"per_emotion": 12}}],
+        methods=[{"name": "text2music", "params": {"batch_size": 64}}],
+        protocol="kfold:2",
+    )
+    (run,), _ = expand(plan, smoke=True)
     tracker = InMemoryTracker()
     runner = Runner(tracker, RunnerSettings(plots=False, progress=False, work_dir=tmp_path))
     outcome = runner.run(run)
