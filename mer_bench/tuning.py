@@ -136,9 +136,15 @@ def sweep(
         drawn = base.method_cls.search_space(trial)
         params = {**drawn, **fixed}
         trial.set_user_attr("params", params)  # what ran: fixed values override drawn ones
-        run = resolve(dataclasses.replace(spec, method_params={**spec.method_params, **params}),
-                      smoke)
-        return _trial(trial, run, prep, runner, tracker, cache, counts, name, say)
+        run = resolve(
+            dataclasses.replace(spec, method_params={**spec.method_params, **params}), smoke
+        )
+        try:
+            return _trial(trial, run, prep, runner, tracker, cache, counts, name, say)
+        except SystemExit as exc:
+            # Lightning turns Ctrl-C into sys.exit(); Optuna records a KeyboardInterrupt as
+            # a failed trial but would leave a SystemExit's trial RUNNING for ever
+            raise KeyboardInterrupt from exc
 
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     remaining = n_trials - len(study.get_trials(deepcopy=False, states=done))
@@ -162,6 +168,13 @@ def sweep(
     )
 
 
+# A worker records a heartbeat every HEARTBEAT_S while a trial runs; a RUNNING trial
+# whose heartbeat is older than GRACE_S belongs to a killed worker, and the next
+# worker to start a trial marks it failed (Optuna's own mechanism), so no trial of
+# a killed sweep stays RUNNING.
+HEARTBEAT_S, GRACE_S = 60, 180
+
+
 def _open_study(name: str, storage: str, direction: str) -> Any:
     """Create or load the study. Workers starting together on a fresh sqlite file would
     race to create its schema, so creation is serialised by a lock beside the file."""
@@ -169,9 +182,12 @@ def _open_study(name: str, storage: str, direction: str) -> Any:
     from filelock import FileLock
 
     def create() -> Any:
+        rdb = optuna.storages.RDBStorage(
+            storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S
+        )
         return optuna.create_study(
             study_name=name,
-            storage=storage,
+            storage=rdb,
             direction=direction,
             load_if_exists=True,
             pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),

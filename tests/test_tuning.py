@@ -110,3 +110,38 @@ def test_two_worker_processes_share_one_study(tmp_path):
     assert len(numbers) == len(set(numbers))
     completed = states.count(optuna.trial.TrialState.COMPLETE)
     assert sum(len(re.findall(r"^trial \d+:", out, re.M)) for out in outputs) == completed
+
+
+def test_ctrl_c_inside_lightning_fails_the_trial_instead_of_leaving_it_running(
+    tmp_path, counting_method
+):
+    """Lightning answers Ctrl-C with sys.exit(); the trial must not stay RUNNING."""
+
+    def interrupted_fit(self, train, val, ctx):
+        raise SystemExit(1)
+
+    counting_method.fit = interrupted_fit
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    with pytest.raises(KeyboardInterrupt):
+        sweep(_spec("test-counting", "static_va"), InMemoryTracker(), 2, storage=storage,
+              study_name="s")
+    (trial,) = optuna.load_study(study_name="s", storage=storage).trials
+    assert trial.state is optuna.trial.TrialState.FAIL
+
+
+def test_a_killed_workers_running_trial_is_failed_by_the_next_worker(tmp_path, monkeypatch):
+    import time
+
+    from mer_bench import tuning
+
+    monkeypatch.setattr(tuning, "HEARTBEAT_S", 1)
+    monkeypatch.setattr(tuning, "GRACE_S", 1)
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    study = tuning._open_study("s", storage, "maximize")
+    orphan = study.ask()  # a worker that died mid-trial: heartbeat recorded, then silence
+    study._storage.record_heartbeat(orphan._trial_id)
+    time.sleep(2.2)
+    result = sweep(_spec(), InMemoryTracker(), 1, storage=storage, study_name="s")
+    states = [t.state for t in optuna.load_study(study_name="s", storage=storage).trials]
+    assert result.n_trials == 1
+    assert states[0] is optuna.trial.TrialState.FAIL and optuna.trial.TrialState.RUNNING not in states
