@@ -144,4 +144,5 @@ def test_a_killed_workers_running_trial_is_failed_by_the_next_worker(tmp_path, m
     result = sweep(_spec(), InMemoryTracker(), 1, storage=storage, study_name="s")
     states = [t.state for t in optuna.load_study(study_name="s", storage=storage).trials]
     assert result.n_trials == 1
-    assert states[0] is optuna.trial.TrialState.FAIL and optuna.trial.TrialState.RUNNING not in states
+    assert states[0] is optuna.trial.TrialState.FAIL
+    assert optuna.trial.TrialState.RUNNING not in states
