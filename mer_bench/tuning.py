@@ -224,11 +224,13 @@ def _trial(
         "study": study_name,
         "trial": str(trial.number),
         "method": run.config["method"],
-        "dataset": run.config["dataset"],
+        "dataset": run.dataset_label,
         "task": run.task.value,
         "features": run.config["features"],
         "protocol": run.config["protocol"],
         "config_hash": run.config_hash,
+        # the study's trial budget: compare methods' sweeps at equal budgets
+        "trial_budget": str(trial.study.user_attrs.get("trial_budget", "")),
     }
     run_id = tracker.start_run(
         f"{study_name}/trial{trial.number}", tags, {f"method.{k}": v for k, v in all_params.items()}

@@ -82,6 +82,7 @@ def test_score_only_parameters_reuse_the_fitted_model(tmp_path, counting_method)
     assert counting_method.fits == 3  # one fit per fold; 3 more trials differ only in shift
     assert result.fits == 3 and result.reuses >= 3  # a pruned trial stops early
     trials = [r for r in tracker.runs.values() if r.tags.get("kind") == "trial"]
+    assert {r.tags["trial_budget"] for r in trials} == {"4"}
     finished = [r for r in trials if "reused_fits" in r.tags]
     assert sorted(r.tags["reused_fits"] for r in finished)[0] == "0"
     assert all(r.tags["reused_fits"] == "3" for r in finished[1:])
