@@ -30,6 +30,7 @@ import math
 import os
 import pickle
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,9 +183,11 @@ def _open_study(name: str, storage: str, direction: str) -> Any:
     from filelock import FileLock
 
     def create() -> Any:
-        rdb = optuna.storages.RDBStorage(
-            storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S
-        )
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna's terms
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            rdb = optuna.storages.RDBStorage(
+                storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S
+            )
         return optuna.create_study(
             study_name=name,
             storage=rdb,
