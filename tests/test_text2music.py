@@ -337,3 +337,28 @@ def test_frozen_minilm_runs(folds, tmp_path):
         p.requires_grad and p.grad is not None for p in method._backbone.parameters()
     )
     print(f"frozen MiniLM fit + predict: {time.perf_counter() - start:.1f} s")
+
+
+def test_a_distilbert_checkpoint_in_the_hub_cache_is_loaded_and_gives_cls_vectors(
+    empty_hf_cache,
+):
+    """A synthetic DistilBERT (real key layout and file names, tiny sizes) in the cache."""
+    from transformers import DistilBertConfig, DistilBertModel, DistilBertTokenizer
+
+    snapshot = empty_hf_cache / "models--distilbert-base-uncased" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot.parent.parent / "refs").mkdir()
+    (snapshot.parent.parent / "refs" / "main").write_text("abc123")
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "wolf", "was", "happy", "sad"]
+    (snapshot / "vocab.txt").write_text("\n".join(words) + "\n")
+    DistilBertTokenizer(str(snapshot / "vocab.txt")).save_pretrained(snapshot)
+    config = DistilBertConfig(vocab_size=len(words), dim=16, n_layers=1, n_heads=2,
+                              hidden_dim=32, max_position_embeddings=32)
+    torch.manual_seed(0)
+    DistilBertModel(config).save_pretrained(snapshot)
+    choice = te.resolve_text_encoder("auto")
+    assert choice.name == "distilbert"
+    backbone = te.load_text_encoder(choice, seed=0)
+    vectors = backbone.encode(["the wolf was happy", "the wolf was sad", "sad"], max_tokens=16)
+    assert vectors.shape == (3, 16) and torch.isfinite(vectors).all()
+    assert not torch.allclose(vectors[0], vectors[1])
