@@ -151,13 +151,23 @@ def select(papers: Iterable[Paper], target: str) -> list[PaperTable]:
 
 
 def published_values(papers: Iterable[Paper]) -> list[PublishedValue]:
-    """Every runnable row's published number, for the leaderboard's 'published' column."""
+    """Every runnable row's published number, for the leaderboard's 'published' column.
+
+    Each is shown only beside rows run as the paper row specifies (same protocol
+    and parameters), so a reduced-budget run never stands beside the paper's number.
+    """
+    from mer_bench.runner import resolve
+
     values = []
     for paper in papers:
         for table in paper.tables:
             for row in table.rows:
                 if row.run is None or row.published is None:
                     continue
+                try:
+                    run = resolve(row.spec())
+                except MerBenchError:
+                    continue  # a row naming something this installation lacks
                 values.append(
                     PublishedValue(
                         task=str(row.run["task"]),
@@ -169,6 +179,9 @@ def published_values(papers: Iterable[Paper]) -> list[PublishedValue]:
                         metric=row.metric,
                         value=row.published,
                         source=f"{paper.name}:{table.id} {row.label}",
+                        protocol=run.config["protocol"],
+                        variant=run.variant,
+                        fit_tags=run.method_cls.label_tags,
                     )
                 )
     return values

@@ -375,3 +375,20 @@ def test_rows_significantly_below_the_best_are_marked():
     assert rows["bad"].vs_best_p < 0.05 and any(WORSE_MARK in f for f in rows["bad"].flags)
     assert rows["close"].vs_best_p > 0.05 and not any(WORSE_MARK in f for f in rows["close"].flags)
     assert rows["bad"].vs_best_pairs == 10
+
+
+def test_published_value_only_beside_the_run_the_paper_row_specifies(
+    tracker: InMemoryTracker,
+) -> None:
+    def svm_published(protocol, variant, fit_tags=()):
+        pub = PublishedValue("quadrant", "4q", "svm", "musicnn", "macro_f1", 0.6, "p",
+                             protocol=protocol, variant=variant, fit_tags=fit_tags)
+        (table,) = [t for t in build_tables(tracker.fold_records(), [pub])
+                    if (t.task, t.dataset) == ("quadrant", "4q")]
+        return row_of(table, "svm").stat("macro_f1").published
+
+    assert svm_published("cv3", "") is not None  # the demo rows: protocol cv3, defaults
+    assert svm_published("kfold:10", "") is None  # the paper's protocol differs
+    assert svm_published("cv3", "epochs=5") is None  # a reduced-budget variant differs
+    assert PublishedValue("t", "d", "m", "f", "x", 0.1, variant="a=1",
+                          fit_tags=("text_encoder",)).matches("p", "a=1,text_encoder=minilm")

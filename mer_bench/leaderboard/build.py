@@ -73,6 +73,23 @@ class PublishedValue:
     metric: str
     value: float
     source: str = ""
+    # the run that reproduces the paper's row: a published number is shown only beside
+    # rows of this protocol and variant (None: any); ``fit_tags`` name parts of a row's
+    # variant that methods add at fit time (e.g. text_encoder=...), ignored here
+    protocol: str | None = None
+    variant: str | None = None
+    fit_tags: tuple[str, ...] = ()
+
+    def matches(self, protocol: str, variant: str) -> bool:
+        if self.protocol is not None and protocol != self.protocol:
+            return False
+        if self.variant is None:
+            return True
+
+        def parts(text: str) -> set[str]:
+            return {p for p in text.split(",") if p and p.split("=", 1)[0] not in self.fit_tags}
+
+        return parts(variant) == parts(self.variant)
 
 
 @dataclass(frozen=True)
@@ -292,14 +309,15 @@ def _build_row(
     key: RowKey,
     records: Sequence[FoldRecord],
     metrics: Sequence[str],
-    published: Mapping[tuple[str, str, str], PublishedValue],
+    published: Mapping[tuple[str, str, str], Sequence[PublishedValue]],
     primary: str = "",
 ) -> LeaderboardRow:
     stats = {}
     for metric in metrics:
         values = _fold_values(records, metric)
         if values:
-            pub = published.get((key.method, key.features, metric))
+            candidates = published.get((key.method, key.features, metric), ())
+            pub = next((p for p in candidates if p.matches(key.protocol, key.variant)), None)
             stats[metric] = _metric_stat(values, pub)
     provenance = {
         tag: tuple(sorted({r.tag(tag) for r in records if r.tag(tag)})) for tag in PROVENANCE_TAGS
@@ -342,15 +360,16 @@ def _present_metrics(
     return tuple(m for m in wanted if m in present)
 
 
-def _published_index(
-    published: Iterable[PublishedValue],
-) -> dict[tuple[str, str], dict[tuple[str, str, str], PublishedValue]]:
-    index: dict[tuple[str, str], dict[tuple[str, str, str], PublishedValue]] = defaultdict(dict)
+PublishedIndex = dict[tuple[str, str], dict[tuple[str, str, str], list[PublishedValue]]]
+
+
+def _published_index(published: Iterable[PublishedValue]) -> PublishedIndex:
+    index: PublishedIndex = defaultdict(lambda: defaultdict(list))
     for pub in published:
         kind = _task_kind(pub.task)
         task = kind.value if kind is not None else str(pub.task)
         metric = display_metric(pub.metric)
-        index[(task, pub.dataset)][(pub.method, pub.features, metric)] = pub
+        index[(task, pub.dataset)][(pub.method, pub.features, metric)].append(pub)
     return index
 
 
@@ -358,7 +377,7 @@ def _build_table(
     task: str,
     dataset: str,
     records: Sequence[FoldRecord],
-    published: Mapping[tuple[str, str, str], PublishedValue],
+    published: Mapping[tuple[str, str, str], Sequence[PublishedValue]],
 ) -> LeaderboardTable:
     kind = TaskKind.parse(task)
     metrics = _present_metrics(kind, records, (m for (_, _, m) in published))
