@@ -151,6 +151,10 @@ def test_trainer_factory_runs_on_cpu_and_forwards_metrics(tmp_path):
             self.log("train_loss", loss, on_epoch=True, on_step=False)
             return loss
 
+        def validation_step(self, batch, _):
+            x, y = batch
+            self.log("val_loss", torch.nn.functional.mse_loss(self.layer(x), y))
+
         def configure_optimizers(self):
             return torch.optim.SGD(self.parameters(), lr=0.1)
 
@@ -162,9 +166,12 @@ def test_trainer_factory_runs_on_cpu_and_forwards_metrics(tmp_path):
         lambda m, step: logged.append((step, m)),
         max_epochs=50,
     )
-    trainer.fit(Tiny(), torch.utils.data.DataLoader(data, batch_size=8))
+    loader = torch.utils.data.DataLoader(data, batch_size=8)
+    trainer.fit(Tiny(), loader, loader)
     assert trainer.current_epoch == 2
-    assert [step for step, _ in logged] == [0, 1] and "train_loss" in logged[0][1]
+    # once per epoch, with the epoch's training and validation values together
+    assert [step for step, _ in logged] == [0, 1]
+    assert all({"train_loss", "val_loss"} <= set(m) for _, m in logged)
 
 
 def _text2music_methods():

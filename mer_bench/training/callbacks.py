@@ -13,12 +13,11 @@ class MetricsToTracker(L.Callback):
     def __init__(self, log: Callable[[Mapping[str, float], int | None], None]) -> None:
         self._log = log
 
+    # Once per epoch, at its very end: Lightning validates before ``on_train_epoch_end``,
+    # so the epoch's training and validation values are both there (sending at
+    # validation end too would log every value twice at the same step).
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._send(trainer)
-
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not trainer.sanity_checking:
-            self._send(trainer)
 
     def _send(self, trainer: L.Trainer) -> None:
         values = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
