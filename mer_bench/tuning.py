@@ -119,7 +119,9 @@ def sweep(
     fixed = dict(fixed or {})
     name = study_name or default_study_name(spec)
     direction = "maximize" if higher_is_better(base.task.primary_metric) else "minimize"
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # a failing trial raises through the CLI, which reports it in one line; Optuna would
+    # also log its traceback (even for Ctrl-C)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = _open_study(name, storage, direction)
     # a resumed study or a second worker must not replay the first one's proposals:
     # mix the number of trials so far and the process id into the sampler's seed
