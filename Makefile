@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e ".[dev]"
+	@# compile librosa's numba kernels once (cached in the venv; ~30 s on first use otherwise)
+	$(PY) -c "import librosa; librosa.stft, librosa.util.localmax, librosa.feature.melspectrogram"
 	@touch $(STAMP)
 
 bench: $(STAMP)
