@@ -208,17 +208,24 @@ class DatasetAdapter(ABC):
         tracks = [
             t for t in self._tracks if t.id not in skip and (task is None or task.has_label(t))
         ]
-        strata = None
-        if task is not None and task.kind.is_classification:
-            strata = [task.target(t) for t in tracks]
         return make_splits(
             [t.id for t in tracks],
             protocol,
             seed,
-            strata=strata,
-            groups=[t.artist for t in tracks],
+            strata=self._strata(tracks, task),
+            groups=self._groups(tracks),
             official=self.official_split(),
         )
+
+    def _strata(self, tracks: list[Track], task: Task | None) -> list[int] | None:
+        """Class of each track for stratified splits (None: unstratified)."""
+        if task is not None and task.kind.is_classification:
+            return [task.target(t) for t in tracks]
+        return None
+
+    def _groups(self, tracks: list[Track]) -> list[str | None]:
+        """Group of each track that ``artist-disjoint`` keeps on one side."""
+        return [t.artist for t in tracks]
 
     # --- validation --------------------------------------------------------
     def validate(self, check_audio: bool = True, deep: bool = False) -> ValidationReport:

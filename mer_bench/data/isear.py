@@ -45,7 +45,7 @@ from typing import ClassVar
 
 from mer_bench.data._tables import column_key, decode
 from mer_bench.data.base import DATASETS
-from mer_bench.data.text import TextDatasetAdapter, stratified_partition
+from mer_bench.data.text import TextDatasetAdapter
 from mer_bench.errors import DatasetError
 from mer_bench.types import Split, Track
 
@@ -394,11 +394,4 @@ class IsearAdapter(TextDatasetAdapter):
 
     # --- splits --------------------------------------------------------------
     def official_split(self) -> Split:
-        tracks = self._tracks
-        train, val, test = stratified_partition(
-            [t.id for t in tracks],
-            [self.emotion_of(t) or "" for t in tracks],
-            self.official_weights,
-            self.official_seed,
-        )
-        return Split("official", tuple(train), tuple(val), tuple(test))
+        return self._stratified_official_split()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -29,7 +29,6 @@ from typing import ClassVar
 import numpy as np
 
 from mer_bench.data.base import DATASETS, DatasetAdapter, ValidationReport
-from mer_bench.data.splits import make_splits
 from mer_bench.errors import DatasetError
 from mer_bench.types import Split, Task, TaskKind, Track
 
@@ -99,7 +98,7 @@ class TextDatasetAdapter(DatasetAdapter):
         """The item's emotion (its single tag), or None when it has none."""
         return track.tags[0] if track.tags else None
 
-    def _strata(self, tracks: Sequence[Track]) -> list[int]:
+    def _emotion_strata(self, tracks: Sequence[Track]) -> list[int]:
         """Integer class per item for stratification (unknown emotions after the vocabulary)."""
         order = list(self.emotion_vocabulary)
         emotions = [self.emotion_of(t) or "" for t in tracks]
@@ -107,27 +106,23 @@ class TextDatasetAdapter(DatasetAdapter):
         index = {e: k for k, e in enumerate(order)}
         return [index[e] for e in emotions]
 
-    # --- splits ------------------------------------------------------------
-    def splits(
-        self,
-        protocol: str,
-        seed: int,
-        task: Task | None = None,
-        exclude: Collection[str] = (),
-    ) -> list[Split]:
-        """Like ``DatasetAdapter.splits`` but always stratified by emotion, grouped by author."""
-        skip = set(exclude)
-        tracks = [
-            t for t in self._tracks if t.id not in skip and (task is None or task.has_label(t))
-        ]
-        return make_splits(
+    # --- splits (always stratified by emotion, grouped by author) -------------
+    def _strata(self, tracks: list[Track], task: Task | None) -> list[int]:
+        return self._emotion_strata(tracks)
+
+    def _groups(self, tracks: list[Track]) -> list[str | None]:
+        return [t.meta.get("author") or t.meta.get("artist") or None for t in tracks]
+
+    def _stratified_official_split(self) -> Split:
+        """``official_weights`` (e.g. 70/15/15) of every emotion, drawn with ``official_seed``."""
+        tracks = self._tracks
+        train, val, test = stratified_partition(
             [t.id for t in tracks],
-            protocol,
-            seed,
-            strata=self._strata(tracks),
-            groups=[t.meta.get("author") or t.meta.get("artist") or None for t in tracks],
-            official=self.official_split(),
+            [self.emotion_of(t) or "" for t in tracks],
+            self.official_weights,
+            self.official_seed,
         )
+        return Split("official", tuple(train), tuple(val), tuple(test))
 
     # --- validation ----------------------------------------------------------
     def validate(self, check_audio: bool = True, deep: bool = False) -> ValidationReport:
@@ -397,11 +392,4 @@ class SynthTextDataset(TextDatasetAdapter):
         ]
 
     def official_split(self) -> Split:
-        tracks = self._tracks
-        train, val, test = stratified_partition(
-            [t.id for t in tracks],
-            [self.emotion_of(t) or "" for t in tracks],
-            self.official_weights,
-            self.official_seed,
-        )
-        return Split("official", tuple(train), tuple(val), tuple(test))
+        return self._stratified_official_split()
