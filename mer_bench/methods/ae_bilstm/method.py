@@ -31,6 +31,7 @@ epoch about a minute (58 M BiLSTM weights); the benchmark plans in
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -172,10 +173,18 @@ class _SegmentMethod(Method):
                 if has_val else None,
             )
 
-    @staticmethod
-    def _softmax(logits: torch.Tensor) -> np.ndarray:
+    def _class_scores(
+        self, data: FoldData, forward: Callable[[torch.Tensor], torch.Tensor]
+    ) -> np.ndarray:
+        """Softmax class scores of every clip, ``forward`` applied batch by batch."""
         import torch
 
+        self._model.eval()
+        x = torch.from_numpy(self._spectrograms(data))
+        with torch.no_grad():
+            logits = torch.cat(
+                [forward(x[i : i + PREDICT_BATCH]) for i in range(0, len(x), PREDICT_BATCH)]
+            )
         return torch.softmax(logits, dim=-1).double().numpy()
 
 
@@ -245,15 +254,7 @@ class AEBiLSTM(_SegmentMethod):
         return self
 
     def predict(self, data: FoldData) -> np.ndarray:
-        import torch
-
-        model = self._model
-        model.eval()
-        x = torch.from_numpy(self._spectrograms(data))
-        with torch.no_grad():
-            logits = torch.cat([model(model.embed(x[i:i + PREDICT_BATCH]))
-                                for i in range(0, len(x), PREDICT_BATCH)])
-        return self._softmax(logits)
+        return self._class_scores(data, lambda x: self._model(self._model.embed(x)))
 
 
 @METHODS.register("cnn-bilstm")
@@ -295,13 +296,4 @@ class CnnBiLSTM(_SegmentMethod):
         return self
 
     def predict(self, data: FoldData) -> np.ndarray:
-        import torch
-
-        model = self._model
-        model.eval()
-        x = torch.from_numpy(self._spectrograms(data))
-        with torch.no_grad():
-            logits = torch.cat([model(x[i:i + PREDICT_BATCH])
-                                for i in range(0, len(x), PREDICT_BATCH)])
-        return self._softmax(logits)
-
+        return self._class_scores(data, self._model)
