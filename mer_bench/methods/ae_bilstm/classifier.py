@@ -28,32 +28,6 @@ from mer_bench.methods.ae_bilstm.autoencoder import Encoder
 EMBED_BATCH = 64  # segments per encoder call when embedding
 
 
-class RestoreBest(L.Callback):
-    """Keeps the weights of the best validation epoch and loads them when fitting ends.
-
-    Lightning's ``EarlyStopping`` (like Keras' default) leaves the weights of
-    the last epoch run, ``patience`` epochs past the best one.
-    """
-
-    def __init__(self, monitor: str, mode: str) -> None:
-        self.monitor, self.sign = monitor, (1.0 if mode == "max" else -1.0)
-        self.best: float | None = None
-        self.state: dict[str, torch.Tensor] | None = None
-
-    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        value = trainer.callback_metrics.get(self.monitor)
-        if trainer.sanity_checking or value is None:
-            return
-        score = self.sign * float(value)
-        if self.best is None or score > self.best:
-            self.best = score
-            self.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-    def on_fit_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if self.state is not None:
-            module.load_state_dict(self.state)
-
-
 class BiLSTMHead(nn.Module):
     """[B, S, D] segment embeddings -> [B, n_classes] logits."""
 

@@ -142,7 +142,7 @@ class _SegmentMethod(Method):
         """Early stopping on ``monitor``, plus best-epoch weights when ``restore_best``."""
         from lightning.pytorch.callbacks import EarlyStopping
 
-        from mer_bench.methods.ae_bilstm.classifier import RestoreBest
+        from mer_bench.training.callbacks import RestoreBest
 
         callbacks: list[Any] = [EarlyStopping(monitor=monitor, mode=mode, patience=patience)]
         if self.params.restore_best:

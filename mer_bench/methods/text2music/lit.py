@@ -4,7 +4,7 @@ The text backbone is part of the module (and of the optimiser) only when it
 is fine-tuned; a frozen encoder's sentence vectors arrive precomputed. The
 validation score is the precision at 5 of the validation texts against the
 validation clips under the bridge's primary mapping, computed with the same
-chunk averaging as ``predict``; it drives early stopping and ``KeepBest``
+chunk averaging as ``predict``; it drives early stopping and ``RestoreBest``
 (the authors keep the checkpoint with the best validation P@5).
 """
 
@@ -113,24 +113,3 @@ class Text2MusicModule(L.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-
-
-class KeepBest(L.Callback):
-    """Remembers the weights of the best validation epoch and restores them when fitting ends."""
-
-    def __init__(self, monitor: str = MONITOR) -> None:
-        self.monitor = monitor
-        self.best: float | None = None
-        self.state: dict[str, torch.Tensor] | None = None
-
-    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        value = trainer.callback_metrics.get(self.monitor)
-        if trainer.sanity_checking or value is None:
-            return
-        if self.best is None or float(value) > self.best:  # ties keep the earlier epoch
-            self.best = float(value)
-            self.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-    def on_fit_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if self.state is not None:
-            module.load_state_dict(self.state)

@@ -19,7 +19,7 @@ from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
 from mer_bench.methods.text2music import labels as lab
 from mer_bench.methods.text2music.batches import MusicInputs, TextInputs, TrainBatches
 from mer_bench.methods.text2music.frontend import MelFrontend, MelStore
-from mer_bench.methods.text2music.lit import MONITOR, EvalSet, KeepBest, Text2MusicModule
+from mer_bench.methods.text2music.lit import MONITOR, EvalSet, Text2MusicModule
 from mer_bench.methods.text2music.music_encoder import ShortChunkCNN
 from mer_bench.methods.text2music.strategies import STRATEGIES, StrategySettings
 from mer_bench.methods.text2music.text_encoder import (
@@ -28,6 +28,7 @@ from mer_bench.methods.text2music.text_encoder import (
     load_text_encoder,
     resolve_text_encoder,
 )
+from mer_bench.training.callbacks import RestoreBest
 from mer_bench.types import TaskKind, Track
 
 MUSIC_INPUTS = ("audio", "features")
@@ -343,7 +344,7 @@ class Text2Music(Method):
             if p.patience > 0:
                 callbacks.append(EarlyStopping(monitor=MONITOR, mode="max", patience=p.patience))
             if p.restore_best:
-                callbacks.append(KeepBest(MONITOR))
+                callbacks.append(RestoreBest(MONITOR, "max"))
         trainer = ctx.make_trainer(
             max_epochs=p.max_epochs, callbacks=callbacks, num_sanity_val_steps=0
         )
