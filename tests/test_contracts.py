@@ -56,6 +56,17 @@ def test_feature_extractor_shapes_and_determinism(name):
     assert extractor.weights in ("real", "random", "none")
 
 
+def _cpu_context(tmp_path):
+    """A FitContext whose trainers run one CPU batch (``fast_dev_run``)."""
+    return FitContext(
+        seed=0,
+        out_dir=tmp_path,
+        make_trainer=lambda **kw: make_trainer(
+            TrainerSettings(accelerator="cpu", fast_dev_run=True), tmp_path, **kw
+        ),
+    )
+
+
 def _method_task_cases():
     for name, cls in METHODS.items():
         for kind in sorted(cls.supports & set(MUSIC_TASKS), key=lambda k: k.value):
@@ -97,15 +108,8 @@ def test_method_fits_predicts_and_is_scored(name, kind, synth_small, feature_arr
         )
 
     train, val, test = part(split.train), part(split.val), part(split.test)
-    ctx = FitContext(
-        seed=0,
-        out_dir=tmp_path,
-        make_trainer=lambda **kw: make_trainer(
-            TrainerSettings(accelerator="cpu", fast_dev_run=True), tmp_path, **kw
-        ),
-    )
     method = cls(cls.make_params(smoke=True), seed=0)
-    assert method.fit(train, val, ctx) is method
+    assert method.fit(train, val, _cpu_context(tmp_path)) is method
     prediction = method.predict(test)
     if kind.is_classification:
         assert np.asarray(prediction).shape == (len(test), kind.n_classes)
@@ -205,15 +209,8 @@ def test_text2music_method_ranks_every_clip_for_every_text(name, text2music_fold
     cls = METHODS.get(name)
     train, val, test = (text2music_folds[k] for k in ("train", "val", "test"))
     assert test.texts and test.tracks and test.bridge is not None
-    ctx = FitContext(
-        seed=0,
-        out_dir=tmp_path,
-        make_trainer=lambda **kw: make_trainer(
-            TrainerSettings(accelerator="cpu", fast_dev_run=True), tmp_path, **kw
-        ),
-    )
     method = cls(cls.make_params(smoke=True), seed=0)
-    assert method.fit(train, val, ctx) is method
+    assert method.fit(train, val, _cpu_context(tmp_path)) is method
     prediction = np.asarray(method.predict(test))
     assert prediction.shape == (len(test.texts), len(test.tracks))
     assert np.all(np.isfinite(prediction))
