@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mer_bench.errors import MerBenchError
@@ -66,19 +67,26 @@ RandomInit = Annotated[bool, typer.Option(
     "(smoke tests only; runs are tagged weights=random).")]
 
 
-def _say(message: str) -> None:
-    console.print(message, highlight=False)
+def _say(message: str, markup: bool = False) -> None:
+    """Print a status line; markup only where the caller wrote it (data may hold "[...]")."""
+    console.print(message, highlight=False, markup=markup)
 
 
-def _published() -> list:
-    """Published numbers from experiments/papers/ for the leaderboard (none if absent)."""
-    from mer_bench.papers import load_papers, published_values
+def _write_leaderboard(tracker: object, out: Path) -> dict[str, Path]:
+    """The leaderboard with the papers' numbers: beside matching rows, and as paper tables."""
+    from mer_bench.leaderboard import write_leaderboard
+    from mer_bench.paper_report import render_html_section, render_markdown_section
+    from mer_bench.papers import load_papers, published_values, summarise
 
+    published, sections = [], []
     try:
-        return published_values(load_papers())
+        papers = load_papers()
+        published = published_values(papers)
+        results = summarise([t for p in papers for t in p.tables], tracker)
+        sections = [(render_markdown_section(results), render_html_section(results))]
     except MerBenchError as exc:
         err.print(f"[yellow]paper tables skipped:[/yellow] {exc}", highlight=False)
-        return []
+    return write_leaderboard(tracker, out, published=published, sections=sections)
 
 
 # --- list ---------------------------------------------------------------------
@@ -150,14 +158,13 @@ def _plan_path(plan: str) -> Path:
 def _execute(
     plan_obj, tracking_uri: str | None, smoke: bool, out: Path | None, jobs: int | None
 ) -> None:
-    from mer_bench.leaderboard import write_leaderboard
     from mer_bench.runner import Runner, RunnerSettings, expand
     from mer_bench.tracking import make_tracker
 
     start = time.perf_counter()
     runs, notes = expand(plan_obj, smoke=smoke)
     for note in notes:
-        _say(f"[dim]left out: {note}[/dim]")
+        _say(f"[dim]left out: {escape(note)}[/dim]", markup=True)
     if not runs:
         raise MerBenchError("the plan has no compatible (method, dataset, task, features) run")
     tracker = make_tracker(tracking_uri)
@@ -179,7 +186,7 @@ def _execute(
         f"{counts['skipped']} already done, {counts['failed']} failed"
     )
     if out is not None:
-        paths = write_leaderboard(tracker, out, published=_published())
+        paths = _write_leaderboard(tracker, out)
         _say(f"leaderboard: {paths['markdown']}")
     if counts["failed"]:
         for o in outcomes:
@@ -274,10 +281,9 @@ def leaderboard(
     out: LeaderboardDir = Path("leaderboard"),
 ) -> None:
     """Rebuild leaderboard/README.md, leaderboard.csv and index.html from the MLflow runs."""
-    from mer_bench.leaderboard import write_leaderboard
     from mer_bench.tracking import make_tracker
 
-    paths = write_leaderboard(make_tracker(tracking_uri), out, published=_published())
+    paths = _write_leaderboard(make_tracker(tracking_uri), out)
     for path in paths.values():
         _say(f"wrote {path}")
 
@@ -299,18 +305,19 @@ def reproduce(
     out: LeaderboardDir = Path("leaderboard"),
 ) -> None:
     """Run a paper's tables (finished runs are re-used) and print ours beside the published."""
-    from mer_bench.papers import load_papers, render_results, select
+    from mer_bench.paper_report import render_markdown
+    from mer_bench.papers import load_papers, select
     from mer_bench.papers import reproduce as run_tables
     from mer_bench.tracking import make_tracker
 
     papers = load_papers()
     if list_tables or target is None:
         for paper in papers:
-            _say(f"[bold]{paper.name}[/bold]: {paper.title}")
+            _say(f"[bold]{paper.name}[/bold]: {escape(paper.title)}", markup=True)
             for table in paper.tables:
                 runnable = sum(r.run is not None for r in table.rows)
                 _say(f"  {paper.name}:{table.id} — {table.caption} "
-                     f"({runnable}/{len(table.rows)} rows runnable)")
+                     f"({runnable}/{len(table.rows)} rows have a run; each needs what it lists)")
                 for row in table.rows:
                     _say(f"    - {row.label}: needs {row.needs()}")
         return
@@ -327,13 +334,15 @@ def reproduce(
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are saved; run the same command again to resume")
         raise typer.Exit(130) from None
-    text = render_results(results)
+    text = render_markdown(results)
     console.print(text, highlight=False, markup=False)
     folder = out / "papers"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{target.replace(':', '-')}.md"
     path.write_text(f"# {target}\n\n{text}\n")
     _say(f"wrote {path}")
+    paths = _write_leaderboard(tracker, out)  # index.html carries the paper tables too
+    _say(f"leaderboard: {paths['html']}")
 
 
 @app.command()
@@ -414,7 +423,7 @@ def data_check(
         if any(p.code == MISSING_AUDIO for p in errors):
             err.print("(--allow-missing-audio accepts missing audio files)")
         raise typer.Exit(1)
-    _say(f"[green]{adapter.name}: no errors[/green]")
+    _say(f"[green]{adapter.name}: no errors[/green]", markup=True)
 
 
 @data_app.command("info")

@@ -190,7 +190,7 @@ def published_values(papers: Iterable[Paper]) -> list[PublishedValue]:
 @dataclass
 class RowResult:
     row: PaperRow
-    status: str  # ok | unavailable | failed
+    status: str  # ok | unavailable | not run | failed
     mean: float | None = None
     low: float | None = None
     high: float | None = None
@@ -211,6 +211,9 @@ class RowResult:
         return self.low <= self.row.published <= self.high
 
 
+MAX_SEEDS = 100  # how far ``summarise`` looks for seeds of a row that ran
+
+
 def reproduce(
     tables: list[PaperTable],
     tracker: Tracker,
@@ -218,74 +221,82 @@ def reproduce(
     roots: Mapping[str, str] | None = None,
     smoke: bool = False,
     report: Callable[[str], None] | None = None,
-    run_missing: bool = True,
 ) -> list[RowResult]:
-    """Run (or find) every row's runs and summarise them against the published value."""
+    """Run every row's missing runs (seeds 0..seeds-1), then summarise them against the paper."""
     from mer_bench.runner import Runner, RunnerSettings, resolve
 
     say = report or (lambda message: None)
     runner = Runner(tracker, RunnerSettings(smoke=smoke), report=say)
+    failed: dict[int, str] = {}
+    for table in tables:
+        for row in table.rows:
+            if row.run is None:
+                continue
+            try:
+                for seed in range(seeds):
+                    say(f"{table.paper}:{table.id} {row.label} (seed {seed})")
+                    runner.run(resolve(row.spec(seed, roots), smoke))
+            except MerBenchError as exc:
+                failed[id(row)] = _first_line(exc)
+    results = summarise(tables, tracker, seeds, smoke)
+    return [
+        RowResult(r.row, "unavailable", reason=failed[id(r.row)])
+        if id(r.row) in failed and r.status != "ok"
+        else r
+        for r in results
+    ]
+
+
+def summarise(
+    tables: Iterable[PaperTable], tracker: Tracker, seeds: int | None = None, smoke: bool = False
+) -> list[RowResult]:
+    """Every row against what the tracker already holds; nothing is run.
+
+    ``seeds=None`` takes every seed 0, 1, ... that has finished runs (what the
+    leaderboard shows); a number takes exactly seeds 0..seeds-1.
+    """
+    from mer_bench.runner import resolve
+
+    by_hash: dict[str, list[Mapping[str, float]]] = {}
+    for record in tracker.fold_records():
+        by_hash.setdefault(record.tags.get("config_hash", ""), []).append(record.metrics)
     results = []
     for table in tables:
         for row in table.rows:
             if row.run is None:
                 results.append(RowResult(row, "unavailable", reason=row.unavailable))
                 continue
-            hashes = []
+            hashes: list[str] = []
             try:
-                for seed in range(seeds):
-                    run = resolve(row.spec(seed, roots), smoke)
-                    hashes.append(run.config_hash)
-                    if run_missing:
-                        say(f"{table.paper}:{table.id} {row.label} (seed {seed})")
-                        runner.run(run)
+                for seed in range(MAX_SEEDS if seeds is None else seeds):
+                    config_hash = resolve(row.spec(seed), smoke).config_hash
+                    if seeds is None and config_hash not in by_hash:
+                        break
+                    hashes.append(config_hash)
             except MerBenchError as exc:
                 results.append(RowResult(row, "unavailable", reason=_first_line(exc)))
                 continue
-            results.append(_summarise(row, hashes, tracker))
+            results.append(_summarise(row, hashes, by_hash))
     return results
 
 
-def _summarise(row: PaperRow, hashes: list[str], tracker: Tracker) -> RowResult:
-    wanted = set(hashes)
+def _summarise(
+    row: PaperRow, hashes: list[str], by_hash: Mapping[str, list[Mapping[str, float]]]
+) -> RowResult:
     key = row.metric.replace("@", "_at_")
-    values = [
-        float(r.metrics[key])
-        for r in tracker.fold_records()
-        if r.tags.get("config_hash") in wanted and key in r.metrics
-    ]
+    values = [float(m[key]) for h in hashes for m in by_hash.get(h, []) if key in m]
     if not values:
-        return RowResult(
-            row, "failed", reason=f"no finished fold reports {row.metric}", config_hashes=hashes
+        ran = any(h in by_hash for h in hashes)
+        reason = (
+            f"no finished fold reports {row.metric}"
+            if ran
+            else f"not run yet (needs {row.needs()}): mer-bench reproduce {row.paper}:{row.table}"
         )
+        return RowResult(row, "failed" if ran else "not run", reason=reason, config_hashes=hashes)
     mean, low, high = bootstrap_ci(values)
     return RowResult(row, "ok", mean, low, high, len(values), config_hashes=hashes)
 
 
 def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-def render_results(results: list[RowResult]) -> str:
-    """Markdown side-by-side table: published, ours [95 % CI], difference, inside CI."""
-    lines = [
-        "| table | row | metric | published | ours [95% CI] | diff | in CI | note |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        pub = "" if r.row.published is None else f"{r.row.published:.3f}"
-        if r.row.published_std is not None:
-            pub += f" ± {r.row.published_std:.3f}"
-        if r.status == "ok":
-            ours = f"{r.mean:.3f} [{r.low:.3f}, {r.high:.3f}] (n={r.n})"
-            diff = "" if r.difference is None else f"{r.difference:+.3f}"
-            inside = {True: "yes", False: "no", None: ""}[r.inside]
-            note = r.row.note
-        else:
-            ours, diff, inside = "—", "", ""
-            note = f"{'cannot run here' if r.status == 'unavailable' else 'failed'}: {r.reason}"
-        lines.append(
-            f"| {r.row.table} | {r.row.label} | {r.row.metric} | {pub} | {ours} | "
-            f"{diff} | {inside} | {note} |"
-        )
-    return "\n".join(lines)
+    text = str(exc).strip()
+    return text.splitlines()[0].rstrip(":") if text else type(exc).__name__

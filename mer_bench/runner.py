@@ -15,6 +15,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -525,8 +526,11 @@ class Runner:
                 if any(p.code == MISSING_AUDIO for p in errors)
                 else ""
             )
+            kinds = Counter(p.code for p in errors)
+            summary = ", ".join(f"{n} {code}" for code, n in kinds.most_common())
             raise DatasetError(
-                f"dataset {adapter.name} at {adapter.root} has {len(errors)} error(s):\n  "
+                f"dataset {adapter.name} at {adapter.root} has {len(errors)} error(s) "
+                f"({summary}):\n  "
                 f"{shown}{more}\nRun `mer-bench data check {adapter.name} --root {adapter.root}`; "
                 f"{hint}--skip-invalid drops every track with a listed problem."
             )

@@ -119,3 +119,13 @@ def test_list_and_help(tmp_path):
     for command in ("bench", "run", "leaderboard", "data check", "data info", "list"):
         result = mer_bench(*command.split(), "--help", cwd=tmp_path)
         assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_status_lines_print_brackets_in_data_literally(capsys):
+    """Row labels such as "SVR on [phi]" must not be read as Rich markup and vanish."""
+    from mer_bench.cli import _say
+
+    _say("DEAM, SVR on [phi], valence R²")
+    _say("[bold]x[/bold]", markup=True)
+    out = capsys.readouterr().out
+    assert "SVR on [phi], valence" in out and "[bold]" not in out

@@ -7,14 +7,21 @@ from pathlib import Path
 import pytest
 
 from mer_bench.errors import ConfigError
+from mer_bench.leaderboard import write_leaderboard
+from mer_bench.paper_report import (
+    brief,
+    render_html_section,
+    render_markdown,
+    render_markdown_section,
+)
 from mer_bench.papers import (
     load_paper,
     load_papers,
     papers_dir,
     published_values,
-    render_results,
     reproduce,
     select,
+    summarise,
 )
 from mer_bench.runner import resolve
 from mer_bench.tracking import InMemoryTracker
@@ -74,12 +81,42 @@ def test_reproduce_runs_rows_and_keeps_the_ones_that_cannot_run(toy):
     assert ok.difference == pytest.approx(ok.mean - 0.5)
     assert unavailable.status == "unavailable" and "not among" in unavailable.reason
     assert missing.status == "unavailable" and "does not exist" in missing.reason
-    text = render_results(results)
+    text = render_markdown(results)
     assert "cannot run here: not among" in text and "0.500" in text
     # a second call finds the finished run instead of recomputing it
     again = reproduce(tables, tracker, seeds=1)
     assert again[0].mean == ok.mean
     assert sum(r.tags.get("kind") == "run" for r in tracker.runs.values()) == 1
+
+
+def test_summarise_reads_the_tracker_and_runs_nothing(toy, tmp_path):
+    tables = select([load_paper(toy)], "toy")
+    tracker = InMemoryTracker()
+    before = summarise(tables, tracker)
+    assert [r.status for r in before] == ["not run", "unavailable", "not run"]
+    assert "mer-bench reproduce toy:t1" in before[0].reason and not tracker.runs
+    # nothing to show yet: the leaderboard gets no paper section
+    assert render_markdown_section(before) == "" and render_html_section(before) == ""
+
+    reproduce(tables, tracker, seeds=2)
+    after = summarise(tables, tracker)  # every seed that ran: 2 seeds x 3 folds
+    assert after[0].status == "ok" and after[0].n == 6
+    assert summarise(tables, tracker, seeds=1)[0].n == 3
+
+    markdown, page = render_markdown_section(after), render_html_section(after)
+    assert "## Paper tables" in markdown and "1 of 3 rows have results" in markdown
+    assert "cannot run here: not among" in markdown  # rows that cannot run stay listed
+    paths = write_leaderboard(tracker, tmp_path, sections=[(markdown, page)])
+    html = paths["html"].read_text()
+    assert 'id="paper-toy"' in html and "ours = published" in html and "<svg" in html
+    assert "## Paper tables" in paths["markdown"].read_text()
+
+
+def test_long_reasons_are_cut_to_their_first_sentence_in_tables():
+    long = "needs weights 'x': put x.h5 in ~/.cache. " + "More help. " * 30
+    assert brief(long) == "needs weights 'x': put x.h5 in ~/.cache."
+    assert brief("short. reason. ") == "short. reason. "
+    assert brief("y" * 300) == "y" * 300  # no sentence to cut at: kept whole
 
 
 def test_published_values_feed_the_leaderboard(toy):

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from mer_bench.leaderboard import PublishedValue, write_leaderboard
+from mer_bench.paper_report import render_html_section, render_markdown_section
+from mer_bench.papers import PaperRow, RowResult
 from mer_bench.tracking import InMemoryTracker
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,7 +80,12 @@ def _tracker() -> InMemoryTracker:
 def test_report_renders_in_headless_chromium(tmp_path):
     browser = _browser()
     published = [PublishedValue("quadrant", "synth", "linear", "mfcc", "macro_f1", 0.7, "toy")]
-    paths = write_leaderboard(_tracker(), tmp_path, published)
+    row = PaperRow("toy", "t1", "synth quadrant", "macro_f1", 0.7, run={"dataset": "synth"})
+    missing = PaperRow("toy", "t1", "a dataset we lack", "macro_f1", 0.8, unavailable="no data")
+    results = [RowResult(row, "ok", 0.62, 0.55, 0.69, 5),
+               RowResult(missing, "unavailable", reason="no data")]
+    section = (render_markdown_section(results), render_html_section(results))
+    paths = write_leaderboard(_tracker(), tmp_path, published, sections=[section])
     url = paths["html"].resolve().as_uri()
     profile = ["--user-data-dir=" + str(tmp_path / "profile")]
     dom = subprocess.run(
@@ -88,7 +95,8 @@ def test_report_renders_in_headless_chromium(tmp_path):
         timeout=120,
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count("<table") >= 2 and "quadrant" in dom.stdout
+    assert dom.stdout.count("<table") >= 3 and "quadrant" in dom.stdout
+    assert "Paper tables" in dom.stdout and "cannot run here: no data" in dom.stdout
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
     assert not [line for line in console if "error" in line.lower()], console
     ARTIFACTS.mkdir(exist_ok=True)

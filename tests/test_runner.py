@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -153,8 +154,11 @@ def corrupt_copy(tmp_path) -> Path:
 
 def test_a_corrupt_file_stops_the_run_naming_it_unless_skipped(corrupt_copy):
     root = next(p for p in corrupt_copy.parents if p.name == "synth-small")
-    with pytest.raises(DatasetError, match=corrupt_copy.name):
+    with pytest.raises(DatasetError, match=corrupt_copy.name) as raised:
         _runner().run(resolve(_spec(dataset_root=str(root))))
+    # the first line alone (what a paper table shows) says what kind of problem it is
+    first = str(raised.value).splitlines()[0]
+    assert re.search(r"has 1 error\(s\) \(1 [a-z_]+\)", first), first
     runner = _runner()
     outcome = runner.run(resolve(_spec(dataset_root=str(root), skip_invalid=True)))
     assert outcome.status == "finished"

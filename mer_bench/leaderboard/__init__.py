@@ -48,12 +48,17 @@ def _safe_source(tracker: Tracker) -> str:
 
 
 def write_leaderboard(
-    tracker: Tracker, out_dir: Path, published: Iterable[PublishedValue] = ()
+    tracker: Tracker,
+    out_dir: Path,
+    published: Iterable[PublishedValue] = (),
+    sections: Iterable[tuple[str, str]] = (),
 ) -> dict[str, Path]:
     """Write ``README.md``, ``leaderboard.csv`` and ``index.html`` into ``out_dir``.
 
     Each file is replaced atomically. With no finished runs the files still
     exist and say how to create some, so links to them never break.
+    ``sections`` are extra (Markdown, HTML) pairs appended after the tables,
+    e.g. the reproduced paper tables.
     Returns ``{"markdown": ..., "csv": ..., "html": ...}``.
     """
     out_dir = Path(out_dir)
@@ -61,10 +66,11 @@ def write_leaderboard(
     tables = build_tables(tracker.fold_records(), published)
     source = _safe_source(tracker)
     matrices = build_transfer_matrices(tables)
+    extra = [pair for pair in sections if any(pair)]
+    markdown = "\n".join([render_transfer_markdown(matrices), *(md for md, _ in extra)])
+    page = "\n".join([render_transfer_html(matrices), *(h for _, h in extra)])
     return {
-        "markdown": write_markdown(
-            tables, out_dir / README, source, render_transfer_markdown(matrices)
-        ),
+        "markdown": write_markdown(tables, out_dir / README, source, markdown.strip("\n")),
         "csv": write_csv(tables, out_dir / CSV),
-        "html": write_html(tables, out_dir / HTML, source, render_transfer_html(matrices)),
+        "html": write_html(tables, out_dir / HTML, source, page.strip("\n")),
     }

@@ -17,6 +17,7 @@ import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mer_bench.leaderboard.build import (
     BASELINE_MARK,
@@ -435,8 +436,12 @@ def _row_color(row: LeaderboardRow) -> str:
     return _COLORS["random"] if row.random_weights else _COLORS["real"]
 
 
-def _clean_svg(svg: str) -> str:
-    """Inline-ready SVG: no XML prolog, DOCTYPE (it names a URL) or metadata block."""
+def svg_of(fig: Any) -> str:
+    """A matplotlib figure as inline-ready SVG: no XML prolog, DOCTYPE (it names a URL)
+    or metadata block."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]
     return re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
 
@@ -494,6 +499,4 @@ def chart_svg(table: LeaderboardTable) -> str:
         ax.set_title(table.title, fontsize=10)
         ax.grid(axis="x", alpha=0.3)
         fig.tight_layout()
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg")
-    return _clean_svg(buf.getvalue())
+        return svg_of(fig)

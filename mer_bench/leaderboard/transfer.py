@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mer_bench.leaderboard.build import LeaderboardTable, MetricStat
+from mer_bench.leaderboard.render import svg_of
 
 TRANSFER = "transfer:"
 
@@ -117,8 +118,6 @@ def render_transfer_html(matrices: Sequence[TransferMatrix]) -> str:
 
 def heatmap_svg(m: TransferMatrix) -> str:
     """The matrix as an inline SVG heat map with the mean written in each cell."""
-    import io
-
     import matplotlib
     import numpy as np
     from matplotlib.figure import Figure
@@ -142,10 +141,4 @@ def heatmap_svg(m: TransferMatrix) -> str:
                 ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white", fontsize=9)
         fig.colorbar(image, ax=ax, label=m.metric)
         fig.tight_layout()
-        buffer = io.StringIO()
-        fig.savefig(buffer, format="svg")
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg") :]
-    import re
-
-    return re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+        return svg_of(fig)
