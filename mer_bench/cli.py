@@ -303,6 +303,14 @@ def reproduce(
     tracking_uri: TrackingUri = None,
     smoke: Smoke = False,
     out: LeaderboardDir = Path("leaderboard"),
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Fit nothing: check data and weights, and say which rows are done, to run, "
+            "or cannot run here.",
+        ),
+    ] = False,
 ) -> None:
     """Run a paper's tables (finished runs are re-used) and print ours beside the published."""
     from mer_bench.paper_report import render_markdown
@@ -330,12 +338,18 @@ def reproduce(
     tables = select(papers, target)
     tracker = make_tracker(tracking_uri)
     try:
-        results = run_tables(tables, tracker, seeds, root_map, smoke, report=_say)
+        results = run_tables(tables, tracker, seeds, root_map, smoke, report=_say,
+                             dry_run=dry_run)
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are saved; run the same command again to resume")
         raise typer.Exit(130) from None
     text = render_markdown(results)
-    console.print(text, highlight=False, markup=False)
+    console.print(text, highlight=False, markup=False, soft_wrap=True)  # keep table rows whole
+    if dry_run:
+        counts = {s: sum(r.status == s for r in results) for s in ("ok", "to run", "unavailable")}
+        _say(f"dry run: {counts['ok']} row(s) done, {counts['to run']} to run, "
+             f"{counts['unavailable']} cannot run here; nothing was fitted or written")
+        return
     folder = out / "papers"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{target.replace(':', '-')}.md"

@@ -22,7 +22,7 @@ from mer_bench.config import RunSpec
 from mer_bench.errors import ConfigError, MerBenchError
 from mer_bench.leaderboard.build import PublishedValue
 from mer_bench.metrics.stats import bootstrap_ci
-from mer_bench.tracking.base import Tracker
+from mer_bench.tracking.base import FINISHED, Tracker
 from mer_bench.types import dataset_label
 
 REPO = Path(__file__).resolve().parents[1]
@@ -190,7 +190,7 @@ def published_values(papers: Iterable[Paper]) -> list[PublishedValue]:
 @dataclass
 class RowResult:
     row: PaperRow
-    status: str  # ok | unavailable | not run | failed
+    status: str  # ok | unavailable | not run | to run (dry run) | failed
     mean: float | None = None
     low: float | None = None
     high: float | None = None
@@ -221,30 +221,42 @@ def reproduce(
     roots: Mapping[str, str] | None = None,
     smoke: bool = False,
     report: Callable[[str], None] | None = None,
+    dry_run: bool = False,
 ) -> list[RowResult]:
-    """Run every row's missing runs (seeds 0..seeds-1), then summarise them against the paper."""
+    """Run every row's missing runs (seeds 0..seeds-1), then summarise them against the paper.
+
+    ``dry_run`` fits nothing: it checks each missing run's data and weights
+    and marks the row "to run" (with the run's name) or "cannot run here".
+    """
     from mer_bench.runner import Runner, RunnerSettings, resolve
 
     say = report or (lambda message: None)
     runner = Runner(tracker, RunnerSettings(smoke=smoke), report=say)
     failed: dict[int, str] = {}
+    planned: dict[int, list[str]] = {}
     for table in tables:
         for row in table.rows:
             if row.run is None:
                 continue
             try:
                 for seed in range(seeds):
-                    say(f"{table.paper}:{table.id} {row.label} (seed {seed})")
-                    runner.run(resolve(row.spec(seed, roots), smoke))
+                    run = resolve(row.spec(seed, roots), smoke)
+                    if not dry_run:
+                        say(f"{table.paper}:{table.id} {row.label} (seed {seed})")
+                        runner.run(run)
+                    elif not any(r.status == FINISHED for r in tracker.find_runs(run.config_hash)):
+                        runner.check(run)
+                        planned.setdefault(id(row), []).append(run.name)
             except MerBenchError as exc:
                 failed[id(row)] = _first_line(exc)
-    results = summarise(tables, tracker, seeds, smoke)
-    return [
-        RowResult(r.row, "unavailable", reason=failed[id(r.row)])
-        if id(r.row) in failed and r.status != "ok"
-        else r
-        for r in results
-    ]
+    results = []
+    for r in summarise(tables, tracker, seeds, smoke):
+        if r.status != "ok" and id(r.row) in failed:
+            r = RowResult(r.row, "unavailable", reason=failed[id(r.row)])
+        elif r.status != "ok" and id(r.row) in planned:
+            r = RowResult(r.row, "to run", reason="to run: " + "; ".join(planned[id(r.row)]))
+        results.append(r)
+    return results
 
 
 def summarise(

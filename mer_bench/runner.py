@@ -397,13 +397,8 @@ class Runner:
         """
         from mer_bench.data.emotion_vocab import build_bridge
 
-        name = run.config["music_dataset"]
-        spec = dataclasses.replace(
-            run.spec,
-            dataset=name,
-            dataset_root=run.spec.music_root,
-            dataset_params=dict(run.spec.music_params),
-        )
+        spec = _music_spec(run)
+        name = spec.dataset
         music, report = self._dataset(spec)
         music_dropped = self._usable(music, report, spec)
         music_task = Task(music.name, run.task)
@@ -502,6 +497,19 @@ class Runner:
             if run_id is not None:
                 self.tracker.set_tags(run_id, tags)
         return method, parts
+
+    def check(self, run: ResolvedRun) -> None:
+        """Raise what would stop ``run`` before any fitting: dataset problems, missing weights.
+
+        Validates the dataset(s) and locates the extractor's weight files; no
+        feature is extracted and nothing is logged (``reproduce --dry-run``).
+        """
+        specs = [run.spec] if run.music_cls is None else [run.spec, _music_spec(run)]
+        for spec in specs:
+            adapter, report = self._dataset(spec)
+            self._usable(adapter, report, spec)
+        if run.extractor is not None:
+            _ = run.extractor.weights_identity  # resolves the weight files; raises when absent
 
     # --- helpers -------------------------------------------------------------
     def _dataset(self, spec: RunSpec) -> tuple[DatasetAdapter, ValidationReport]:
@@ -611,6 +619,16 @@ class Runner:
         if self.settings.plots:
             for path in _plots(run, rows, task, folder):
                 self.tracker.log_artifact(parent, path, "plots")
+
+
+def _music_spec(run: ResolvedRun) -> RunSpec:
+    """The music side of a text2music run as a spec of its own (its dataset, root, params)."""
+    return dataclasses.replace(
+        run.spec,
+        dataset=run.config["music_dataset"],
+        dataset_root=run.spec.music_root,
+        dataset_params=dict(run.spec.music_params),
+    )
 
 
 def _fold_task(task: Task, train: list[Track], rule: str, seed: int) -> Task:

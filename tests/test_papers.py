@@ -89,6 +89,18 @@ def test_reproduce_runs_rows_and_keeps_the_ones_that_cannot_run(toy):
     assert sum(r.tags.get("kind") == "run" for r in tracker.runs.values()) == 1
 
 
+def test_a_dry_run_checks_data_and_fits_nothing(toy):
+    tables = select([load_paper(toy)], "toy")
+    tracker = InMemoryTracker()
+    planned, unavailable, missing = reproduce(tables, tracker, dry_run=True)
+    assert planned.status == "to run" and planned.reason.startswith("to run: linear")
+    assert unavailable.status == "unavailable"
+    assert missing.status == "unavailable" and "does not exist" in missing.reason
+    assert not tracker.runs
+    reproduce(tables, tracker)
+    assert reproduce(tables, tracker, dry_run=True)[0].status == "ok"
+
+
 def test_summarise_reads_the_tracker_and_runs_nothing(toy, tmp_path):
     tables = select([load_paper(toy)], "toy")
     tracker = InMemoryTracker()
