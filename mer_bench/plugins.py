@@ -2,7 +2,9 @@
 
 Plug-ins register with a decorator in their own module; a package's
 ``__init__`` calls ``import_submodules(__name__)`` so that adding a plug-in
-never means editing a central list.
+never means editing a central list. A plug-in sub-package's ``__init__``
+imports only its registering module, which imports torch, Lightning and the
+like inside the functions that use them: listing the registries stays fast.
 """
 
 from __future__ import annotations

@@ -20,10 +20,8 @@ import lightning as L
 import torch
 from torch import nn
 
-from mer_bench.errors import ConfigError
+from mer_bench.methods.ae_bilstm.architecture import POOLS, check_filters
 from mer_bench.methods.ae_bilstm.masking import Fill, mask_batch
-
-POOLS = 3  # 216 x 128 -> 27 x 16
 
 
 class Encoder(nn.Module):
@@ -80,14 +78,6 @@ class Decoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z.contiguous(memory_format=torch.channels_last))
-
-
-def check_filters(filters: Sequence[int]) -> tuple[int, ...]:
-    values = tuple(int(f) for f in filters)
-    if len(values) != POOLS + 1 or min(values) < 1:
-        raise ConfigError(f"filters must be {POOLS + 1} positive conv widths "
-                          f"(paper: 128, 64, 32, 32), got {list(filters)}")
-    return values
 
 
 class MaskedAutoencoder(L.LightningModule):

@@ -10,11 +10,12 @@ reconstruct the unmasked input.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
-
-import torch
+from typing import TYPE_CHECKING, Literal
 
 from mer_bench.errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported where masks are drawn, not when parameters are checked
+    import torch
 
 Fill = Literal["mean", "zero"]
 FILLS = ("mean", "zero")
@@ -33,6 +34,8 @@ class MaskDraw:
 def draw_masks(batch: int, n_time: int, n_freq: int, max_freq: int, max_time: int,
                generator: torch.Generator | None = None) -> MaskDraw:
     """Draw one time and one frequency span per input (widths in [0, max) each)."""
+    import torch
+
     if not 0 < max_freq <= n_freq or not 0 < max_time <= n_time:
         raise ConfigError(f"mask widths F={max_freq}, T={max_time} must be in (0, {n_freq}] "
                           f"and (0, {n_time}]")
@@ -50,6 +53,8 @@ def draw_masks(batch: int, n_time: int, n_freq: int, max_freq: int, max_time: in
 
 def mask_region(draw: MaskDraw, n_time: int, n_freq: int) -> torch.Tensor:
     """Boolean [B, n_time, n_freq]: True where a cell lies in the time or the frequency span."""
+    import torch
+
     t = torch.arange(n_time)[None, :]
     f = torch.arange(n_freq)[None, :]
     in_time = (t >= draw.time_start[:, None]) & (t < (draw.time_start + draw.time_width)[:, None])
@@ -59,6 +64,8 @@ def mask_region(draw: MaskDraw, n_time: int, n_freq: int) -> torch.Tensor:
 
 def apply_masks(x: torch.Tensor, draw: MaskDraw, fill: Fill = "mean") -> torch.Tensor:
     """A masked copy of ``x`` [B, 1, time, freq] (or [B, time, freq]); ``x`` is untouched."""
+    import torch
+
     if fill not in FILLS:
         raise ConfigError(f"mask fill must be one of {FILLS}, got {fill!r}")
     squeeze = x.dim() == 3

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from mer_bench.errors import ConfigError
+from mer_bench.methods.ae_bilstm.architecture import check_filters
 from mer_bench.methods.ae_bilstm.frontend import N_FRAMES, N_MELS, Frontend
 from mer_bench.methods.ae_bilstm.masking import FILLS
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
@@ -72,8 +73,6 @@ class CnnBiLSTMParams:
     restore_best: bool = True  # end with the best validation epoch's weights (both stages)
 
     def __post_init__(self) -> None:
-        from mer_bench.methods.ae_bilstm.autoencoder import check_filters
-
         object.__setattr__(self, "filters", list(check_filters(self.filters)))
         self.frontend()  # validates clip_s, segment_s and sample_rate
         for name in ("lstm_units", "batch_size", "max_epochs", "patience"):

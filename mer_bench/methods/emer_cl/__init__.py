@@ -2,8 +2,25 @@
 bidirectional music <-> emotion retrieval, its loss ablations and its
 regression baselines. ``method.py`` registers ``emer-cl``, ``emer-reg-mlp``
 and ``emer-reg-bigru``, ``svr.py`` ``emer-cl-svr`` (Table 3); the others are its parts.
+Only the two registering modules are imported here, so registering the methods
+does not import torch or Lightning (they are imported when a method is fitted).
 """
 
-from mer_bench.plugins import import_submodules
+from mer_bench.methods.emer_cl.method import (
+    EmerCL,
+    EmerCLParams,
+    EmerRegBiGRU,
+    EmerRegMLP,
+    EmerRegParams,
+)
+from mer_bench.methods.emer_cl.svr import EmerCLSVR, EmerCLSVRParams
 
-import_submodules(__name__)
+__all__ = [
+    "EmerCL",
+    "EmerCLParams",
+    "EmerCLSVR",
+    "EmerCLSVRParams",
+    "EmerRegBiGRU",
+    "EmerRegMLP",
+    "EmerRegParams",
+]

@@ -9,13 +9,16 @@ Emotion: the dynamic (valence, arousal) sequence at 2 Hz, as given.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from mer_bench.errors import TaskError
 from mer_bench.methods.base import FoldData
 from mer_bench.types import TaskKind
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 def check_task(data: FoldData, method: str) -> None:
@@ -94,6 +97,8 @@ class Standardizer:
 
 def pad(seqs: list[np.ndarray], pooled: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """Zero-padded [N, T_max, D] float32 and lengths [N]; ``pooled`` gives [N, D] frame means."""
+    import torch
+
     lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
     if pooled:
         means = np.stack([s.mean(axis=0) for s in seqs]).astype(np.float32)

@@ -17,28 +17,18 @@ without retraining.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from mer_bench.errors import ConfigError
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
-from mer_bench.methods.emer_cl.encoders import ENCODERS, INITS
 from mer_bench.methods.emer_cl.inputs import (
     Standardizer,
     check_task,
     emotion_sequences,
     music_sequences,
     pad,
-)
-from mer_bench.methods.emer_cl.losses import KL_FORMS
-from mer_bench.methods.emer_cl.model import (
-    LOSSES,
-    EmerCLModule,
-    RegressionModule,
-    Tower,
-    effective_lambda,
 )
 from mer_bench.methods.emer_cl.scoring import (
     Embeddings,
@@ -48,6 +38,11 @@ from mer_bench.methods.emer_cl.scoring import (
 )
 from mer_bench.methods.emer_cl.training import batched, fit_module
 from mer_bench.types import TaskKind
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from mer_bench.methods.emer_cl.model import RegressionModule, Tower
 
 DIRECTIONS = ("both", "m2e", "e2m")
 PAPER_MLP_UNITS = (256, 512, 512, 1024, 1024)
@@ -142,6 +137,11 @@ class EmerCL(Method):
         }
 
     def _check(self) -> None:
+        # the option lists live beside the torch code that reads them (imported at fit time)
+        from mer_bench.methods.emer_cl.encoders import ENCODERS, INITS
+        from mer_bench.methods.emer_cl.losses import KL_FORMS
+        from mer_bench.methods.emer_cl.model import LOSSES
+
         p = self.params
         _choice(p.loss, LOSSES, "loss", self.name)
         _choice(p.music_encoder, ENCODERS, "music_encoder", self.name)
@@ -158,6 +158,8 @@ class EmerCL(Method):
             raise ConfigError(f"{self.name}: mlp_units and gru_units need at least one layer")
 
     def _tower(self, kind: str, in_dim: int) -> Tower:
+        from mer_bench.methods.emer_cl.model import Tower
+
         p = self.params
         units = p.mlp_units if kind == "mlp" else p.gru_units
         return Tower(kind, in_dim, tuple(units), p.gru_hidden, p.dropout, p.embed_dim, p.init)
@@ -170,6 +172,10 @@ class EmerCL(Method):
         return [xm, lm, xe, le]
 
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> EmerCL:
+        import torch
+
+        from mer_bench.methods.emer_cl.model import EmerCLModule, effective_lambda
+
         self._check()
         check_task(train, self.name)
         p = self.params
@@ -273,6 +279,8 @@ class EmerRegression(Method):
     score_only_params = frozenset({"direction"})
 
     def _check(self) -> None:
+        from mer_bench.methods.emer_cl.encoders import INITS
+
         p = self.params
         _choice(p.direction, DIRECTIONS, "direction", self.name)
         _choice(p.init, INITS, "init", self.name)
@@ -282,6 +290,8 @@ class EmerRegression(Method):
             raise ConfigError(f"{self.name}: units needs a layer and dropout must be in [0, 1)")
 
     def _prepare(self, data: FoldData) -> dict[str, torch.Tensor]:
+        import torch
+
         pooled = self.encoder == "mlp"
         music = self._scaler(music_sequences(data, self.params.crop_to_labels))
         emotion = emotion_sequences(data)
@@ -294,11 +304,15 @@ class EmerRegression(Method):
         }
 
     def _model(self, in_dim: int, out_dim: int) -> RegressionModule:
+        from mer_bench.methods.emer_cl.model import RegressionModule
+
         p = self.params
         return RegressionModule(self.encoder, in_dim, out_dim, tuple(p.units), p.gru_hidden,
                                 p.dropout, p.lr, p.init)
 
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> EmerRegression:
+        import torch
+
         self._check()
         check_task(train, self.name)
         p = self.params

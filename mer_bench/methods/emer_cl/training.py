@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
-
-import lightning as L
-import torch
-from torch.utils.data import DataLoader, TensorDataset
+from typing import TYPE_CHECKING, Any
 
 from mer_bench.methods.base import FitContext
+
+if TYPE_CHECKING:  # pragma: no cover
+    import lightning as L
+    import torch
 
 
 def fit_module(ctx: FitContext, module: L.LightningModule, train: Sequence[torch.Tensor],
@@ -23,6 +23,9 @@ def fit_module(ctx: FitContext, module: L.LightningModule, train: Sequence[torch
     when early stopping is on (``patience > 0``) and there are >= 2
     validation items; early stopping is off by default, as in the paper.
     """
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
     n = len(train[0])
     generator = torch.Generator().manual_seed(int(seed))
     loader = DataLoader(TensorDataset(*train), batch_size=min(batch_size, n), shuffle=True,
@@ -42,8 +45,11 @@ def fit_module(ctx: FitContext, module: L.LightningModule, train: Sequence[torch
     return trainer
 
 
-@torch.no_grad()
 def batched(fn: Callable[..., Any], tensors: Sequence[torch.Tensor], batch_size: int) -> list[Any]:
     """``fn`` applied to consecutive slices of ``tensors`` (inference without autograd)."""
+    import torch
+
     n = len(tensors[0])
-    return [fn(*(t[i:i + batch_size] for t in tensors)) for i in range(0, n, max(1, batch_size))]
+    starts = range(0, n, max(1, batch_size))
+    with torch.no_grad():
+        return [fn(*(t[i:i + batch_size] for t in tensors)) for i in starts]

@@ -9,27 +9,26 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
 
 from mer_bench.errors import ConfigError, MerBenchError, TaskError
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
 from mer_bench.methods.text2music import labels as lab
-from mer_bench.methods.text2music.batches import MusicInputs, TextInputs, TrainBatches
 from mer_bench.methods.text2music.frontend import MelFrontend, MelStore
-from mer_bench.methods.text2music.lit import MONITOR, EvalSet, Text2MusicModule
-from mer_bench.methods.text2music.music_encoder import ShortChunkCNN
 from mer_bench.methods.text2music.strategies import STRATEGIES, StrategySettings
 from mer_bench.methods.text2music.text_encoder import (
     ENCODERS,
-    TextBackbone,
     load_text_encoder,
     resolve_text_encoder,
 )
-from mer_bench.training.callbacks import RestoreBest
 from mer_bench.types import TaskKind, Track
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mer_bench.methods.text2music.batches import MusicInputs, TextInputs, TrainBatches
+    from mer_bench.methods.text2music.lit import EvalSet, Text2MusicModule
+    from mer_bench.methods.text2music.text_backbone import TextBackbone
 
 MUSIC_INPUTS = ("audio", "features")
 
@@ -206,6 +205,10 @@ class Text2Music(Method):
 
     # --- inputs --------------------------------------------------------------
     def _text_inputs(self, items: tuple[Track, ...]) -> TextInputs:
+        import torch
+
+        from mer_bench.methods.text2music.batches import TextInputs
+
         p, backbone = self.params, self._backbone
         if p.finetune_text:
             ids, mask = backbone.tokenize(_texts_of(items), p.max_text_tokens)
@@ -220,6 +223,10 @@ class Text2Music(Method):
         return TextInputs(vectors=torch.stack([self._text_vectors[(t.id, t.text)] for t in items]))
 
     def _music_inputs(self, data: FoldData) -> MusicInputs:
+        import torch
+
+        from mer_bench.methods.text2music.batches import MusicInputs
+
         p = self.params
         if p.music_input == "features":
             if data.features is None:
@@ -236,6 +243,8 @@ class Text2Music(Method):
         )
 
     def _eval_set(self, val: FoldData | None) -> EvalSet | None:
+        from mer_bench.methods.text2music.lit import EvalSet
+
         if val is None or not val.texts or not len(val) or val.bridge is None:
             return None
         emotions = [t.tags[0] if t.tags else "" for t in val.texts]
@@ -271,6 +280,12 @@ class Text2Music(Method):
             )
 
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> Text2Music:
+        import torch
+
+        from mer_bench.methods.text2music.batches import TrainBatches
+        from mer_bench.methods.text2music.lit import Text2MusicModule
+        from mer_bench.methods.text2music.music_encoder import ShortChunkCNN
+
         p = self.params
         if train.bridge is None or not train.texts or not len(train):
             raise TaskError(
@@ -335,6 +350,9 @@ class Text2Music(Method):
     def _train(self, module: Text2MusicModule, batches: TrainBatches, ctx: FitContext) -> None:
         from lightning.pytorch.callbacks import EarlyStopping
         from torch.utils.data import DataLoader
+
+        from mer_bench.methods.text2music.lit import MONITOR
+        from mer_bench.training.callbacks import RestoreBest
 
         p = self.params
         callbacks: list[Any] = []

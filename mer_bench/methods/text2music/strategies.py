@@ -31,6 +31,9 @@ The two classifiers and the two regressors of a strategy share no weights,
 so training them in one run on the summed loss gives each the gradients it
 would get alone (Adam scales every weight by its own history); only the epoch
 count and the early-stopping point are shared.
+
+torch is imported inside the methods: the method's parameters check a
+strategy name against ``STRATEGIES`` without loading it.
 """
 
 from __future__ import annotations
@@ -38,21 +41,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from mer_bench.errors import ConfigError, TaskError
 from mer_bench.methods.text2music.heads import projection, trunk
 from mer_bench.methods.text2music.labels import LabelSpace, unit_rows
-from mer_bench.methods.text2music.losses import (
-    allowed_negatives,
-    sample_negatives,
-    triplet_loss,
-)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from torch import nn
 
 STRATEGIES: dict[str, type[Strategy]] = {}
 
@@ -138,6 +137,8 @@ class Strategy(ABC):
 @register("classification")
 class Classification(Strategy):
     def build_heads(self, text_dim: int, music_dim: int) -> nn.ModuleDict:
+        from torch import nn
+
         return nn.ModuleDict(
             {
                 "text": self._proj(text_dim, self.n_text),
@@ -146,12 +147,18 @@ class Classification(Strategy):
         )
 
     def text_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+        import torch
+
         return torch.softmax(heads["text"](h), dim=-1)
 
     def music_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
+        import torch
+
         return torch.sigmoid(heads["music"](h))
 
     def loss(self, m: Encoders, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        import torch.nn.functional as F
+
         text = F.cross_entropy(m.heads["text"](m.text_features(batch["text"])), batch["text_label"])
         logits = m.heads["music"](m.music_features(batch["music"]))
         music = F.binary_cross_entropy_with_logits(logits, batch["music_hot"])
@@ -170,6 +177,8 @@ class Classification(Strategy):
 @register("multihead")
 class MultiHead(Strategy):
     def build_heads(self, text_dim: int, music_dim: int) -> nn.ModuleDict:
+        from torch import nn
+
         s = self.s
         if s.multihead_layers < 1:
             raise ConfigError(f"multihead_layers must be >= 1, got {s.multihead_layers}")
@@ -185,6 +194,8 @@ class MultiHead(Strategy):
         )
 
     def _music_head(self, heads: nn.ModuleDict, z: torch.Tensor) -> torch.Tensor:
+        import torch
+
         return torch.sigmoid(heads["music_cls"](heads["trunk"](z)))
 
     def text_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
@@ -194,6 +205,8 @@ class MultiHead(Strategy):
         return self._music_head(heads, heads["music"](h))
 
     def loss(self, m: Encoders, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        import torch.nn.functional as F
+
         h = m.heads
         text_logits = h["text_cls"](h["trunk"](h["text"](m.text_features(batch["text"]))))
         music_logits = h["music_cls"](h["trunk"](h["music"](m.music_features(batch["music"]))))
@@ -209,6 +222,8 @@ class _Regression(Strategy):
     """Text and music regressors onto per-word targets (a clip: mean over its tags)."""
 
     def __init__(self, space: LabelSpace, settings: StrategySettings) -> None:
+        import torch
+
         super().__init__(space, settings)
         text_t, music_t = self.targets()
         self._text_targets = torch.as_tensor(text_t, dtype=torch.float32)
@@ -222,6 +237,8 @@ class _Regression(Strategy):
         return y
 
     def build_heads(self, text_dim: int, music_dim: int) -> nn.ModuleDict:
+        from torch import nn
+
         dim = self._text_targets.shape[1]
         return nn.ModuleDict(
             {"text": self._proj(text_dim, dim), "music": self._proj(music_dim, dim)}
@@ -234,6 +251,9 @@ class _Regression(Strategy):
         return self.out(heads["music"](h))
 
     def loss(self, m: Encoders, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        import torch
+        import torch.nn.functional as F
+
         text_pred = self.text_repr(m.heads, m.text_features(batch["text"]))
         music_pred = self.music_repr(m.heads, m.music_features(batch["music"]))
         text_y = self._text_targets.to(text_pred.device)[batch["text_label"]]
@@ -253,6 +273,8 @@ class VARegression(_Regression):
         return self.space.text_va, self.space.music_va
 
     def out(self, y: torch.Tensor) -> torch.Tensor:
+        import torch
+
         return torch.tanh(y)  # the canonical V/A scale is [-1, 1]
 
     def similarity(self, text: np.ndarray, music: np.ndarray) -> np.ndarray:
@@ -273,6 +295,8 @@ class _Metric(Strategy):
     sampling = "triplet"
 
     def build_heads(self, text_dim: int, music_dim: int) -> nn.ModuleDict:
+        from torch import nn
+
         e = self.s.embed_dim
         heads = {"text": self._proj(text_dim, e), "music": self._proj(music_dim, e)}
         if "tag_text" in self.groups or "tag_music" in self.groups:
@@ -291,17 +315,25 @@ class _Metric(Strategy):
     def _triplet(
         self, m: Encoders, anchor: torch.Tensor, positive: torch.Tensor, allowed: torch.Tensor
     ) -> torch.Tensor:
+        from mer_bench.methods.text2music.losses import sample_negatives, triplet_loss
+
         index, valid = sample_negatives(
             anchor, positive, allowed, m.generator, self.s.weighted_negatives
         )
         return triplet_loss(anchor, positive, positive[index], self.s.margin, valid)
 
     def pair_loss(self, m: Encoders, group: dict[str, Any]) -> torch.Tensor:
+        from mer_bench.methods.text2music.losses import allowed_negatives
+
         anchor = m.heads["text"](m.text_features(group["text"]))
         positive = m.heads["music"](m.music_features(group["music"]))
         return self._triplet(m, anchor, positive, allowed_negatives(group["pos"], group["hot"]))
 
     def tag_text_loss(self, m: Encoders, group: dict[str, Any]) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        from mer_bench.methods.text2music.losses import allowed_negatives
+
         tags = group["tag"]
         anchor = m.heads["tag"](m.word_vectors[tags])
         positive = m.heads["text"](m.text_features(group["text"]))
@@ -309,6 +341,10 @@ class _Metric(Strategy):
         return self._triplet(m, anchor, positive, allowed_negatives(one_hot, one_hot))
 
     def tag_music_loss(self, m: Encoders, group: dict[str, Any]) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        from mer_bench.methods.text2music.losses import allowed_negatives
+
         tags = group["tag"]
         anchor = m.heads["tag"](m.word_vectors[self.n_text + tags])
         positive = m.heads["music"](m.music_features(group["music"]))

