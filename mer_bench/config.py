@@ -49,6 +49,7 @@ PLAN_KEYS = {
     "allow_missing_audio",
     "skip_invalid",
     "label_rule",
+    "split_seed",
     "trainer",
     "music",
     "music_protocol",
@@ -77,6 +78,9 @@ class RunSpec:
     features: str
     protocol: str = "kfold:5"
     seed: int = 0
+    # the seed that draws the protocol's splits; None: the run's seed. Fixing it while
+    # ``seed`` varies repeats training on the same splits (He & Ferguson's rounds per fold)
+    split_seed: int | None = None
     method_params: Mapping[str, Any] = field(default_factory=dict)
     feature_params: Mapping[str, Any] = field(default_factory=dict)
     dataset_root: str | None = None
@@ -106,6 +110,7 @@ class BenchPlan:
     allow_missing_audio: bool = False
     skip_invalid: bool = False
     label_rule: str = "fixed"
+    split_seed: int | None = None  # None: each run's splits are drawn with its own seed
     description: str = ""
     # Lightning settings for every neural method (not hashed: they do not change what
     # is computed, only where): accelerator, devices, strategy, num_nodes, precision
@@ -130,6 +135,11 @@ class BenchPlan:
         label_rule = str(raw.get("label_rule", "fixed"))
         if label_rule not in LABEL_RULES:
             raise ConfigError(f"{source}: label_rule must be one of {LABEL_RULES}")
+        split_seed = raw.get("split_seed")
+        if split_seed is not None and (
+            not isinstance(split_seed, int) or isinstance(split_seed, bool)
+        ):
+            raise ConfigError(f"{source}: split_seed must be an integer, got {split_seed!r}")
         return cls(
             name=str(raw.get("name", Path(source).stem)),
             datasets=_entries(raw["datasets"], "datasets", source),
@@ -141,6 +151,7 @@ class BenchPlan:
             allow_missing_audio=bool(raw.get("allow_missing_audio", False)),
             skip_invalid=bool(raw.get("skip_invalid", False)),
             label_rule=label_rule,
+            split_seed=split_seed,
             trainer=_trainer_settings(raw.get("trainer") or {}, source),
             description=str(raw.get("description", "")),
             music=_entries(raw["music"], "music", source) if raw.get("music") else (),
@@ -164,6 +175,7 @@ class BenchPlan:
                 features=f.name,
                 protocol=self.protocol if target is None else f"transfer:{target.name}",
                 seed=s,
+                split_seed=self.split_seed,
                 method_params=dict(m.params),
                 feature_params=dict(f.params),
                 dataset_root=d.root,

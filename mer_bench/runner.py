@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -28,7 +28,12 @@ from mer_bench.config import BenchPlan, RunSpec
 from mer_bench.data import DATASETS, DatasetAdapter, ValidationReport
 from mer_bench.data.base import MISSING_AUDIO, TRACK_LEVEL_CODES
 from mer_bench.data.labels import kmeans_midpoint
-from mer_bench.data.splits import KFOLD_SPLIT_VERSION, Protocol, transfer_split
+from mer_bench.data.splits import (
+    KFOLD_SPLIT_VERSION,
+    REPEATED_SPLIT_VERSION,
+    Protocol,
+    transfer_split,
+)
 from mer_bench.errors import ConfigError, DatasetError, MerBenchError, TaskError
 from mer_bench.features import FEATURES, FeatureExtractor
 from mer_bench.features.cache import FeatureCache
@@ -147,6 +152,14 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
     }
     if protocol.kind == "kfold":
         config["split_version"] = KFOLD_SPLIT_VERSION
+    elif protocol.kind == "repeated":
+        config["split_version"] = REPEATED_SPLIT_VERSION
+    # each split trains from its own initialisation, derived from (seed, split name)
+    config["fold_seeds"] = FOLD_SEED_VERSION
+    if spec.split_seed is not None:
+        config["split_seed"] = int(spec.split_seed)
+    if not method_cls(params, spec.seed).selects_on_validation():
+        config["validation"] = "merged-into-train"
     if spec.label_rule != "fixed":  # only non-default rules enter the hash
         config["label_rule"] = spec.label_rule
     if protocol.kind == "transfer":
@@ -284,7 +297,7 @@ class Runner:
                 run, adapter, task, dropped
             )
         else:
-            splits = adapter.splits(run.spec.protocol, run.spec.seed, task, exclude=dropped)
+            splits = adapter.splits(run.spec.protocol, split_seed(run), task, exclude=dropped)
             ids = sorted({i for s in splits for i in (*s.train, *s.val, *s.test)})
             tracks = {i: adapter.track(i) for i in ids}
         audio_tracks = [t for t in tracks.values() if t.text is None]
@@ -328,6 +341,10 @@ class Runner:
                 )
                 current = fold_run
                 method, parts = self.fit_fold(run, prep, split, fold_run)
+                sizes = split_sizes(parts)
+                self.tracker.set_tags(fold_run, {"split_sizes": sizes})
+                if k == 0:  # the run's sizes are its first fold's (protocols keep them equal)
+                    self.tracker.set_tags(parent, {"split_sizes": sizes})
                 test = parts["test"]
                 prediction = method.predict(test)
                 truth = _truth(test)
@@ -383,7 +400,7 @@ class Runner:
         if not train or not test:
             raise DatasetError(f"transfer {adapter.name} -> {name}: no labelled tracks on one side")
         strata = [task.target(t) for t in train] if task.kind.is_classification else None
-        split = transfer_split([t.id for t in train], [t.id for t in test], run.spec.seed, strata)
+        split = transfer_split([t.id for t in train], [t.id for t in test], split_seed(run), strata)
         tracks = {t.id: t for t in (*train, *test)}
         return [split], tracks, dropped | {f"{name}:{i}" for i in target_dropped}
 
@@ -402,9 +419,9 @@ class Runner:
         music, report = self._dataset(spec)
         music_dropped = self._usable(music, report, spec)
         music_task = Task(music.name, run.task)
-        text_splits = adapter.splits(run.spec.protocol, run.spec.seed, task, exclude=dropped)
+        text_splits = adapter.splits(run.spec.protocol, split_seed(run), task, exclude=dropped)
         music_splits = music.splits(
-            run.config["music_protocol"], run.spec.seed, music_task, exclude=music_dropped
+            run.config["music_protocol"], split_seed(run), music_task, exclude=music_dropped
         )
         n = max(len(text_splits), len(music_splits))
         if {len(text_splits), len(music_splits)} - {1, n}:
@@ -439,8 +456,20 @@ class Runner:
         )
         return splits, tracks, dropped | {f"{name}:{i}" for i in music_dropped}, bridge, music
 
-    def fold_data(self, run: ResolvedRun, prep: Prepared, split: Split) -> dict[str, FoldData]:
-        """The train / val / test parts of one split, with this fold's label thresholds."""
+    def fold_data(
+        self, run: ResolvedRun, prep: Prepared, split: Split, merge_val: bool | None = None
+    ) -> dict[str, FoldData]:
+        """The train / val / test parts of one split, with this fold's label thresholds.
+
+        ``merge_val`` (default: the method does not select on validation data)
+        moves the validation part into training and leaves ``val`` empty, so a
+        method that never reads it trains on the protocol's whole training
+        share. Sweeps pass False: they score trials on the validation part.
+        """
+        if merge_val is None:
+            merge_val = run.config.get("validation") == "merged-into-train"
+        if merge_val:
+            split = dataclasses.replace(split, train=(*split.train, *split.val), val=())
         task = _fold_task(
             prep.task, [prep.tracks[i] for i in split.train], run.spec.label_rule, run.spec.seed
         )
@@ -467,11 +496,22 @@ class Runner:
         return {"train": part(split.train), "val": part(split.val), "test": part(split.test)}
 
     def fit_fold(
-        self, run: ResolvedRun, prep: Prepared, split: Split, run_id: str | None
+        self,
+        run: ResolvedRun,
+        prep: Prepared,
+        split: Split,
+        run_id: str | None,
+        merge_val: bool | None = None,
     ) -> tuple[Method, dict[str, FoldData]]:
-        """Fit the run's method on one split; returns it with the split's train/val/test data."""
-        parts = self.fold_data(run, prep, split)
-        _seed_everything(run.spec.seed)
+        """Fit the run's method on one split; returns it with the split's train/val/test data.
+
+        The method's seed is derived from the run's seed and the split's name,
+        so repeated splits start from different initialisations (as papers that
+        re-initialise every run do) while the same run stays reproducible.
+        """
+        parts = self.fold_data(run, prep, split, merge_val)
+        seed = fold_seed(run.spec.seed, split.name)
+        _seed_everything(seed)
         out_dir = self._work / run.config_hash / split.name
         out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -480,13 +520,13 @@ class Runner:
                 self.tracker.log_metrics(run_id, metrics, step=step)
 
         ctx = FitContext(
-            seed=run.spec.seed,
+            seed=seed,
             out_dir=out_dir,
             tracker=self.tracker,
             run_id=run_id,
             make_trainer=partial(make_trainer, self.settings.trainer, out_dir, log),
         )
-        method = run.method_cls(run.params, run.spec.seed)
+        method = run.method_cls(run.params, seed)
         method.fit(parts["train"], parts["val"], ctx)
         if ctx.extra_tags:  # what the method chose at fit time, e.g. the text encoder used
             tags = dict(ctx.extra_tags)
@@ -575,6 +615,8 @@ class Runner:
             "protocol": run.config["protocol"],
             "test_dataset": transfer_target(run) or run.dataset_label,
             "seed": str(run.spec.seed),
+            "split_seed": str(split_seed(run)),
+            "validation": run.config.get("validation", "separate"),
             "variant": run.variant,
             "config_hash": run.config_hash,
             "split_hash": stable_hash([s.hash for s in splits]),
@@ -738,6 +780,24 @@ def _mean_metrics(fold_metrics: list[dict[str, float]]) -> dict[str, float]:
         if values:
             out[key] = float(np.mean(values))
     return out
+
+
+FOLD_SEED_VERSION = "1"  # in every config hash: runs made with one seed for all splits differ
+
+
+def split_seed(run: ResolvedRun) -> int:
+    """The seed that draws the run's splits: ``split_seed`` when given, else the run's seed."""
+    return run.spec.seed if run.spec.split_seed is None else int(run.spec.split_seed)
+
+
+def fold_seed(seed: int, split_name: str) -> int:
+    """The model seed of one split: a stable 31-bit function of (run seed, split name)."""
+    return int(stable_hash([int(seed), str(split_name)])[:8], 16) & 0x7FFFFFFF
+
+
+def split_sizes(parts: Mapping[str, FoldData]) -> str:
+    """``train/val/test`` item counts of one fold (texts count for text2music)."""
+    return "/".join(str(len(parts[k]) + len(parts[k].texts)) for k in ("train", "val", "test"))
 
 
 def _seed_everything(seed: int) -> None:

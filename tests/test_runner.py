@@ -186,3 +186,71 @@ def test_kmeans_label_rule_thresholds_from_training_fold_only():
     outcome = _runner().run(resolve(_spec(task="binary_valence", label_rule="kmeans")))
     assert outcome.status == "finished"
     assert resolve(_spec(label_rule="kmeans")).config_hash != resolve(_spec()).config_hash
+
+
+# --- validation share, split seed and per-split model seeds ---------------------------
+
+
+class _NoValidationLinear(Linear):
+    """``linear`` that declares it never reads validation data (records what fit saw)."""
+
+    uses_validation = False
+    seen: list[tuple[int, int, int]] = []
+
+    def fit(self, train, val, ctx):
+        type(self).seen.append((len(train), len(val), ctx.seed))
+        return super().fit(train, val, ctx)
+
+
+def test_a_method_that_never_selects_on_validation_trains_on_it(monkeypatch):
+    from mer_bench.methods import METHODS
+
+    monkeypatch.setitem(METHODS._items, "linear-noval", _NoValidationLinear)
+    _NoValidationLinear.name = "linear-noval"
+    _NoValidationLinear.seen = []
+    runner = _runner()
+    merged = resolve(_spec("linear-noval"))
+    plain = resolve(_spec("linear"))
+    assert merged.config["validation"] == "merged-into-train"
+    assert "validation" not in plain.config
+    prep = runner.prepare(plain)
+    split = prep.splits[0]
+    parts = runner.fold_data(merged, prep, split)
+    assert len(parts["val"]) == 0
+    assert set(parts["train"].ids) == set(split.train) | set(split.val)
+    assert len(runner.fold_data(merged, prep, split, merge_val=False)["val"]) == len(split.val)
+    runner.run(merged)
+    (parent,) = _parents(runner.tracker)
+    n_train, n_val, n_test = (int(x) for x in parent.tags["split_sizes"].split("/"))
+    assert n_val == 0 and n_train == len(split.train) + len(split.val) and n_test == len(split.test)
+    assert parent.tags["validation"] == "merged-into-train"
+    assert all(v == 0 for _, v, _ in _NoValidationLinear.seen)
+
+
+def test_each_split_gets_its_own_model_seed_and_the_split_seed_is_separate():
+    from mer_bench.runner import fold_seed
+
+    seeds = {fold_seed(0, f"fold{k}") for k in range(10)}
+    assert len(seeds) == 10 and fold_seed(0, "fold0") == fold_seed(0, "fold0")
+    assert fold_seed(0, "fold0") != fold_seed(1, "fold0")
+    runner = _runner()
+    a = runner.prepare(resolve(_spec(seed=0, split_seed=7)))
+    b = runner.prepare(resolve(_spec(seed=3, split_seed=7)))
+    c = runner.prepare(resolve(_spec(seed=3)))
+    assert [s.hash for s in a.splits] == [s.hash for s in b.splits]
+    assert [s.hash for s in b.splits] != [s.hash for s in c.splits]
+    assert resolve(_spec(seed=0, split_seed=7)).config_hash != resolve(_spec(seed=0)).config_hash
+    runner.run(resolve(_spec(seed=3, split_seed=7)))
+    (parent,) = _parents(runner.tracker)
+    assert parent.tags["split_seed"] == "7" and parent.tags["seed"] == "3"
+
+
+def test_plan_split_seed_reaches_every_spec():
+    plan = BenchPlan.from_dict(
+        {"datasets": ["synth-small"], "tasks": ["quadrant"], "features": ["mfcc"],
+         "methods": ["linear"], "seeds": 3, "split_seed": 0}
+    )
+    assert [s.split_seed for s in plan.specs()] == [0, 0, 0]
+    with pytest.raises(Exception, match="split_seed"):
+        BenchPlan.from_dict({**{"datasets": ["synth-small"], "tasks": ["quadrant"],
+                                "features": ["mfcc"], "methods": ["linear"]}, "split_seed": "x"})

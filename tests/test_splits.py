@@ -119,3 +119,13 @@ def test_kfold_spreads_every_class_over_every_fold(n_classes, k):
         for fold in folds:
             counts = np.bincount([label[i] for i in fold.test], minlength=n_classes)
             assert counts.max() - counts.min() <= 1, (seed, counts)
+
+
+@pytest.mark.parametrize(("n", "train", "test"), [(1802, 1441, 361), (701, 560, 141)])
+def test_repeated_train_share_is_rounded_down_as_takashima_counts(n, train, test):
+    """Takashima et al. print 1441 / 361 pairs for DEAM and 560 / 141 for PMEmo at 8:2."""
+    from mer_bench.data.splits import make_splits
+
+    (split,) = make_splits([f"t{i}" for i in range(n)], "repeated:1:0.8", seed=0)
+    assert len(split.test) == test
+    assert len(split.train) + len(split.val) == train

@@ -144,6 +144,11 @@ class Method(ABC):
     # tags a method sets in ``FitContext.extra_tags`` that also name its leaderboard row
     # (e.g. the text encoder text2music actually loaded when asked for "auto")
     label_tags: ClassVar[tuple[str, ...]] = ()
+    # whether ``fit`` selects on the validation part (early stopping, model selection);
+    # when it does not, the runner merges the protocol's validation part into training
+    # and hands ``fit`` an empty ``val`` (a method whose answer depends on its parameters
+    # overrides ``selects_on_validation``)
+    uses_validation: ClassVar[bool] = True
 
     def __init__(self, params: Any | None = None, seed: int = 0) -> None:
         self.params = params if params is not None else self.Params()
@@ -160,6 +165,10 @@ class Method(ABC):
                 f"method {cls.name!r} has no parameter(s) {unknown}; known: {sorted(known)}"
             )
         return dataclasses.replace(cls.Params(), **values)
+
+    def selects_on_validation(self) -> bool:
+        """Whether ``fit`` reads ``val`` with these parameters (default: ``uses_validation``)."""
+        return self.uses_validation
 
     @classmethod
     def search_space(cls, trial: optuna.Trial) -> dict[str, Any]:
