@@ -249,11 +249,12 @@ def _trial(
             key = (train_key, split.name)
             fitted = cache.get(key)
             if fitted is None:
-                fitted, parts = runner.fit_fold(run, prep, split, None)
+                # trials are scored on the validation part, so it never joins training here
+                fitted, parts = runner.fit_fold(run, prep, split, None, merge_val=False)
                 cache.put(key, fitted)
                 counts["fits"] += 1
             else:
-                parts = runner.fold_data(run, prep, split)
+                parts = runner.fold_data(run, prep, split, merge_val=False)
                 reused += 1
                 counts["reuses"] += 1
             if score_only:
