@@ -153,8 +153,10 @@ def test_hinge_ranking_loss_hand_worked():
     # row1: max(0,.5+1-2)=0, max(0,.5+1-.2)=1.3; row2: max(0,2+1-4)=0 twice
     # emotion anchors (columns): col0: max(0,1+1-2)=0, max(0,1+1-4)=0
     # col1: max(0,.5+1-3)=0, max(0,.5+1-4)=0; col2: max(0,2+1-1.5)=1.5, max(0,2+1-.2)=2.8
-    expected = (0.5 + 1.3 + 1.5 + 2.8) / 3
+    # KL(G) is the sum of r(.) over the batch (Eq. 6 and the text below it)
+    expected = 0.5 + 1.3 + 1.5 + 2.8
     assert float(hinge_ranking_loss(dist, alpha=1.0)) == pytest.approx(expected)
+    assert float(hinge_ranking_loss(dist, 1.0, reduction="mean")) == pytest.approx(expected / 3)
     # a big enough gap gives zero loss
     assert float(hinge_ranking_loss(torch.tensor([[0.0, 5.0], [5.0, 0.0]]), alpha=1.0)) == 0.0
 
@@ -399,3 +401,129 @@ def test_music_is_cropped_to_the_labelled_span():
     late = dataclasses.replace(track, dynamic_start_s=30.0)
     with pytest.raises(TaskError, match="shorter than the annotation"):
         music_sequences(dataclasses.replace(data, tracks=(late,)), True)
+
+
+# --- the paper's KL orientation, sums and the CCA term's rank -----------------------
+
+
+def test_anchor_first_ranking_uses_each_anchors_own_kl_hand_worked():
+    """Eq. 6: music anchors rank with psi(m, e), emotion anchors with psi(e, m)."""
+    music_anchor = torch.tensor([[1.0, 3.0, 1.5],
+                                 [2.0, 0.5, 0.2],
+                                 [4.0, 4.0, 2.0]])  # rows: music i; m2e hinge terms 0.5 + 1.3
+    emotion_anchor = torch.tensor([[1.0, 2.5, 0.0],
+                                   [3.0, 0.5, 1.0],
+                                   [1.0, 4.0, 2.0]])  # rows: emotion j vs music i
+    # emotion anchor 0: max(0, 1+1-2.5)=0, max(0, 1+1-0)=2; anchor 1: 0, max(0, .5+1-1)=.5;
+    # anchor 2: max(0, 2+1-1)=2, 0  ->  4.5
+    got = hinge_ranking_loss(music_anchor, 1.0, emotion_anchor)
+    assert float(got) == pytest.approx(1.8 + 4.5)
+
+
+def _gaussians(n: int, d: int, seed: int):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)), rng.normal(0, 0.7, (n, d))
+
+
+def _torch_kl(mu_p, lv_p, mu_q, lv_q) -> np.ndarray:
+    """KL(p_i || q_j) by torch.distributions, one pair at a time."""
+    from torch.distributions import Normal, kl_divergence
+
+    out = np.zeros((len(mu_p), len(mu_q)))
+    for i in range(len(mu_p)):
+        for j in range(len(mu_q)):
+            p = Normal(torch.tensor(mu_p[i]), torch.tensor(np.exp(lv_p[i] / 2)))
+            q = Normal(torch.tensor(mu_q[j]), torch.tensor(np.exp(lv_q[j] / 2)))
+            out[i, j] = float(kl_divergence(p, q).sum())
+    return out
+
+
+def test_anchor_first_kl_and_scores_follow_the_query():
+    from mer_bench.methods.emer_cl.losses import anchored_kl
+
+    mu_m, lv_m = _gaussians(4, 3, 0)
+    mu_e, lv_e = _gaussians(4, 3, 1)
+    m_first = _torch_kl(mu_m, lv_m, mu_e, lv_e)  # KL(m_i || e_j)
+    e_first = _torch_kl(mu_e, lv_e, mu_m, lv_m)  # KL(e_j || m_i)
+    assert not np.allclose(m_first, e_first.T)  # unequal variances: the forms differ
+    d_m, d_e = anchored_kl(*(torch.tensor(a) for a in (mu_m, lv_m, mu_e, lv_e)))
+    np.testing.assert_allclose(d_m.numpy(), m_first, rtol=1e-9)
+    np.testing.assert_allclose(d_e.numpy(), e_first, rtol=1e-9)
+    emb = Embeddings(np.zeros((4, 1)), mu_m, lv_m, np.zeros((4, 1)), mu_e, lv_e)
+    np.testing.assert_allclose(retrieval_scores(emb, None, "kl", 0, 0, "m2e"), -m_first,
+                               rtol=1e-9)
+    np.testing.assert_allclose(retrieval_scores(emb, None, "kl", 0, 0, "e2m"), -e_first,
+                               rtol=1e-9)
+    # the one-matrix reading ranks E2M by the transpose of KL(m || e)
+    np.testing.assert_allclose(
+        retrieval_scores(emb, None, "kl", 0, 0, "e2m", kl_form="music||emotion"), -m_first.T,
+        rtol=1e-9)
+
+
+def _shared_signal(n: int, d: int, related: bool, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, 2))
+    x = z @ rng.standard_normal((2, d)) + 0.5 * rng.standard_normal((n, d))
+    z_y = z if related else rng.standard_normal((n, 2))
+    y = z_y @ rng.standard_normal((2, d)) + 0.5 * rng.standard_normal((n, d))
+    return torch.tensor(x), torch.tensor(y)
+
+
+def test_cca_loss_is_constant_when_rank_deficient_and_informative_at_the_sound_setting():
+    from mer_bench.methods.emer_cl.losses import cca_rank_deficient
+
+    n = 128
+    # degenerate: n <= D, about n - 1 correlations of 1 for related and unrelated views alike
+    related = float(cca_loss(*_shared_signal(n, 256, True)))
+    unrelated = float(cca_loss(*_shared_signal(n, 256, False)))
+    assert cca_rank_deficient(n, 256) and not cca_rank_deficient(n, 16)
+    assert related == pytest.approx(-(n - 1), rel=0.02)
+    assert unrelated == pytest.approx(-(n - 1), rel=0.02)
+    # sound: D well below n, shrinkage 0.1: the shared signal shows (2 strong correlations)
+    related = float(cca_loss(*_shared_signal(n, 16, True), shrinkage=0.1))
+    unrelated = float(cca_loss(*_shared_signal(n, 16, False), shrinkage=0.1))
+    assert related < unrelated - 1.0
+
+
+def test_shrunk_cca_matches_an_independent_computation():
+    x, y = (t.numpy() for t in _shared_signal(60, 5, True))
+    s = 0.3
+    xc, yc = x - x.mean(0), y - y.mean(0)
+
+    def shrink(c):
+        return (1 - s) * c + s * np.trace(c) / len(c) * np.eye(len(c))
+
+    s11, s22 = shrink(xc.T @ xc / 59), shrink(yc.T @ yc / 59)
+    s12 = (1 - s) * xc.T @ yc / 59
+    # canonical correlations: square roots of the eigenvalues of S11^-1 S12 S22^-1 S21
+    eig = np.linalg.eigvals(np.linalg.solve(s11, s12) @ np.linalg.solve(s22, s12.T))
+    expected = np.sort(np.sqrt(np.clip(eig.real, 0, None)))[::-1]
+    loss = cca_loss(torch.tensor(x), torch.tensor(y), ridge=0.0, shrinkage=s)
+    assert float(loss) == pytest.approx(-expected.sum(), rel=1e-8)
+
+
+def test_a_rank_deficient_cca_is_tagged_and_warned_the_sound_setting_is_not(toy_data, tmp_path):
+    from mer_bench.methods.emer_cl.method import SOUND_CCA, RankDeficiencyWarning
+
+    train, val, _ = toy_data
+    cls = METHODS.get("emer-cl")
+    ctx = _Ctx(tmp_path).ctx
+    with pytest.warns(RankDeficiencyWarning, match="n = 32"):
+        cls(cls.make_params({**TINY, "epochs": 1, "embed_dim": 32}), 0).fit(train, val, ctx)
+    assert ctx.extra_tags == {"cca_rank_deficient": "true", "cca_n": "32", "cca_dim": "32"}
+    ctx = _Ctx(tmp_path).ctx
+    sound = {**TINY, "epochs": 1, "embed_dim": 32, **SOUND_CCA, "cca_dim": 8}
+    method = cls(cls.make_params(sound), 0).fit(train, val, ctx)
+    assert ctx.extra_tags["cca_rank_deficient"] == "false"
+    assert method._module.music.phi.out_features == 8 and method._module.music.mu.out_features == 32
+    assert "cca_rank_deficient" in cls.label_tags  # the leaderboard row names it
+    ctx = _Ctx(tmp_path).ctx
+    cls(cls.make_params({**TINY, "epochs": 1, "loss": "kl", "embed_dim": 32}), 0).fit(
+        train, val, ctx)
+    assert "cca_rank_deficient" not in ctx.extra_tags  # no CCA term, nothing to flag
+
+
+def test_emer_cl_reads_validation_only_when_early_stopping():
+    cls = METHODS.get("emer-cl")
+    assert not cls(cls.make_params({}), 0).selects_on_validation()
+    assert cls(cls.make_params({"early_stopping_patience": 5}), 0).selects_on_validation()

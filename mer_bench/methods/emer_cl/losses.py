@@ -14,7 +14,10 @@ import torch
 
 from mer_bench.errors import TaskError
 
-KL_FORMS = ("music||emotion", "emotion||music", "symmetric")
+# "anchor-first" is the paper's Eq. 6: psi(anchor, other), i.e. KL(m || e) for a music
+# anchor and KL(e || m) for an emotion anchor; the others use one matrix for both
+KL_FORMS = ("anchor-first", "music||emotion", "emotion||music", "symmetric")
+REDUCTIONS = ("sum", "mean")
 
 
 class _SymInvSqrt(torch.autograd.Function):
@@ -52,8 +55,32 @@ def sym_inv_sqrt(a: torch.Tensor, floor: float = 1e-12) -> torch.Tensor:
     return _SymInvSqrt.apply(a, floor)
 
 
+def shrunk_covariance(x: torch.Tensor, ridge: float, shrinkage: float) -> torch.Tensor:
+    """``(1 - s) X'X/(N-1) + s * tr/D * I + r I`` of centred ``x`` [N, D] (Ledoit-Wolf form).
+
+    Shrinking towards the scaled identity keeps the covariance well conditioned
+    when N is not much larger than D; ``s = 0`` is the plain sample covariance.
+    """
+    n, d = x.shape
+    eye = torch.eye(d, dtype=x.dtype, device=x.device)
+    cov = x.T @ x / (n - 1)
+    if shrinkage > 0:
+        cov = (1.0 - shrinkage) * cov + shrinkage * (torch.trace(cov) / d) * eye
+    return cov + ridge * eye
+
+
+def cca_rank_deficient(n: int, dim: int) -> bool:
+    """True when ``n`` samples cannot estimate a ``dim``-dimensional CCA (n <= dim).
+
+    Centred, n samples span at most n - 1 directions: every canonical
+    correlation the data cannot constrain comes out as 1 whatever the data,
+    so the DCCA loss is about -(n - 1) for related and unrelated views alike.
+    """
+    return n <= dim
+
+
 def cca_loss(h1: torch.Tensor, h2: torch.Tensor, ridge: float = 1e-4,
-             floor: float = 1e-12) -> torch.Tensor:
+             floor: float = 1e-12, shrinkage: float = 0.0) -> torch.Tensor:
     """Deep CCA loss (Andrew et al. 2013): minus the sum of canonical correlations.
 
     The batch views ``h1`` [N, D1] and ``h2`` [N, D2] are centred over the
@@ -67,11 +94,13 @@ def cca_loss(h1: torch.Tensor, h2: torch.Tensor, ridge: float = 1e-4,
     batch and takes an element-wise square root of ``C C^T``; we do not copy
     that.
 
-    A batch smaller than the embedding dimension is allowed (the paper trains
-    D = 1024 with batches of 512): the ridge keeps ``S11`` and ``S22``
-    invertible, at most ``N - 1`` correlations are non-zero, and the loss is
-    minus their sum. Fewer than 2 samples have no covariance and raise
-    ``TaskError``.
+    A batch no larger than the embedding dimension is allowed, because the
+    paper trains D = 1024 with batches of 512, but it is degenerate: about
+    N - 1 correlations come out as 1 whatever the data (``cca_rank_deficient``;
+    EMER-CL flags such runs). ``shrinkage`` > 0 shrinks both covariances
+    towards the scaled identity (``shrunk_covariance``), which keeps the
+    correlations data-driven when N is close to D. Fewer than 2 samples have
+    no covariance and raise ``TaskError``.
     """
     if h1.ndim != 2 or h2.ndim != 2 or h1.shape[0] != h2.shape[0]:
         raise TaskError(f"cca_loss needs two [N, D] views with the same N, got "
@@ -84,10 +113,9 @@ def cca_loss(h1: torch.Tensor, h2: torch.Tensor, ridge: float = 1e-4,
     y = h2.to(torch.float64)
     x = x - x.mean(dim=0, keepdim=True)
     y = y - y.mean(dim=0, keepdim=True)
-    scale = 1.0 / (n - 1)
-    s11 = scale * x.T @ x + ridge * torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
-    s22 = scale * y.T @ y + ridge * torch.eye(y.shape[1], dtype=y.dtype, device=y.device)
-    s12 = scale * x.T @ y
+    s11 = shrunk_covariance(x, ridge, shrinkage)
+    s22 = shrunk_covariance(y, ridge, shrinkage)
+    s12 = (1.0 - shrinkage) * x.T @ y / (n - 1)
     t = sym_inv_sqrt(s11, floor) @ s12 @ sym_inv_sqrt(s22, floor)
     return (-torch.linalg.svdvals(t).sum()).to(dtype)
 
@@ -114,12 +142,29 @@ def kl_matrix(mu_p: torch.Tensor, logvar_p: torch.Tensor, mu_q: torch.Tensor,
     return k.to(dtype)
 
 
+def anchored_kl(mu_m: torch.Tensor, logvar_m: torch.Tensor, mu_e: torch.Tensor,
+                logvar_e: torch.Tensor, form: str = "anchor-first"
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two psi matrices of the ranking loss: ``(music anchors [m, e], emotion anchors [e, m])``.
+
+    ``anchor-first`` (the paper's Eq. 6): ``KL(m_i || e_j)`` for music anchor i
+    and ``KL(e_j || m_i)`` for emotion anchor j. Every other form uses one
+    matrix ``pairwise_kl`` for both (the second is its transpose).
+    """
+    if form == "anchor-first":
+        return (kl_matrix(mu_m, logvar_m, mu_e, logvar_e),
+                kl_matrix(mu_e, logvar_e, mu_m, logvar_m))
+    one = pairwise_kl(mu_m, logvar_m, mu_e, logvar_e, form)
+    return one, one.T
+
+
 def pairwise_kl(mu_m: torch.Tensor, logvar_m: torch.Tensor, mu_e: torch.Tensor,
                 logvar_e: torch.Tensor, form: str = "music||emotion") -> torch.Tensor:
-    """psi[i, j] between music i and emotion j: ``KL(music || emotion)`` by default.
+    """psi[i, j] between music i and emotion j, one matrix for both directions.
 
     ``form`` picks ``KL(music_i || emotion_j)``, ``KL(emotion_j || music_i)`` or
-    their mean (``symmetric``).
+    their mean (``symmetric``); ``anchor-first`` needs two matrices
+    (``anchored_kl``).
     """
     if form == "music||emotion":
         return kl_matrix(mu_m, logvar_m, mu_e, logvar_e)
@@ -138,23 +183,34 @@ def cosine_distance_matrix(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-8) 
     return 1.0 - an @ bn.T
 
 
-def hinge_ranking_loss(dist: torch.Tensor, alpha: float) -> torch.Tensor:
-    """Bidirectional hinge ranking over in-batch negatives (paper Eq. 6-7).
+def hinge_ranking_loss(dist: torch.Tensor, alpha: float, dist_e2m: torch.Tensor | None = None,
+                       reduction: str = "sum") -> torch.Tensor:
+    """Bidirectional hinge ranking over in-batch negatives (paper Eq. 6-7): KL(G).
 
-    ``dist[i, j]`` is the dissimilarity psi of music i and emotion j; pairs
-    (i, i) match. For every music anchor i and negative emotion j != i,
-    ``max(0, psi(i, i) + alpha - psi(i, j))``, and for every emotion anchor j
-    and negative music i != j, ``max(0, psi(j, j) + alpha - psi(i, j))``: a
-    negative must be farther than the positive by the margin ``alpha``. (Eq.
-    4-6 print the margin with the opposite sign; the text and the authors'
-    code agree with this one.) Summed over negatives and both directions,
-    averaged over the N anchors of the batch.
+    ``dist[i, j]`` is psi with music anchor i and emotion j; ``dist_e2m[j, i]``
+    is psi with emotion anchor j and music i (default ``dist.T``, one matrix
+    for both). Pairs (i, i) match. For every music anchor i and negative
+    emotion j != i, ``max(0, psi_m(i, i) + alpha - psi_m(i, j))``, and for
+    every emotion anchor j and negative music i != j,
+    ``max(0, psi_e(j, j) + alpha - psi_e(j, i))``: a negative must be farther
+    than the positive by the margin ``alpha``. (Eq. 4-6 print the margin with
+    the opposite sign; the text and the authors' code agree with this one.)
+
+    ``reduction="sum"`` is the paper's KL(G), the sum of r(.) over the
+    batch's positive pairs (the authors' code sums too); ``"mean"`` divides
+    by the N anchors.
     """
     n = dist.shape[0]
     if dist.ndim != 2 or dist.shape[1] != n:
         raise TaskError(f"ranking loss needs a square [N, N] matrix, got {tuple(dist.shape)}")
-    pos = dist.diagonal()
+    if reduction not in REDUCTIONS:
+        raise TaskError(f"unknown reduction {reduction!r}; use one of {REDUCTIONS}")
+    other = dist.T if dist_e2m is None else dist_e2m
+    if other.shape != dist.shape:
+        raise TaskError(f"the two psi matrices differ in shape: {tuple(dist.shape)} and "
+                        f"{tuple(other.shape)}")
     off = ~torch.eye(n, dtype=torch.bool, device=dist.device)
-    m2e = torch.relu(pos[:, None] + alpha - dist)  # row i: music anchor vs emotions j
-    e2m = torch.relu(pos[None, :] + alpha - dist)  # column j: emotion anchor vs music i
-    return ((m2e + e2m) * off).sum() / n
+    m2e = torch.relu(dist.diagonal()[:, None] + alpha - dist)  # row i: music anchor i
+    e2m = torch.relu(other.diagonal()[:, None] + alpha - other)  # row j: emotion anchor j
+    total = ((m2e + e2m) * off).sum()
+    return total if reduction == "sum" else total / n

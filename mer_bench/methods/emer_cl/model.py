@@ -10,10 +10,10 @@ from torch import nn
 
 from mer_bench.methods.emer_cl.encoders import init_weights, make_encoder
 from mer_bench.methods.emer_cl.losses import (
+    anchored_kl,
     cca_loss,
     cosine_distance_matrix,
     hinge_ranking_loss,
-    pairwise_kl,
 )
 
 LOSSES = ("composite", "cca", "kl", "cos", "composite-cos")
@@ -26,14 +26,18 @@ def effective_lambda(loss: str, lam: float) -> float:
 
 
 class Tower(nn.Module):
-    """One modality: encoder, then linear heads to phi (CCA space), mu and log-variance."""
+    """One modality: encoder, then linear heads to phi (CCA space), mu and log-variance.
+
+    phi has ``cca_dim`` outputs (default ``embed_dim``, the paper's D^(cca) = D^(kl)).
+    """
 
     def __init__(self, kind: str, in_dim: int, units: Sequence[int], hidden: int,
-                 dropout: float, embed_dim: int, init: str = "glorot") -> None:
+                 dropout: float, embed_dim: int, init: str = "glorot",
+                 cca_dim: int | None = None) -> None:
         super().__init__()
         self.encoder = make_encoder(kind, in_dim, units, hidden, dropout)
         width = self.encoder.out_dim
-        self.phi = nn.Linear(width, embed_dim)
+        self.phi = nn.Linear(width, int(cca_dim or embed_dim))
         self.mu = nn.Linear(width, embed_dim)
         self.logvar = nn.Linear(width, embed_dim)
         init_weights(self, init)
@@ -49,12 +53,15 @@ class EmerCLModule(L.LightningModule):
     """Music and emotion towers trained with ``lam * CCA + (1 - lam) * ranking``."""
 
     def __init__(self, music: Tower, emotion: Tower, loss: str, lam: float, alpha: float,
-                 ridge: float, lr: float, kl_form: str) -> None:
+                 ridge: float, lr: float, kl_form: str, rank_reduction: str = "sum",
+                 cca_shrinkage: float = 0.0) -> None:
         super().__init__()
         self.music, self.emotion = music, emotion
         self.loss_name, self.alpha, self.ridge, self.lr = loss, alpha, ridge, lr
         self.lam = effective_lambda(loss, lam)
         self.kl_form = kl_form
+        self.rank_reduction = rank_reduction
+        self.cca_shrinkage = cca_shrinkage
 
     def forward(self, batch: Sequence[torch.Tensor]) -> tuple[tuple[torch.Tensor, ...], ...]:
         xm, lm, xe, le = batch
@@ -65,14 +72,15 @@ class EmerCLModule(L.LightningModule):
         out: dict[str, torch.Tensor] = {}
         total = phi_m.new_zeros(())
         if self.lam > 0:
-            out["cca"] = cca_loss(phi_m, phi_e, self.ridge)
+            out["cca"] = cca_loss(phi_m, phi_e, self.ridge, shrinkage=self.cca_shrinkage)
             total = total + self.lam * out["cca"]
         if self.lam < 1:
             if self.loss_name in ("cos", "composite-cos"):
                 dist = cosine_distance_matrix(mu_m, mu_e)
+                dist_e2m = dist.T  # cosine is symmetric
             else:
-                dist = pairwise_kl(mu_m, lv_m, mu_e, lv_e, self.kl_form)
-            out["rank"] = hinge_ranking_loss(dist, self.alpha)
+                dist, dist_e2m = anchored_kl(mu_m, lv_m, mu_e, lv_e, self.kl_form)
+            out["rank"] = hinge_ranking_loss(dist, self.alpha, dist_e2m, self.rank_reduction)
             total = total + (1 - self.lam) * out["rank"]
         out["loss"] = total
         return out

@@ -62,8 +62,12 @@ class LinearCCA:
 
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, ridge: float = 1e-4,
-            n_components: int | None = None) -> LinearCCA:
-        """Closed-form regularised CCA (float64): whiten, SVD of the cross-covariance."""
+            n_components: int | None = None, shrinkage: float = 0.0) -> LinearCCA:
+        """Closed-form regularised CCA (float64): whiten, SVD of the cross-covariance.
+
+        ``shrinkage`` shrinks both covariances towards their scaled identity
+        (and the cross-covariance by the same factor), as the training loss does.
+        """
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         n = len(x)
@@ -71,9 +75,9 @@ class LinearCCA:
             raise TaskError(f"linear CCA needs >= 2 paired samples, got {len(x)} and {len(y)}")
         mean_m, mean_e = x.mean(axis=0), y.mean(axis=0)
         xc, yc = x - mean_m, y - mean_e
-        s11 = xc.T @ xc / (n - 1) + ridge * np.eye(x.shape[1])
-        s22 = yc.T @ yc / (n - 1) + ridge * np.eye(y.shape[1])
-        s12 = xc.T @ yc / (n - 1)
+        s11 = _shrunk(xc.T @ xc / (n - 1), shrinkage) + ridge * np.eye(x.shape[1])
+        s22 = _shrunk(yc.T @ yc / (n - 1), shrinkage) + ridge * np.eye(y.shape[1])
+        s12 = (1.0 - shrinkage) * xc.T @ yc / (n - 1)
         w1, w2 = _inv_sqrt(s11), _inv_sqrt(s22)
         u, _, vt = np.linalg.svd(w1 @ s12 @ w2)
         k = min(x.shape[1], y.shape[1])
@@ -95,6 +99,13 @@ class LinearCCA:
     def emotion(self, y: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
         b = self.b if keep is None else self.b[:, keep]
         return (np.asarray(y, dtype=np.float64) - self.mean_e) @ b
+
+
+def _shrunk(cov: np.ndarray, shrinkage: float) -> np.ndarray:
+    if shrinkage <= 0:
+        return cov
+    d = len(cov)
+    return (1.0 - shrinkage) * cov + shrinkage * (np.trace(cov) / d) * np.eye(d)
 
 
 def _columnwise_pearson(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -201,9 +212,23 @@ def neg_kl_matrix(mu_p: np.ndarray, logvar_p: np.ndarray, mu_q: np.ndarray,
     return out
 
 
+def neg_kl_query(mu_m: np.ndarray, logvar_m: np.ndarray, mu_e: np.ndarray,
+                 logvar_e: np.ndarray, form: str, direction: str) -> np.ndarray:
+    """``-psi(query, candidate)`` of one direction: [music, emotion] for M2E, [emotion, music]
+    for E2M. ``anchor-first`` (Eq. 8 with the query as psi's first argument) gives
+    ``-KL(m_q || e_j)`` and ``-KL(e_q || m_j)``; the other forms transpose one matrix.
+    """
+    if form == "anchor-first":
+        if direction == "m2e":
+            return neg_kl_matrix(mu_m, logvar_m, mu_e, logvar_e)
+        return neg_kl_matrix(mu_e, logvar_e, mu_m, logvar_m)
+    out = neg_kl_pairs(mu_m, logvar_m, mu_e, logvar_e, form)
+    return out if direction == "m2e" else np.ascontiguousarray(out.T)
+
+
 def neg_kl_pairs(mu_m: np.ndarray, logvar_m: np.ndarray, mu_e: np.ndarray,
                  logvar_e: np.ndarray, form: str = "music||emotion") -> np.ndarray:
-    """``-psi(music_i, emotion_j)`` [N_m, N_e] with the training loss's KL form."""
+    """``-psi(music_i, emotion_j)`` [N_m, N_e] with a one-matrix KL form."""
     if form == "music||emotion":
         return neg_kl_matrix(mu_m, logvar_m, mu_e, logvar_e)
     if form == "emotion||music":
@@ -237,7 +262,7 @@ class Embeddings:
 
 
 def retrieval_scores(emb: Embeddings, cca: LinearCCA | None, loss: str, lam: float, P: float,
-                     direction: str, kl_form: str = "music||emotion") -> np.ndarray:
+                     direction: str, kl_form: str = "anchor-first") -> np.ndarray:
     """Similarity matrix of one direction: [music, emotion] for M2E, [emotion, music] for E2M.
 
     ``composite``: ``lam * Gamma + (1 - lam) * (-KL)``; ``cca``: Gamma;
@@ -248,8 +273,7 @@ def retrieval_scores(emb: Embeddings, cca: LinearCCA | None, loss: str, lam: flo
         raise TaskError(f"unknown direction {direction!r}; use m2e or e2m")
     flip = direction == "e2m"
     if loss == "kl":
-        out = neg_kl_pairs(emb.mu_m, emb.logvar_m, emb.mu_e, emb.logvar_e, kl_form)
-        return out.T.copy() if flip else out
+        return neg_kl_query(emb.mu_m, emb.logvar_m, emb.mu_e, emb.logvar_e, kl_form, direction)
     if loss == "cos":
         out = cosine_matrix(emb.mu_m, emb.mu_e)
         return out.T.copy() if flip else out
@@ -259,13 +283,13 @@ def retrieval_scores(emb: Embeddings, cca: LinearCCA | None, loss: str, lam: flo
     if loss == "cca":
         return gamma
     if loss == "composite":
-        other = neg_kl_pairs(emb.mu_m, emb.logvar_m, emb.mu_e, emb.logvar_e, kl_form)
+        other = neg_kl_query(emb.mu_m, emb.logvar_m, emb.mu_e, emb.logvar_e, kl_form, direction)
     elif loss == "composite-cos":
         other = cosine_matrix(emb.mu_m, emb.mu_e)
+        if flip:
+            other = other.T
     else:
         raise TaskError(f"unknown loss {loss!r}")
-    if flip:
-        other = other.T
     gamma *= lam
     gamma += (1.0 - lam) * other
     return gamma

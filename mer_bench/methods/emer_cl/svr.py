@@ -25,9 +25,8 @@ import numpy as np
 
 from mer_bench.errors import ConfigError, TaskError
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
-from mer_bench.methods.emer_cl.inputs import music_sequences, pad
+from mer_bench.methods.emer_cl.inputs import music_sequences
 from mer_bench.methods.emer_cl.method import EmerCL, EmerCLParams
-from mer_bench.methods.emer_cl.training import batched
 from mer_bench.types import TaskKind, Track
 
 EMBEDDINGS = ("phi", "mu+sigma", "phi+mu+sigma")
@@ -224,19 +223,7 @@ class EmerCLSVR(Method):
 
     def music_embeddings(self, data: FoldData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(phi, mu, sigma) [N, D] each from the trained music tower (float64)."""
-        emer = self._emer
-        module = emer._module  # the fitted EmerCLModule; its music tower alone embeds clips
-        module.eval()
-        x, lengths = pad(
-            emer._scaler(self.music_frames(data)), pooled=emer.params.music_encoder == "mlp"
-        )
-        parts = batched(
-            lambda xb, lb: tuple(t.double().numpy() for t in module.music(xb, lb)),
-            [x, lengths],
-            emer.params.batch_size,
-        )
-        phi, mu, logvar = (np.concatenate(col) for col in zip(*parts, strict=True))
-        return phi, mu, np.exp(logvar)
+        return self._emer.music_embeddings(data, self.music_frames(data))
 
     def embed(self, data: FoldData) -> np.ndarray:
         """The SVR input of each clip: the ``embedding`` parts side by side."""
