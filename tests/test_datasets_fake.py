@@ -255,6 +255,50 @@ def test_deam_layout_subsets_and_split(deam_root: Path) -> None:
     assert len(split.train) == len(DEAM_2013) + len(DEAM_2014)
 
 
+def test_deam_dynamic_end_cuts_the_full_songs_to_the_clip_span(deam_root: Path) -> None:
+    # frames at 15.0, 15.5, 16.0, 16.5 s: the fake 45 s clips' span (DEAM_SHORT = 4)
+    adapter = DeamAdapter(deam_root, keep_raw_labels=True, dynamic_end_s=16.5)
+    tracks = {t.id: t for t in adapter.tracks()}
+    full = DeamAdapter(deam_root, keep_raw_labels=True).track("2001").dynamic_va
+    assert tracks["2001"].dynamic_va.shape == (DEAM_SHORT, 2)
+    assert (tracks["2001"].dynamic_va == full[:DEAM_SHORT]).all()
+    assert tracks["2"].dynamic_va.shape == (DEAM_SHORT, 2)
+    assert adapter.validate().summary["dynamic curves cut at 16.5 s"] == len(DEAM_2015)
+    with pytest.raises(DatasetError, match="dynamic_end_s"):
+        DeamAdapter(deam_root, dynamic_end_s=10.0)
+
+
+def test_curve_span_and_cap_hand_worked() -> None:
+    import numpy as np
+
+    from mer_bench.data.curves import annotation_span_s, cap_curve
+
+    assert annotation_span_s(np.zeros((15, 2)), 2.0) == 7.0  # 15.5 .. 22.5 s
+    assert annotation_span_s(None, 2.0) == 0.0
+    # a 2015 DEAM song: 1225 frames from 15.0 s; 15-45 s at 2 Hz is 61 frames
+    assert len(cap_curve(np.zeros((1225, 2)), 15.0, 2.0, 45.0)) == 61
+    assert len(cap_curve(np.zeros((40, 2)), 15.0, 2.0, 45.0)) == 40
+
+
+def test_pmemo_min_annotation_keeps_long_enough_songs(tmp_path: Path) -> None:
+    make_pmemo(tmp_path, frames=15)  # 15.5 .. 22.5 s: exactly 7.0 s of annotation
+    dynamic = tmp_path / "annotations" / "dynamic_annotations.csv"
+    lines = dynamic.read_text().splitlines()
+    # songs 4 and 9 lose their last frame: 6.5 s
+    short = {"4": "22.5", "9": "22.5"}
+    dynamic.write_text("\n".join(
+        line for line in lines if short.get(line.split(",")[0]) != line.split(",")[1]
+    ) + "\n")
+    every = {t.id for t in PMEmoAdapter(tmp_path).tracks()}
+    adapter = PMEmoAdapter(tmp_path, min_annotation_s=7.0)
+    kept = {t.id for t in adapter.tracks()}
+    assert kept == every - set(short) and len(kept) == len(every) - 2
+    summary = adapter.validate().summary["songs with >= 7 s of annotation"]
+    assert summary == f"{len(kept)} of {len(every)} kept"
+    with pytest.raises(DatasetError, match="min_annotation_s"):
+        PMEmoAdapter(tmp_path, min_annotation_s=-1)
+
+
 def test_deam_swap_detected_against_eim(deam_root: Path, eim_for_deam: Path) -> None:
     adapter = DeamAdapter(deam_root, emomusic_root=eim_for_deam)
     check = adapter.swap_check

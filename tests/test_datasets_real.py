@@ -131,6 +131,13 @@ def test_pmemo_real(shared_data: Path) -> None:
     assert all(t.artist for t in tracks) and all(t.duration_s for t in tracks)
 
 
+def test_pmemo_real_takashima_filter_keeps_701(shared_data: Path) -> None:
+    """Takashima et al. keep the 701 songs with at least 7.0 s of annotation."""
+    adapter = PMEmoAdapter(shared_data / "pmemo", min_annotation_s=7.0)
+    assert len(adapter.tracks()) == 701
+    assert adapter.validate().summary["songs with >= 7 s of annotation"] == "701 of 767 kept"
+
+
 def test_pmemo_real_static_from_dynamic(shared_data: Path) -> None:
     adapter = PMEmoAdapter(shared_data / "pmemo", static_from_dynamic=True)
     assert all(t.static_va is not None for t in adapter.tracks())

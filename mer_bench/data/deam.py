@@ -23,6 +23,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
+from mer_bench.data.curves import cap_curve
 from mer_bench.data._tables import (
     DYNAMIC_RATE_HZ,
     AnnotatedDataset,
@@ -144,7 +145,10 @@ class DeamAdapter(AnnotatedDataset):
     Options: ``emomusic_root`` (default ``$MER_BENCH_EMOMUSIC_ROOT`` or
     ``$MER_BENCH_DATA/emomusic``) enables the direct swap check against EiM's
     static means; ``keep_raw_labels=True`` keeps the published (swapped)
-    columns, and validate() then warns.
+    columns, and validate() then warns. ``dynamic_end_s`` cuts every dynamic
+    curve after that time: 45.0 gives Takashima et al.'s 15-45 s span (61
+    frames) to the 2015 full songs too, as for the 45 s clips; ``data check``
+    reports how many curves it shortened.
     """
 
     name = "deam"
@@ -188,8 +192,15 @@ class DeamAdapter(AnnotatedDataset):
         *,
         emomusic_root: Path | str | None = None,
         keep_raw_labels: bool = False,
+        dynamic_end_s: float | None = None,
     ) -> None:
         super().__init__(root)
+        if dynamic_end_s is not None and not dynamic_end_s > 15.0:
+            raise DatasetError(
+                f"deam: dynamic_end_s={dynamic_end_s} must be after the annotations' start "
+                "(15.0 s); the paper span is 45.0"
+            )
+        self.dynamic_end_s = dynamic_end_s
         self.emomusic_root = Path(emomusic_root).expanduser() if emomusic_root else None
         self.keep_raw_labels = keep_raw_labels
         self._audio_dir: Path | None = None
@@ -220,12 +231,22 @@ class DeamAdapter(AnnotatedDataset):
         self._note_swap()
         loc.report_copies(self._notes)
         self._notes.summary.update(self._summary(ids, static, dynamic))
-        return [self._track(i, static, dynamic, meta, audio) for i in ids]
+        tracks = [self._track(i, static, dynamic, meta, audio) for i in ids]
+        if self.dynamic_end_s is not None:
+            shortened = sum(
+                1
+                for t in tracks
+                if t.dynamic_va is not None and len(dynamic[t.id][0]) > len(t.dynamic_va)
+            )
+            self._notes.summary[f"dynamic curves cut at {self.dynamic_end_s:g} s"] = shortened
+        return tracks
 
     def _track(
         self, track_id: str, static: Static, dynamic: Dynamic, meta: Meta, audio: dict[str, Path]
     ) -> Track:
         array, start = dynamic.get(track_id) or (None, 15.0)
+        if array is not None and self.dynamic_end_s is not None:
+            array = cap_curve(array, start, DYNAMIC_RATE_HZ, self.dynamic_end_s)
         info = dict(meta.get(track_id, {}))
         info.pop("file_name", None)
         subset = subset_of(track_id)
