@@ -327,7 +327,10 @@ def reproduce(
                 _say(f"  {paper.name}:{table.id} — {table.caption} "
                      f"({runnable}/{len(table.rows)} rows have a run; each needs what it lists)")
                 for row in table.rows:
-                    _say(f"    - {row.label}: needs {row.needs()}")
+                    line = f"    - {row.label}: needs {row.needs()}"
+                    if row.published is None:
+                        line += f"; no published value: {row.note}"
+                    _say(line)
         return
     root_map = {}
     for item in roots or []:

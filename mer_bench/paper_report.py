@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from itertools import groupby
 
 from mer_bench.leaderboard.render import svg_of
-from mer_bench.papers import RowResult
+from mer_bench.papers import CONVERSIONS, RowResult
 
 STATE = {"unavailable": "cannot run here: ", "failed": "failed: "}
 
@@ -30,6 +30,8 @@ def _cells(r: RowResult) -> list[str]:
     pub = "" if r.row.published is None else f"{r.row.published:.3f}"
     if r.row.published_std is not None:
         pub += f" ± {r.row.published_std:.3f}"
+    if r.row.published_as:
+        pub += f" ({CONVERSIONS[r.row.published_as].says}: {r.row.comparable:.3f})"
     if r.status != "ok":
         return [pub, "—", "", "", STATE.get(r.status, "") + brief(r.reason)]
     diff = "" if r.difference is None else f"{r.difference:+.3f}"
@@ -110,13 +112,13 @@ def _tally(rows: Sequence[RowResult]) -> str:
 
 def ours_vs_published_svg(rows: Sequence[RowResult]) -> str:
     """Ours (mean, CI whiskers) against the published value, with the y = x line."""
-    points = [r for r in rows if r.status == "ok" and r.row.published is not None]
+    points = [r for r in rows if r.status == "ok" and r.row.comparable is not None]
     if not points:
         return '<p class="note">No row with both a published number and a result to plot.</p>'
     import matplotlib
     from matplotlib.figure import Figure
 
-    x = [r.row.published for r in points]
+    x = [r.row.comparable for r in points]
     y = [r.mean for r in points]
     err = [[max(0.0, r.mean - r.low) for r in points], [max(0.0, r.high - r.mean) for r in points]]
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": points[0].row.paper}):
@@ -129,7 +131,7 @@ def ours_vs_published_svg(rows: Sequence[RowResult]) -> str:
                 linewidth=1, label="ours = published")
         ax.errorbar(x, y, yerr=err, fmt="o", color="#4c72b0", capsize=3, markersize=4)
         for r in points:
-            ax.annotate(f"{r.row.table}: {r.row.label}", (r.row.published, r.mean), fontsize=6,
+            ax.annotate(f"{r.row.table}: {r.row.label}", (r.row.comparable, r.mean), fontsize=6,
                         xytext=(3, 3), textcoords="offset points")
         ax.set_xlabel("published", fontsize=9)
         ax.set_ylabel("ours (mean, 95 % CI)", fontsize=9)

@@ -30,6 +30,23 @@ RUN_KEYS = {f.name for f in dataclasses.fields(RunSpec)}
 
 
 @dataclass(frozen=True)
+class Conversion:
+    """How a number printed in a paper becomes comparable with mer-bench's metric."""
+
+    convert: Callable[[float], float]
+    says: str  # shown beside the printed value
+
+
+# a row's ``published_as``: the printed number stays as printed, comparisons use the
+# converted one (named conversions only; nothing in a paper file is evaluated)
+CONVERSIONS: dict[str, Conversion] = {
+    "unit_scale_rmse": Conversion(
+        lambda v: 2.0 * v, "printed RMSE is on [0, 1]; mer-bench's [-1, 1] scale doubles it"
+    ),
+}
+
+
+@dataclass(frozen=True)
 class PaperRow:
     paper: str
     table: str
@@ -40,6 +57,14 @@ class PaperRow:
     run: Mapping[str, Any] | None = None
     unavailable: str = ""
     note: str = ""
+    published_as: str = ""  # a CONVERSIONS name: the printed value is not our metric's
+
+    @property
+    def comparable(self) -> float | None:
+        """The published value in our metric's terms (the printed one unless converted)."""
+        if self.published is None or not self.published_as:
+            return self.published
+        return CONVERSIONS[self.published_as].convert(self.published)
 
     def spec(self, seed: int = 0, roots: Mapping[str, str] | None = None) -> RunSpec:
         if self.run is None:
@@ -112,6 +137,17 @@ def load_paper(path: Path) -> Paper:
                     f"{path}: row {r.get('label')!r} has no run and no 'unavailable' reason"
                 )
             published = r.get("published")
+            published_as = str(r.get("published_as") or "")
+            if published_as and published_as not in CONVERSIONS:
+                raise ConfigError(
+                    f"{path}: row {r.get('label')!r} has published_as={published_as!r}; "
+                    f"known: {sorted(CONVERSIONS)}"
+                )
+            if published is None and not r.get("note"):
+                raise ConfigError(
+                    f"{path}: row {r.get('label')!r} has no published value and no note "
+                    "saying why"
+                )
             rows.append(
                 PaperRow(
                     paper=name,
@@ -125,6 +161,7 @@ def load_paper(path: Path) -> Paper:
                     run=run,
                     unavailable=str(r.get("unavailable") or ""),
                     note=str(r.get("note") or ""),
+                    published_as=published_as,
                 )
             )
         tables.append(PaperTable(name, str(t.get("id")), str(t.get("caption", "")), tuple(rows)))
@@ -162,7 +199,7 @@ def published_values(papers: Iterable[Paper]) -> list[PublishedValue]:
     for paper in papers:
         for table in paper.tables:
             for row in table.rows:
-                if row.run is None or row.published is None:
+                if row.run is None or row.comparable is None:
                     continue
                 try:
                     run = resolve(row.spec())
@@ -177,7 +214,7 @@ def published_values(papers: Iterable[Paper]) -> list[PublishedValue]:
                         method=str(row.run["method"]),
                         features=str(row.run["features"]),
                         metric=row.metric,
-                        value=row.published,
+                        value=row.comparable,
                         source=f"{paper.name}:{table.id} {row.label}",
                         protocol=run.config["protocol"],
                         variant=run.variant,
@@ -200,15 +237,16 @@ class RowResult:
 
     @property
     def difference(self) -> float | None:
-        if self.mean is None or self.row.published is None:
+        if self.mean is None or self.row.comparable is None:
             return None
-        return self.mean - self.row.published
+        return self.mean - self.row.comparable
 
     @property
     def inside(self) -> bool | None:
-        if self.low is None or self.row.published is None:
+        comparable = self.row.comparable
+        if self.low is None or comparable is None:
             return None
-        return self.low <= self.row.published <= self.high
+        return self.low <= comparable <= self.high
 
 
 MAX_SEEDS = 100  # how far ``summarise`` looks for seeds of a row that ran

@@ -299,6 +299,21 @@ def test_pmemo_min_annotation_keeps_long_enough_songs(tmp_path: Path) -> None:
         PMEmoAdapter(tmp_path, min_annotation_s=-1)
 
 
+def test_static_target_option_derives_the_label_from_the_curve(tmp_path: Path, deam_root: Path
+                                                              ) -> None:
+    make_pmemo(tmp_path, frames=5)
+    last = PMEmoAdapter(tmp_path, static_target="dynamic_last")
+    for t in last.tracks():
+        assert t.static_va == pytest.approx(tuple(t.dynamic_va[-1]))
+    assert "last value" in last.corrections()["pmemo_static_target"]
+    deam = DeamAdapter(deam_root, keep_raw_labels=True, static_target="dynamic_mean")
+    for t in deam.tracks():
+        assert t.static_va == pytest.approx(tuple(t.dynamic_va.mean(axis=0)))
+    assert "time-mean" in deam.corrections()["deam_static_target"]
+    with pytest.raises(DatasetError, match="static_target"):
+        PMEmoAdapter(tmp_path, static_target="median")
+
+
 def test_deam_swap_detected_against_eim(deam_root: Path, eim_for_deam: Path) -> None:
     adapter = DeamAdapter(deam_root, emomusic_root=eim_for_deam)
     check = adapter.swap_check

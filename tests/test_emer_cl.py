@@ -349,8 +349,9 @@ def test_regression_baselines_rank_by_absolute_error(toy_data, tmp_path):
     for name in ("emer-reg-mlp", "emer-reg-bigru"):
         cls = METHODS.get(name)
         counter = _Ctx(tmp_path)
-        method = cls(cls.make_params({"units": (8, 8), "gru_hidden": 4, "epochs": 2,
-                                      "batch_size": 32}), seed=0).fit(train, val, counter.ctx)
+        small = {"m2e_units": (8, 8), "e2m_units": (8,), "m2e_epochs": 2, "e2m_epochs": 2,
+                 "batch_size": 32, "select_every": 1}
+        method = cls(cls.make_params(small), seed=0).fit(train, val, counter.ctx)
         assert counter.trainers == 2  # the M2E and the E2M model
         both = method.predict_directions(test)
         assert both["m2e"].shape == both["e2m"].shape == (len(test), len(test))
@@ -527,3 +528,69 @@ def test_emer_cl_reads_validation_only_when_early_stopping():
     cls = METHODS.get("emer-cl")
     assert not cls(cls.make_params({}), 0).selects_on_validation()
     assert cls(cls.make_params({"early_stopping_patience": 5}), 0).selects_on_validation()
+
+
+def test_regression_baselines_carry_table_5_per_direction():
+    """Appendix C / Table 5 (DEAM): per-direction layers and epochs; a BiGRU list starts with
+    the GRU layer; dropout 0.5 only on FC layers of 256 or 512 units."""
+    from torch import nn
+
+    mlp = METHODS.get("emer-reg-mlp")
+    bigru = METHODS.get("emer-reg-bigru")
+    p = mlp.Params()
+    assert (p.m2e_units, p.m2e_epochs, p.e2m_units, p.e2m_epochs) == (
+        (128, 64, 16, 128, 512), 8300, (32,), 19200)
+    q = bigru.Params()
+    assert (q.m2e_units, q.m2e_epochs, q.e2m_units, q.e2m_epochs) == (
+        (512, 64, 32, 16, 32), 2000, (128, 128, 32, 128, 128), 9200)
+    assert p.select_every == q.select_every == 100
+    model = mlp(p, 0)._model(128, 2, "m2e")
+    fc = list(model.encoder.fc)
+    widths = [m.out_features for m in fc if isinstance(m, nn.Linear)]
+    assert widths == [128, 64, 16, 128, 512]
+    # the only dropout follows the 512-unit layer (the last of the stack)
+    assert [type(m).__name__ for m in fc[-3:]] == ["Linear", "Softplus", "Dropout"]
+    assert sum(isinstance(m, nn.Dropout) for m in fc) == 1
+    gru_model = bigru(q, 0)._model(2, 128, "e2m")
+    assert gru_model.encoder.gru.hidden_size == 128
+    assert [m.out_features for m in gru_model.encoder.fc if isinstance(m, nn.Linear)] == [
+        128, 32, 128, 128]
+    assert not any(isinstance(m, nn.Dropout) for m in gru_model.encoder.fc)
+    assert mlp(p, 0).selects_on_validation()
+    assert not mlp(mlp.make_params({"select_every": 0}), 0).selects_on_validation()
+
+
+def test_l1_retrieval_mrr_hand_worked():
+    from mer_bench.methods.emer_cl.model import l1_retrieval_mrr
+
+    pred = torch.tensor([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]])
+    truth = torch.tensor([[0.1, 0.0], [3.0, 3.0], [0.9, 1.0]])
+    # query 0: L1 to truths 0.1, 6, 1.9 -> its match first (rank 1)
+    # query 1: 1.9, 4, 0.1 -> match (4) is last: rank 3; query 2: 9.9, 4, 8.1 -> rank 2
+    assert float(l1_retrieval_mrr(pred, truth)) == pytest.approx((1 + 1 / 3 + 1 / 2) / 3)
+
+
+def test_regression_baseline_keeps_the_best_validation_epoch(toy_data, tmp_path):
+    from mer_bench.methods.emer_cl.model import l1_retrieval_mrr
+
+    train, val, _ = toy_data
+    seen: list[dict[str, float]] = []
+    epochs: list[int] = []
+
+    def factory(**kw):
+        epochs.append(kw["max_epochs"])
+        return make_trainer(TrainerSettings(accelerator="cpu"), tmp_path,
+                            lambda m, step=None: seen.append(dict(m)), **kw)
+
+    cls = METHODS.get("emer-reg-mlp")
+    params = cls.make_params({"m2e_units": (16,), "e2m_units": (8,), "m2e_epochs": 6,
+                              "e2m_epochs": 3, "batch_size": 16, "select_every": 1,
+                              "lr": 3e-2, "dropout": 0.0})
+    method = cls(params, 0).fit(train, val, FitContext(0, tmp_path, factory))
+    assert epochs == [6, 3]  # each direction trains for its own epochs
+    m2e_mrr = [m["val_mrr"] for m in seen[:6] if "val_mrr" in m]
+    assert len(m2e_mrr) == 6
+    v = method._prepare(val)
+    with torch.no_grad():
+        final = float(l1_retrieval_mrr(method._m2e(v["xm"], v["lm"]), v["av"]))
+    assert final == pytest.approx(max(m2e_mrr), abs=1e-6)

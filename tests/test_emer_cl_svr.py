@@ -11,7 +11,7 @@ import pytest
 from mer_bench.errors import ConfigError, TaskError
 from mer_bench.methods import METHODS, FitContext, FoldData
 from mer_bench.methods.emer_cl.method import EmerCLParams
-from mer_bench.methods.emer_cl.svr import stack_embedding, static_targets
+from mer_bench.methods.emer_cl.svr import PAPER_C_GRID, PAPER_GAMMA_GRID, stack_embedding
 from mer_bench.metrics import score
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import Task, TaskKind, Track
@@ -27,7 +27,7 @@ TINY = {
     "lr": 3e-3,
     "dropout": 0.0,
     "C_grid": (0.1, 1.0, 10.0),
-    "gamma_grid": (0.3, 1.0),
+    "gamma_grid": (0.3, 1.0, "scale"),
     "cv_folds": 3,
 }
 
@@ -87,8 +87,10 @@ def test_svr_beats_the_training_mean_on_held_out_clips(fitted):
     assert (mse < mse_mean).all()
     # the grid search logs its choice, and the choice lies on the grid
     assert counter.logged["svr_C_valence"] in TINY["C_grid"]
-    gamma = counter.logged["svr_gamma_arousal"]  # as a multiple of 1 / width
-    assert any(gamma == pytest.approx(g) for g in TINY["gamma_grid"])
+    gamma = counter.logged["svr_gamma_arousal"]  # the kernel's gamma as used ("scale" resolved)
+    scale = 1 / (3 * TINY["embed_dim"] * method.embed(train).var())
+    assert any(gamma == pytest.approx(scale if g == "scale" else g) for g in TINY["gamma_grid"])
+    assert "scale" not in method._svrs[0].named_steps  # the paper's SVR sees raw embeddings
 
 
 def test_default_embedding_is_phi_mu_sigma_of_width_3d(fitted):
@@ -126,15 +128,26 @@ def test_embedding_options_stack_the_expected_parts():
         stack_embedding(phi, mu, sigma, "phi+mu")
 
 
-def test_target_options_pick_the_static_label_or_the_curve_mean_or_last():
+def test_paper_grid_and_scoring_against_the_trained_target():
+    """C in {0.5 .. 512} (powers of 2), gamma in {0.5, 1, 2, 32, scale}; the SVR fits the
+    task's labels, so a dataset's static_target decides what is fitted and scored alike."""
+    assert PAPER_C_GRID == (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0)
+    assert PAPER_GAMMA_GRID == (0.5, 1.0, 2.0, 32.0, "scale")
+    params = METHODS.get("emer-cl-svr").Params()
+    assert params.C_grid == PAPER_C_GRID and not params.scale_inputs
+    assert "target" not in {f.name for f in dataclasses.fields(params)}
+
+
+def test_curve_static_labels_are_the_mean_or_last_frame_hand_worked():
+    from mer_bench.data.curves import curve_static_labels
+
     curve = np.array([[0.1, 0.2], [0.3, 0.6], [0.5, -0.2]])
-    track = Track(id="a", audio_path=None, static_va=(0.9, -0.9), dynamic_va=curve)
-    data = FoldData(TASK, (track,), (np.zeros((3, 2), np.float32),), (np.array([0.9, -0.9]),))
-    np.testing.assert_allclose(static_targets(data, "task"), [[0.9, -0.9]])
-    np.testing.assert_allclose(static_targets(data, "dynamic_mean"), [[0.3, 0.2]])
-    np.testing.assert_allclose(static_targets(data, "dynamic_last"), [[0.5, -0.2]])
-    with pytest.raises(ConfigError, match="target='median'"):
-        static_targets(data, "median")
+    tracks = [Track(id="a", audio_path=None, static_va=(0.9, -0.9), dynamic_va=curve),
+              Track(id="b", audio_path=None, static_va=(0.1, 0.1))]
+    assert curve_static_labels(tracks, "static") == tracks
+    mean = curve_static_labels(tracks, "dynamic_mean")
+    assert mean[0].static_va == pytest.approx((0.3, 0.2)) and mean[1].static_va is None
+    assert curve_static_labels(tracks, "dynamic_last")[0].static_va == pytest.approx((0.5, -0.2))
 
 
 def test_params_extend_emer_cl_and_bad_input_is_a_clear_error(tmp_path):

@@ -90,7 +90,7 @@ def test_static_va(seed: int) -> None:
     y_true = rng.uniform(-1, 1, (40, 2))
     y_pred = 0.5 * y_true + rng.normal(0, 0.3, (40, 2))
     out = score(TaskKind.STATIC_VA, y_true, y_pred)
-    assert list(out) == VA_KEYS
+    assert list(out) == [*VA_KEYS, "sqrt_r2_valence", "sqrt_r2_arousal", "sqrt_r2"]
     for col, dim in enumerate(("valence", "arousal")):
         t, p = y_true[:, col], y_pred[:, col]
         assert out[f"r2_{dim}"] == pytest.approx(skm.r2_score(t, p))
@@ -123,8 +123,8 @@ def test_dynamic_va_pools_frames_and_adds_song_rmse() -> None:
     out = score("dynamic_va", y_true, y_pred)
     assert list(out) == [*VA_KEYS, "rmse_song"]
     pooled = score("static_va", np.concatenate(y_true), np.concatenate(y_pred))
-    for key, value in pooled.items():
-        assert out[key] == pytest.approx(value)
+    for key in VA_KEYS:
+        assert out[key] == pytest.approx(pooled[key])
     per_song = [
         np.mean([np.sqrt(skm.mean_squared_error(t[:, d], p[:, d])) for d in (0, 1)])
         for t, p in zip(y_true, y_pred, strict=True)
@@ -284,3 +284,16 @@ def test_text2music_macro_over_emotions_under_every_mapping() -> None:
     assert out["mrr"] == out["m_mrr"] and out["precision@5"] == out["m_precision@5"]
     with pytest.raises(MerBenchError, match="texts, clips"):
         score("text2music_retrieval", truth, np.zeros((3, 3)))
+
+
+def test_static_va_sqrt_r2_is_the_root_of_a_non_negative_r2() -> None:
+    """Takashima et al.'s printed "R" is sqrt(R²) per fold (negative R² counts as 0)."""
+    truth = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    pred = truth.copy()
+    pred[:, 0] += np.array([0.5, -0.5, 0.5, -0.5])  # valence: SSE 1, SST 5 -> R² 0.8
+    pred[:, 1] = 10.0  # arousal: R² far below 0
+    m = score(TaskKind.STATIC_VA, truth, pred)
+    assert m["r2_valence"] == pytest.approx(0.8)
+    assert m["sqrt_r2_valence"] == pytest.approx(0.8 ** 0.5)
+    assert m["sqrt_r2_arousal"] == 0.0
+    assert m["sqrt_r2"] == pytest.approx(0.8 ** 0.5 / 2)

@@ -23,7 +23,12 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from mer_bench.data.curves import cap_curve
+from mer_bench.data.curves import (
+    STATIC_TARGETS,
+    cap_curve,
+    curve_static_labels,
+    static_target_note,
+)
 from mer_bench.data._tables import (
     DYNAMIC_RATE_HZ,
     AnnotatedDataset,
@@ -148,7 +153,9 @@ class DeamAdapter(AnnotatedDataset):
     columns, and validate() then warns. ``dynamic_end_s`` cuts every dynamic
     curve after that time: 45.0 gives Takashima et al.'s 15-45 s span (61
     frames) to the 2015 full songs too, as for the 45 s clips; ``data check``
-    reports how many curves it shortened.
+    reports how many curves it shortened. ``static_target`` replaces each
+    song's static label by its curve's time-mean (``dynamic_mean``, Takashima
+    et al.'s Table 3 target) or last value (``dynamic_last``), after the cut.
     """
 
     name = "deam"
@@ -193,8 +200,13 @@ class DeamAdapter(AnnotatedDataset):
         emomusic_root: Path | str | None = None,
         keep_raw_labels: bool = False,
         dynamic_end_s: float | None = None,
+        static_target: str = "static",
     ) -> None:
         super().__init__(root)
+        if static_target not in STATIC_TARGETS:
+            raise DatasetError(f"deam: static_target={static_target!r} is not one of "
+                               f"{list(STATIC_TARGETS)}")
+        self.static_target = static_target
         if dynamic_end_s is not None and not dynamic_end_s > 15.0:
             raise DatasetError(
                 f"deam: dynamic_end_s={dynamic_end_s} must be after the annotations' start "
@@ -239,7 +251,7 @@ class DeamAdapter(AnnotatedDataset):
                 if t.dynamic_va is not None and len(dynamic[t.id][0]) > len(t.dynamic_va)
             )
             self._notes.summary[f"dynamic curves cut at {self.dynamic_end_s:g} s"] = shortened
-        return tracks
+        return curve_static_labels(tracks, self.static_target)
 
     def _track(
         self, track_id: str, static: Static, dynamic: Dynamic, meta: Meta, audio: dict[str, Path]
@@ -438,9 +450,13 @@ class DeamAdapter(AnnotatedDataset):
     def corrections(self) -> dict[str, str]:
         """The 2013 swap correction, when it was detected and applied."""
         self.tracks()
-        if self._swap.status != "swapped" or self.keep_raw_labels:
-            return {}
-        return {SWAP_KEY: self._correction_text()}
+        out = {}
+        if self._swap.status == "swapped" and not self.keep_raw_labels:
+            out[SWAP_KEY] = self._correction_text()
+        if self.static_target != "static":
+            n = sum(t.static_va is not None for t in self.tracks())
+            out["deam_static_target"] = static_target_note(self.static_target, n)
+        return out
 
     @property
     def swap_check(self) -> SwapCheck:

@@ -13,7 +13,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from mer_bench.data.curves import annotation_span_s
+from mer_bench.data.curves import (
+    STATIC_TARGETS,
+    annotation_span_s,
+    curve_static_labels,
+    static_target_note,
+)
 from mer_bench.data._tables import (
     DYNAMIC_RATE_HZ,
     AnnotatedDataset,
@@ -80,6 +85,9 @@ class PMEmoAdapter(AnnotatedDataset):
     ``min_annotation_s`` keeps only songs whose dynamic annotation spans at
     least that many seconds (first to last frame): 7.0 keeps Takashima et
     al.'s 701 songs. ``data check`` reports how many it keeps.
+    ``static_target`` replaces each song's static label by its curve's
+    time-mean (``dynamic_mean``) or last value (``dynamic_last``, Takashima et
+    al.'s Table 3 target for PMEmo).
     """
 
     name = "pmemo"
@@ -119,8 +127,13 @@ class PMEmoAdapter(AnnotatedDataset):
         *,
         static_from_dynamic: bool = False,
         min_annotation_s: float = 0.0,
+        static_target: str = "static",
     ) -> None:
         super().__init__(root)
+        if static_target not in STATIC_TARGETS:
+            raise DatasetError(f"pmemo: static_target={static_target!r} is not one of "
+                               f"{list(STATIC_TARGETS)}")
+        self.static_target = static_target
         if not min_annotation_s >= 0:
             raise DatasetError(f"pmemo: min_annotation_s must be >= 0, got {min_annotation_s}")
         self.static_from_dynamic = static_from_dynamic
@@ -167,7 +180,7 @@ class PMEmoAdapter(AnnotatedDataset):
                 f"{len(kept)} of {len(tracks)} kept"
             )
             tracks = kept
-        return tracks
+        return curve_static_labels(tracks, self.static_target)
 
     def _track(
         self, track_id: str, static: Static, dynamic: Dynamic, meta: Meta, audio: dict[str, Path]
@@ -266,15 +279,17 @@ class PMEmoAdapter(AnnotatedDataset):
 
     def corrections(self) -> dict[str, str]:
         """Records static labels derived from dynamic means (static_from_dynamic=True)."""
-        self.tracks()
-        if not self._n_derived:
-            return {}
-        return {
-            STATIC_FROM_DYNAMIC_KEY: (
+        tracks = self.tracks()
+        out = {}
+        if self.static_target != "static":
+            n = sum(t.static_va is not None for t in tracks)
+            out["pmemo_static_target"] = static_target_note(self.static_target, n)
+        elif self._n_derived:
+            out[STATIC_FROM_DYNAMIC_KEY] = (
                 f"static V/A of {self._n_derived} songs is the mean of their dynamic "
                 f"annotations ({STATIC} has no row for them)"
             )
-        }
+        return out
 
     def _audio_on_disk(self) -> dict[str, Path]:
         self.tracks()

@@ -120,8 +120,17 @@ def _va_metrics(t: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 @SCORERS.register(TaskKind.STATIC_VA.value)
 def score_static_va(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """Per-clip (valence, arousal): ``y_true`` and ``y_pred`` float ``[N, 2]``."""
-    return _va_metrics(_va_array(y_true, "y_true"), _va_array(y_pred, "y_pred"))
+    """Per-clip (valence, arousal): ``y_true`` and ``y_pred`` float ``[N, 2]``.
+
+    Besides r2, rmse, pearson and ccc: ``sqrt_r2`` = sqrt(max(R², 0)), what
+    Takashima et al. print as "R" (their code returns sqrt(r2)); averaged over
+    folds like every fold metric, as their 10-fold means are.
+    """
+    out = _va_metrics(_va_array(y_true, "y_true"), _va_array(y_pred, "y_pred"))
+    for axis in ("valence", "arousal"):
+        out[f"sqrt_r2_{axis}"] = float(np.sqrt(max(out[f"r2_{axis}"], 0.0)))
+    out["sqrt_r2"] = (out["sqrt_r2_valence"] + out["sqrt_r2_arousal"]) / 2
+    return out
 
 
 def _as_sequences(x: Any, name: str) -> Sequence[Any]:

@@ -46,14 +46,25 @@ def init_weights(module: nn.Module, scheme: str) -> nn.Module:
     return module
 
 
-def fc_stack(in_dim: int, units: Sequence[int], dropout: float) -> nn.Sequential:
-    """Linear + softplus layers with dropout between them (none after the last)."""
+DROPOUT_RULES = ("between", "wide")
+WIDE_UNITS = 256  # Appendix C: dropout only on FC layers of 256 or 512 units
+
+
+def fc_stack(in_dim: int, units: Sequence[int], dropout: float,
+             rule: str = "between") -> nn.Sequential:
+    """Linear + softplus layers. ``between``: dropout between layers (none after the last),
+    EMER-CL's encoders; ``wide``: dropout after each layer of 256 units or more, the
+    regression baselines of Appendix C."""
+    if rule not in DROPOUT_RULES:
+        raise ConfigError(f"unknown dropout rule {rule!r}; use one of {DROPOUT_RULES}")
     layers: list[nn.Module] = []
     previous = in_dim
     for k, width in enumerate(units):
-        if k > 0 and dropout > 0:
+        if rule == "between" and k > 0 and dropout > 0:
             layers.append(nn.Dropout(dropout))
         layers += [nn.Linear(previous, int(width)), nn.Softplus()]
+        if rule == "wide" and dropout > 0 and int(width) >= WIDE_UNITS:
+            layers.append(nn.Dropout(dropout))
         previous = int(width)
     return nn.Sequential(*layers)
 
@@ -61,9 +72,10 @@ def fc_stack(in_dim: int, units: Sequence[int], dropout: float) -> nn.Sequential
 class MLPEncoder(nn.Module):
     """Mean of the valid frames, then the FC stack (paper: 256, 512, 512, 1024, 1024)."""
 
-    def __init__(self, in_dim: int, units: Sequence[int], dropout: float) -> None:
+    def __init__(self, in_dim: int, units: Sequence[int], dropout: float,
+                 rule: str = "between") -> None:
         super().__init__()
-        self.fc = fc_stack(in_dim, units, dropout)
+        self.fc = fc_stack(in_dim, units, dropout, rule)
         self.out_dim = int(units[-1]) if units else in_dim
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -83,10 +95,11 @@ class BiGRUEncoder(nn.Module):
     on packed sequences, so padding never enters either direction).
     """
 
-    def __init__(self, in_dim: int, hidden: int, units: Sequence[int], dropout: float) -> None:
+    def __init__(self, in_dim: int, hidden: int, units: Sequence[int], dropout: float,
+                 rule: str = "between") -> None:
         super().__init__()
         self.gru = nn.GRU(in_dim, hidden, batch_first=True, bidirectional=True)
-        self.fc = fc_stack(2 * hidden, units, dropout)
+        self.fc = fc_stack(2 * hidden, units, dropout, rule)
         self.out_dim = int(units[-1]) if units else 2 * hidden
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -100,9 +113,9 @@ class BiGRUEncoder(nn.Module):
 
 
 def make_encoder(kind: str, in_dim: int, units: Sequence[int], hidden: int,
-                 dropout: float) -> nn.Module:
+                 dropout: float, rule: str = "between") -> nn.Module:
     if kind == "mlp":
-        return MLPEncoder(in_dim, units, dropout)
+        return MLPEncoder(in_dim, units, dropout, rule)
     if kind == "bigru":
-        return BiGRUEncoder(in_dim, hidden, units, dropout)
+        return BiGRUEncoder(in_dim, hidden, units, dropout, rule)
     raise ConfigError(f"unknown encoder {kind!r}; use one of {ENCODERS}")

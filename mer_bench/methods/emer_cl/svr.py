@@ -4,15 +4,17 @@ Takashima et al. (IEEE Access 2023), Table 3: EMER-CL is trained on the
 training fold's (music, dynamic V/A curve) pairs, every training clip is
 embedded by the trained music tower, and one RBF SVR per output (valence,
 arousal) is fitted on [phi], [mu, sigma] or [phi, mu, sigma], with C and gamma
-chosen by grid search. The paper scores R^2 over 10 folds.
+chosen by grid search on R^2. The paper scores R^2 over 10 folds.
 
-Training target (``target``): the paper regresses DEAM's time-mean of the
-dynamic labels and PMEmo's last dynamic value; ``dynamic_mean`` and
-``dynamic_last`` train on exactly those, ``task`` (the default) on the task's
-static labels. Scoring is always against the task's targets (the dataset's
-static annotation), because the runner scores every method with the same
-code: the ``dynamic_*`` options reproduce the paper's training target while the
-leaderboard measures against the dataset's static labels.
+Target: the SVR fits the task's static labels and is scored against the same.
+The paper regresses DEAM's time-mean of the dynamic labels and PMEmo's last
+dynamic value; the datasets' option ``static_target`` (``dynamic_mean`` /
+``dynamic_last``) makes those the static labels, so training and scoring use
+one target.
+
+Grid (the authors' code): C in {0.5, 1, 2, ..., 512}, gamma in {0.5, 1, 2,
+32, "scale"} on the raw embeddings (no scaling), SVR's epsilon 0.1.
+``scale_inputs=True`` standardises the embeddings first (our earlier choice).
 """
 
 from __future__ import annotations
@@ -30,30 +32,25 @@ from mer_bench.methods.emer_cl.method import EmerCL, EmerCLParams
 from mer_bench.types import TaskKind, Track
 
 EMBEDDINGS = ("phi", "mu+sigma", "phi+mu+sigma")
-TARGETS = ("task", "dynamic_mean", "dynamic_last")
 AXES = ("valence", "arousal")
+PAPER_C_GRID = tuple(2.0**k for k in range(-1, 10))  # 0.5, 1, 2, ..., 512
+PAPER_GAMMA_GRID: tuple[float | str, ...] = (0.5, 1.0, 2.0, 32.0, "scale")
 
 
 @dataclass(frozen=True)
 class EmerCLSVRParams(EmerCLParams):
-    """EMER-CL's parameters (passed on to its training) plus the SVR's.
-
-    The paper prints no SVR grid. C spans four decades around 1, the usual
-    range for targets on [-1, 1] with SVR's default epsilon of 0.1. ``gamma_grid``
-    holds multiples of 1 / width of the standardised embedding (1.0 is
-    scikit-learn's ``gamma="scale"`` there): the width is D, 2D or 3D by the
-    embedding and D is a parameter, so an absolute grid would sit in a
-    different place for every row; relative to the width the squared distance
-    between two clips is about 2 * width, and the grid spans kernels from
-    nearly linear (0.1) to nearly a nearest-neighbour lookup (10).
-    """
+    """EMER-CL's parameters (passed on to its training) plus the SVR's (module docstring)."""
 
     embedding: str = "phi+mu+sigma"  # phi | mu+sigma | phi+mu+sigma (sigma = variance)
-    target: str = "task"  # task | dynamic_mean (paper, DEAM) | dynamic_last (paper, PMEmo)
-    C_grid: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0)
-    gamma_grid: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)  # x 1 / embedding width
+    C_grid: tuple[float, ...] = PAPER_C_GRID
+    gamma_grid: tuple[float | str, ...] = PAPER_GAMMA_GRID  # numbers or "scale" (scikit-learn)
+    scale_inputs: bool = False  # standardise the embeddings before the SVR (not the paper)
     epsilon: float = 0.1  # SVR's epsilon-tube (scikit-learn's default; not searched)
     cv_folds: int = 5  # inner K-fold of the grid search on the training fold
+
+
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 def dynamic_curve(track: Track) -> np.ndarray | None:
@@ -81,20 +78,6 @@ def as_retrieval(data: FoldData, method: str) -> FoldData:
     return dataclasses.replace(data, task=task, targets=tuple(curves))
 
 
-def static_targets(data: FoldData, target: str, method: str = "emer-cl-svr") -> np.ndarray:
-    """[N, 2] (valence, arousal) to fit on: the task's labels, or the curve's mean or last."""
-    if target == "task":
-        return data.y
-    if target not in TARGETS:
-        raise ConfigError(f"{method}: target={target!r} is not one of {list(TARGETS)}")
-    curves = as_retrieval(data, method).targets
-    out = np.stack([c.mean(axis=0) if target == "dynamic_mean" else c[-1] for c in curves])
-    bad = [t.id for t, row in zip(data.tracks, out, strict=True) if not np.isfinite(row).all()]
-    if bad:
-        raise TaskError(f"{method}: the dynamic V/A curve of track(s) {bad[:5]} has nan/inf")
-    return out
-
-
 def stack_embedding(phi: np.ndarray, mu: np.ndarray, sigma: np.ndarray, name: str) -> np.ndarray:
     """The SVR input: [phi] (D), [mu, sigma] (2D) or [phi, mu, sigma] (3D) side by side."""
     parts = {"phi": (phi,), "mu+sigma": (mu, sigma), "phi+mu+sigma": (phi, mu, sigma)}
@@ -109,13 +92,13 @@ class EmerCLSVR(Method):
 
     ``fit`` trains ``emer-cl`` (all its parameters apply) on the training
     fold's (music, dynamic V/A curve) pairs, embeds each training clip with
-    the music tower (phi, mu and sigma = exp(log-variance)), and fits a
-    ``StandardScaler -> SVR(kernel="rbf")`` pipeline per output, choosing C
+    the music tower (phi, mu and sigma = exp(log-variance)), and fits an
+    ``SVR(kernel="rbf")`` per output on the task's static labels, choosing C
     and gamma with ``GridSearchCV`` (R^2, shuffled inner ``cv_folds``-fold,
-    seeded) over ``C_grid`` x ``gamma_grid`` (see ``EmerCLSVRParams``). The
-    fitted training target is set by ``target`` (task labels, or the curve's
-    time-mean or last value, as in the paper); scoring is always against the
-    task's static labels (module docstring). Prediction needs only the music:
+    seeded) over ``C_grid`` x ``gamma_grid``. The paper's targets (DEAM's
+    curve mean, PMEmo's last value) come from the datasets' ``static_target``
+    option, so the model is scored against what it was trained on (module
+    docstring). Prediction needs only the music:
     clips with a dynamic curve are cropped to its span as in training, clips
     without one are embedded whole. Heads a loss variant does not train
     (phi under ``loss=kl``, sigma under ``cos``) stay at their initialisation.
@@ -133,7 +116,7 @@ class EmerCLSVR(Method):
         "cv_folds": 2,
     }
     score_only_params = frozenset({"P", "direction"})  # retrieval-only: no effect here
-    label_params = ("embedding", "target")
+    label_params = ("embedding",)
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -148,12 +131,14 @@ class EmerCLSVR(Method):
             raise ConfigError(
                 f"{self.name}: embedding={p.embedding!r} is not one of {list(EMBEDDINGS)}"
             )
-        if p.target not in TARGETS:
-            raise ConfigError(f"{self.name}: target={p.target!r} is not one of {list(TARGETS)}")
-        for what in ("C_grid", "gamma_grid"):
-            values = tuple(getattr(p, what))
-            if not values or not all(isinstance(v, int | float) and v > 0 for v in values):
-                raise ConfigError(f"{self.name}: {what} needs positive numbers, got {values}")
+        c_values = tuple(p.C_grid)
+        if not c_values or not all(_positive_number(v) for v in c_values):
+            raise ConfigError(f"{self.name}: C_grid needs positive numbers, got {c_values}")
+        g_values = tuple(p.gamma_grid)
+        if not g_values or not all(_positive_number(v) or v in ("scale", "auto")
+                                   for v in g_values):
+            raise ConfigError(f"{self.name}: gamma_grid needs positive numbers or 'scale' / "
+                              f"'auto', got {g_values}")
         if p.epsilon < 0 or int(p.cv_folds) < 2:
             raise ConfigError(f"{self.name}: epsilon must be >= 0 and cv_folds >= 2")
 
@@ -169,7 +154,7 @@ class EmerCLSVR(Method):
         if len(train) < 2:
             raise TaskError(f"{self.name}: needs at least 2 training tracks, got {len(train)}")
         pairs = as_retrieval(train, self.name)
-        y = static_targets(train, self.params.target, self.name)
+        y = train.y
         self._emer = EmerCL(self._emer_params(), self.seed).fit(pairs, self._val(val), ctx)
         x = self.embed(train)
         self._svrs = [self._grid_search(x, y[:, k], axis, ctx) for k, axis in enumerate(AXES)]
@@ -189,13 +174,11 @@ class EmerCLSVR(Method):
         from sklearn.svm import SVR
 
         p = self.params
-        width = x.shape[1]
-        pipe = Pipeline(
-            [("scale", StandardScaler()), ("svr", SVR(kernel="rbf", epsilon=float(p.epsilon)))]
-        )
+        steps = [("scale", StandardScaler())] if p.scale_inputs else []
+        pipe = Pipeline([*steps, ("svr", SVR(kernel="rbf", epsilon=float(p.epsilon)))])
         grid = {
             "svr__C": [float(c) for c in p.C_grid],
-            "svr__gamma": [float(g) / width for g in p.gamma_grid],
+            "svr__gamma": [g if isinstance(g, str) else float(g) for g in p.gamma_grid],
         }
         if len(grid["svr__C"]) * len(grid["svr__gamma"]) == 1:
             best = pipe.set_params(svr__C=grid["svr__C"][0], svr__gamma=grid["svr__gamma"][0])
@@ -206,9 +189,7 @@ class EmerCLSVR(Method):
             search.fit(x, y)
             best = search.best_estimator_
         svr = best.named_steps["svr"]
-        ctx.log_metrics(
-            {f"svr_C_{axis}": float(svr.C), f"svr_gamma_{axis}": float(svr.gamma) * width}
-        )
+        ctx.log_metrics({f"svr_C_{axis}": float(svr.C), f"svr_gamma_{axis}": float(svr._gamma)})
         return best
 
     def music_frames(self, data: FoldData) -> list[np.ndarray]:

@@ -15,13 +15,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def fit_module(ctx: FitContext, module: L.LightningModule, train: Sequence[torch.Tensor],
                val: Sequence[torch.Tensor] | None, *, epochs: int, batch_size: int,
-               patience: int, seed: int) -> Any:
+               patience: int, seed: int, select_every: int = 0) -> Any:
     """Train ``module`` with ``ctx.make_trainer``; returns the trainer.
 
     Shuffled mini-batches of ``batch_size``; a last batch of a single item is
     dropped (the CCA loss needs two). Validation (one full batch) runs only
-    when early stopping is on (``patience > 0``) and there are >= 2
-    validation items; early stopping is off by default, as in the paper.
+    when there are >= 2 validation items and either early stopping is on
+    (``patience > 0``; off by default, as in the paper) or ``select_every``
+    > 0: then the validation MRR (``val_mrr``) is checked every
+    ``select_every`` epochs and the best epoch's weights are kept.
     """
     import torch
     from torch.utils.data import DataLoader, TensorDataset
@@ -30,15 +32,23 @@ def fit_module(ctx: FitContext, module: L.LightningModule, train: Sequence[torch
     generator = torch.Generator().manual_seed(int(seed))
     loader = DataLoader(TensorDataset(*train), batch_size=min(batch_size, n), shuffle=True,
                         generator=generator, drop_last=(n % batch_size == 1 and n > 1))
-    callbacks = []
+    callbacks: list[Any] = []
     val_loader = None
-    if patience > 0 and val is not None and len(val[0]) >= 2:
+    every = 1
+    has_val = val is not None and len(val[0]) >= 2
+    if has_val and (patience > 0 or select_every > 0):
+        val_loader = DataLoader(TensorDataset(*val), batch_size=len(val[0]))
+    if val_loader is not None and patience > 0:
         from lightning.pytorch.callbacks import EarlyStopping
 
-        val_loader = DataLoader(TensorDataset(*val), batch_size=len(val[0]))
         callbacks.append(EarlyStopping(monitor="val_loss", mode="min", patience=patience))
+    if val_loader is not None and select_every > 0:
+        from mer_bench.training.callbacks import RestoreBest
+
+        every = int(select_every)
+        callbacks.append(RestoreBest("val_mrr", mode="max"))
     trainer = ctx.make_trainer(max_epochs=int(epochs), callbacks=callbacks,
-                               num_sanity_val_steps=0)
+                               num_sanity_val_steps=0, check_val_every_n_epoch=every)
     with warnings.catch_warnings():  # validation is optional here by design
         warnings.filterwarnings("ignore", message=".*`validation_step` but have no")
         trainer.fit(module, train_dataloaders=loader, val_dataloaders=val_loader)
