@@ -136,6 +136,9 @@ def test_pmemo_real_takashima_filter_keeps_701(shared_data: Path) -> None:
     adapter = PMEmoAdapter(shared_data / "pmemo", min_annotation_s=7.0)
     assert len(adapter.tracks()) == 701
     assert adapter.validate().summary["songs with >= 7 s of annotation"] == "701 of 767 kept"
+    # `data check pmemo` reports the count without the option too
+    summary = PMEmoAdapter(shared_data / "pmemo").validate().summary
+    assert summary["songs with >= 7 s of annotation (min_annotation_s=7)"] == 701
 
 
 def test_pmemo_real_static_from_dynamic(shared_data: Path) -> None:
