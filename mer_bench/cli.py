@@ -328,6 +328,8 @@ def reproduce(
                      f"({runnable}/{len(table.rows)} rows have a run; each needs what it lists)")
                 for row in table.rows:
                     line = f"    - {row.label}: needs {row.needs()}"
+                    if row.run is not None:
+                        line += f"; runs {row.settings()}"
                     if row.published is None:
                         line += f"; no published value: {row.note}"
                     _say(line)
@@ -346,7 +348,7 @@ def reproduce(
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are saved; run the same command again to resume")
         raise typer.Exit(130) from None
-    text = render_markdown(results)
+    text = render_markdown(results, settings=dry_run)
     console.print(text, highlight=False, markup=False, soft_wrap=True)  # keep table rows whole
     if dry_run:
         counts = {s: sum(r.status == s for r in results) for s in ("ok", "to run", "unavailable")}

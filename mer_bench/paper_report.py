@@ -42,11 +42,15 @@ def _cells(r: RowResult) -> list[str]:
 HEAD = ["table", "row", "metric", "published", "ours [95% CI]", "diff", "in CI", "note"]
 
 
-def render_markdown(results: Sequence[RowResult]) -> str:
-    """Markdown side-by-side table: published, ours [95 % CI], difference, inside CI."""
-    lines = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+def render_markdown(results: Sequence[RowResult], settings: bool = False) -> str:
+    """Markdown side-by-side table: published, ours [95 % CI], difference, inside CI;
+    ``settings`` adds the column of what each row runs (``reproduce --dry-run``)."""
+    head = [*HEAD, "settings"] if settings else HEAD
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         cells = [r.row.table, r.row.label, r.row.metric, *_cells(r)]
+        if settings:
+            cells.append(r.row.settings())
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 

@@ -86,6 +86,27 @@ class PaperRow:
         parts = [f"dataset {data}", f"features {run['features']}"]
         return ", ".join(parts)
 
+    def settings(self) -> str:
+        """What the row runs, as its paper file gives it: method, data options, protocol,
+        method parameters (``reproduce --list`` and ``--dry-run`` show it)."""
+        if self.run is None:
+            return ""
+        run = self.run
+
+        def pairs(values: Mapping[str, Any] | None) -> str:
+            return ", ".join(f"{k}={v}" for k, v in (values or {}).items())
+
+        data = str(run["dataset"])
+        if run.get("dataset_params"):
+            data += f" ({pairs(run['dataset_params'])})"
+        parts = [str(run["method"]), data, str(run["task"]), str(run["features"]),
+                 str(run.get("protocol", "kfold:5"))]
+        if run.get("split_seed") is not None:
+            parts.append(f"split_seed={run['split_seed']}")
+        if run.get("method_params"):
+            parts.append(pairs(run["method_params"]))
+        return "; ".join(parts)
+
 
 @dataclass(frozen=True)
 class PaperTable:

@@ -139,3 +139,24 @@ def test_rows_run_the_papers_settings(paper):
         else:
             assert r.run["protocol"] == "repeated:10:0.8"
     assert {r.published_as for r in by_label.values()} <= {"", *CONVERSIONS}
+
+
+def test_dry_run_lists_every_row_with_its_settings_and_one_reason_per_dataset(paper, tmp_path):
+    from mer_bench.paper_report import render_markdown
+    from mer_bench.papers import reproduce
+    from mer_bench.tracking import InMemoryTracker
+
+    roots = {"deam": str(tmp_path / "deam"), "pmemo": str(tmp_path / "pmemo")}
+    for folder in roots.values():
+        (tmp_path / folder).mkdir()
+    results = reproduce(list(paper.tables), InMemoryTracker(), roots=roots, dry_run=True)
+    assert len(results) == sum(len(t.rows) for t in paper.tables)
+    assert {r.status for r in results} == {"unavailable"}
+    reasons = {r.row.run["dataset"]: set() for r in results}
+    for r in results:
+        reasons[r.row.run["dataset"]].add(r.reason)
+    assert all(len(v) == 1 for v in reasons.values()), reasons
+    text = render_markdown(results, settings=True)
+    assert "| settings |" in text.splitlines()[0]
+    assert "emer-cl; pmemo (min_annotation_s=7.0); m2e_e2m_retrieval; vggish; " \
+           "repeated:10:0.8; loss=composite-cos, P=0.9, alpha=0.1, lam=0.1" in text
