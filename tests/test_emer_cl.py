@@ -594,3 +594,16 @@ def test_regression_baseline_keeps_the_best_validation_epoch(toy_data, tmp_path)
     with torch.no_grad():
         final = float(l1_retrieval_mrr(method._m2e(v["xm"], v["lm"]), v["av"]))
     assert final == pytest.approx(max(m2e_mrr), abs=1e-6)
+
+
+def test_music_embeddings_are_the_music_towers_heads(toy_data, tmp_path):
+    """The public per-clip embeddings (what emer-cl-svr reads) equal the paired embedding's
+    music half, with sigma the variance exp(log-variance)."""
+    train, val, test = toy_data
+    cls = METHODS.get("emer-cl")
+    method = cls(cls.make_params({**TINY, "epochs": 1}), 0).fit(train, val, _Ctx(tmp_path).ctx)
+    phi, mu, sigma = method.music_embeddings(test)
+    emb = method._embed(test)
+    np.testing.assert_allclose(phi, emb.phi_m, rtol=1e-6)
+    np.testing.assert_allclose(mu, emb.mu_m, rtol=1e-6)
+    np.testing.assert_allclose(sigma, np.exp(emb.logvar_m), rtol=1e-6)

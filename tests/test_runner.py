@@ -225,6 +225,8 @@ def test_a_method_that_never_selects_on_validation_trains_on_it(monkeypatch):
     assert n_val == 0 and n_train == len(split.train) + len(split.val) and n_test == len(split.test)
     assert parent.tags["validation"] == "merged-into-train"
     assert all(v == 0 for _, v, _ in _NoValidationLinear.seen)
+    fold_seeds = [seed for _, _, seed in _NoValidationLinear.seen]
+    assert len(set(fold_seeds)) == len(fold_seeds) == 4  # each split its own initialisation
 
 
 def test_each_split_gets_its_own_model_seed_and_the_split_seed_is_separate():
