@@ -105,7 +105,7 @@ class EmerCLSVR(Method):
     """
 
     name = "emer-cl-svr"
-    version = "1"
+    version = "2"
     consumes = "sequences"
     supports = frozenset({TaskKind.STATIC_VA})
     Params = EmerCLSVRParams
