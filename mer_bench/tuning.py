@@ -262,7 +262,8 @@ def _trial(
             val = parts["val"]
             metrics = score(run.task, _truth(val), fitted.predict(val))
             values.append(metrics[primary])
-            tracker.log_metrics(run_id, {f"val_{primary}": metrics[primary]}, step=step)
+            # each fold under its own key: the trial's objective alone is val_{primary}
+            tracker.log_metrics(run_id, {f"val_{primary}_fold": metrics[primary]}, step=step)
             trial.report(float(np.mean(values)), step)
             if trial.should_prune():
                 tracker.set_tags(run_id, {"pruned": "true"})

@@ -147,3 +147,23 @@ def test_a_killed_workers_running_trial_is_failed_by_the_next_worker(tmp_path, m
     assert result.n_trials == 1
     assert states[0] is optuna.trial.TrialState.FAIL
     assert optuna.trial.TrialState.RUNNING not in states
+
+
+def test_mlflow_shows_each_trials_objective_not_its_last_fold(tmp_path):
+    """The trial's mean over folds is what the MLflow UI shows as val_<primary>; the folds
+    have a key of their own."""
+    from mer_bench.tracking import make_tracker
+
+    tracker = make_tracker(f"sqlite:///{tmp_path / 'mlruns.db'}", "sweeps")
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    sweep(_spec(), tracker, 3, storage=storage, study_name="mean")
+    study = optuna.load_study(study_name="mean", storage=storage)
+    runs = tracker.client.search_runs([tracker.experiment_id])
+    by_trial = {r.data.tags["trial"]: r for r in runs if r.data.tags.get("kind") == "trial"}
+    assert len(by_trial) == 3
+    for t in study.trials:
+        run = by_trial[str(t.number)]
+        assert run.data.metrics["val_macro_f1"] == pytest.approx(t.value)
+        folds = tracker.client.get_metric_history(run.info.run_id, "val_macro_f1_fold")
+        assert len(folds) == 3
+        assert np.mean([m.value for m in folds]) == pytest.approx(t.value)
