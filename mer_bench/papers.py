@@ -329,7 +329,8 @@ def summarise(
     from mer_bench.runner import resolve
 
     by_hash: dict[str, list[Mapping[str, float]]] = {}
-    for record in tracker.fold_records():
+    # canonical (seed, fold) order: the bootstrap CI must not depend on the store's order
+    for record in sorted(tracker.fold_records(), key=lambda r: r.order_key):
         by_hash.setdefault(record.tags.get("config_hash", ""), []).append(record.metrics)
     results = []
     for table in tables:

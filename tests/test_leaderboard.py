@@ -392,3 +392,29 @@ def test_published_value_only_beside_the_run_the_paper_row_specifies(
     assert svm_published("cv3", "epochs=5") is None  # a reduced-budget variant differs
     assert PublishedValue("t", "d", "m", "f", "x", 0.1, variant="a=1",
                           fit_tags=("text_encoder",)).matches("p", "a=1,text_encoder=minilm")
+
+
+def test_tables_do_not_depend_on_the_order_a_store_returns_records() -> None:
+    """Same 10 fold values, two record orders (as two stores with random run ids give):
+    identical means, CIs and paired marks."""
+    import dataclasses
+    import random
+
+    tracker = InMemoryTracker()
+    rng = np.random.default_rng(0)
+    for method in ("a", "b"):
+        add_run(tracker, task="quadrant", dataset="d", method=method, features="f", seed=0,
+                folds=[{"macro_f1": float(v)} for v in rng.uniform(0.5, 0.9, 10)])
+    records = tracker.fold_records()
+    # a second store: the same runs under other (random) run ids, returned in another order
+    ids = [r.run_id for r in records]
+    random.Random(3).shuffle(ids)
+    shuffled = [dataclasses.replace(r, run_id=i) for r, i in zip(records, ids, strict=True)]
+    random.Random(4).shuffle(shuffled)
+
+    def summary(recs):
+        (table,) = build_tables(recs)
+        return [(r.key.method, r.metrics["macro_f1"].mean, r.metrics["macro_f1"].ci_low,
+                 r.metrics["macro_f1"].ci_high, r.flags) for r in table.rows]
+
+    assert summary(records) == summary(shuffled)

@@ -243,7 +243,8 @@ def _task_kind(task: str) -> TaskKind | None:
 
 
 def _dedupe(records: Sequence[FoldRecord]) -> list[FoldRecord]:
-    """One record per (seed, fold): a re-run of the same config must not count twice.
+    """One record per (seed, fold), in canonical (seed, fold) order: a re-run of the same
+    config must not count twice, and the bootstrap sees the same order in every store.
 
     Which duplicate survives is deterministic (the greatest parent then run id).
     """
@@ -256,7 +257,7 @@ def _dedupe(records: Sequence[FoldRecord]) -> list[FoldRecord]:
             len(records) - len(chosen),
             _row_key(records[0]),
         )
-    return list(chosen.values())
+    return sorted(chosen.values(), key=lambda r: r.order_key)
 
 
 def _metric_value(record: FoldRecord, metric: str) -> float | None:

@@ -39,6 +39,15 @@ class FoldRecord:
     def tag(self, key: str, default: str = "") -> str:
         return self.tags.get(key, default)
 
+    @property
+    def order_key(self) -> tuple[int, str, int, str, str]:
+        """Canonical position (seed, then fold in natural order): statistics that resample
+        fold values (bootstrap CIs) must not depend on the order a store returns runs in."""
+        seed, fold = self.tag("seed"), self.tag("fold")
+        seed_n = int(seed) if seed.lstrip("-").isdigit() else 0
+        digits = "".join(ch for ch in fold if ch.isdigit())
+        return (seed_n, seed, int(digits) if digits else 0, fold, self.run_id)
+
 
 @runtime_checkable
 class Tracker(Protocol):
