@@ -340,6 +340,11 @@ class Runner:
                     parent_id=parent,
                 )
                 current = fold_run
+                if not split.test:
+                    raise TaskError(
+                        f"{run.name}: fold {split.name} has no test items ({len(split.train)} "
+                        "train); use fewer folds or a protocol with a larger test share"
+                    )
                 method, parts = self.fit_fold(run, prep, split, fold_run)
                 sizes = split_sizes(parts)
                 self.tracker.set_tags(fold_run, {"split_sizes": sizes})
@@ -348,7 +353,7 @@ class Runner:
                 test = parts["test"]
                 prediction = method.predict(test)
                 truth = _truth(test)
-                metrics = score(run.task, truth, prediction)
+                metrics = score_fold(run.task, truth, prediction, split.name, sizes)
                 self.tracker.log_metrics(fold_run, metrics)
                 self.tracker.end_run(fold_run)
                 current = parent
@@ -783,6 +788,22 @@ def _mean_metrics(fold_metrics: list[dict[str, float]]) -> dict[str, float]:
 
 
 FOLD_SEED_VERSION = "1"  # in every config hash: runs made with one seed for all splits differ
+
+
+def score_fold(
+    kind: TaskKind, truth: Any, prediction: Any, fold: str, sizes: str
+) -> dict[str, float]:
+    """The fold's metrics; a fold whose primary metric is undefined (NaN) is an error that
+    names it, because a FINISHED run must carry a number (e.g. R² of one test clip)."""
+    metrics = score(kind, truth, prediction)
+    primary = kind.primary_metric
+    value = metrics.get(primary, float("nan"))
+    if value != value:  # NaN
+        raise TaskError(
+            f"fold {fold} (train/val/test {sizes}): {primary} is undefined on its test part "
+            "(too few or identical test items); use a protocol with a larger test share"
+        )
+    return metrics
 
 
 def split_seed(run: ResolvedRun) -> int:

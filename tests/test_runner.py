@@ -11,7 +11,7 @@ import pytest
 
 from mer_bench.config import BenchPlan, RunSpec
 from mer_bench.data import DATASETS
-from mer_bench.errors import DatasetError
+from mer_bench.errors import DatasetError, TaskError
 from mer_bench.methods.baselines import Linear
 from mer_bench.runner import Runner, RunnerSettings, expand, resolve
 from mer_bench.tracking import InMemoryTracker
@@ -256,3 +256,32 @@ def test_plan_split_seed_reaches_every_spec():
     with pytest.raises(Exception, match="split_seed"):
         BenchPlan.from_dict({**{"datasets": ["synth-small"], "tasks": ["quadrant"],
                                 "features": ["mfcc"], "methods": ["linear"]}, "split_seed": "x"})
+
+
+def test_a_fold_whose_metric_is_undefined_fails_the_run_naming_the_fold():
+    runner = _runner()
+    # 1 test clip: R² is undefined
+    run = resolve(RunSpec(method="linear", dataset="synth-small", task="static_va",
+                          features="mfcc", protocol="repeated:1:0.99"))
+    with pytest.raises(TaskError, match=r"fold rep0 \(train/val/test \d+/\d+/1\): r2 is undefined"):
+        runner.run(run)
+    (parent,) = _parents(runner.tracker)
+    assert parent.status == "FAILED"
+
+
+def test_an_empty_test_part_is_a_clear_error(monkeypatch):
+    import dataclasses
+
+    runner = _runner()
+    run = resolve(_spec())
+    real = runner.prepare
+
+    def no_test(r):
+        prep = real(r)
+        first = prep.splits[0]
+        empty = dataclasses.replace(first, train=(*first.train, *first.test), test=())
+        return dataclasses.replace(prep, splits=[empty, *prep.splits[1:]])
+
+    monkeypatch.setattr(runner, "prepare", no_test)
+    with pytest.raises(TaskError, match="fold fold0 has no test items"):
+        runner.run(run)
