@@ -180,10 +180,13 @@ def _execute(
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are saved; run the same command again to resume")
         raise typer.Exit(130) from None
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("finished", "skipped", "failed")}
+    counts = {
+        s: sum(o.status == s for o in outcomes) for s in ("finished", "skipped", "held", "failed")
+    }
+    held = f", {counts['held']} held by other workers" if counts["held"] else ""
     _say(
         f"done in {time.perf_counter() - start:.1f} s: {counts['finished']} finished, "
-        f"{counts['skipped']} already done, {counts['failed']} failed"
+        f"{counts['skipped']} already done{held}, {counts['failed']} failed"
     )
     if out is not None:
         paths = _write_leaderboard(tracker, out)

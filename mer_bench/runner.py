@@ -41,7 +41,8 @@ from mer_bench.methods import METHODS, FitContext, FoldData, Method
 from mer_bench.metrics import score
 from mer_bench.metrics.scoring import Text2MusicTruth
 from mer_bench.provenance import provenance_tags
-from mer_bench.tracking.base import FINISHED, FOLD, KILLED, RUN, Tracker
+from mer_bench.tracking import lease
+from mer_bench.tracking.base import FINISHED, FOLD, KILLED, RUN, RUNNING, RunInfo, Tracker
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import EmotionBridge, Split, Task, TaskKind, Track, dataset_label, stable_hash
 
@@ -112,7 +113,7 @@ class RunOutcome:
     """What happened to one spec in a bench (for the summary and exit code)."""
 
     name: str
-    status: str  # finished | skipped | failed
+    status: str  # finished | skipped (already finished) | held (another worker) | failed
     run_id: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
@@ -306,16 +307,60 @@ class Runner:
             adapter, task, splits, tracks, features, dropped, cache_stats, bridge, audio_adapter
         )
 
-    def run(self, run: ResolvedRun) -> RunOutcome:
-        start = time.perf_counter()
+    def _claim(self, run: ResolvedRun) -> tuple[str | None, RunOutcome | None]:
+        """Take the run's lease, or say why not: (parent run id, None) or (None, outcome).
+
+        A FINISHED run of the config is never recomputed; a RUNNING one held by a
+        live worker (``tracking.lease``) is left to it; any other earlier attempt
+        is abandoned and deleted with its folds. Two workers that claim at once
+        both see both claims, and the later one (``lease.precedence``) withdraws.
+        """
         existing = self.tracker.find_runs(run.config_hash)
         finished = [r for r in existing if r.status == FINISHED]
         if finished:
             self._report(f"  already finished (run {finished[0].run_id}), skipped")
-            return RunOutcome(run.name, "skipped", finished[0].run_id)
-        for leftover in existing:  # an interrupted earlier attempt
+            return None, RunOutcome(run.name, "skipped", finished[0].run_id)
+        held = [r for r in existing if r.status == RUNNING and not lease.is_abandoned(r.tags)]
+        if held:
+            return None, self._held(run, held[0])
+        for leftover in existing:  # an interrupted or abandoned earlier attempt
             self.tracker.delete_run(leftover.run_id)
-        prep = self.prepare(run)
+        tags = {"kind": RUN, "config_hash": run.config_hash, **lease.lease_tags()}
+        parent = self.tracker.start_run(run.name, tags)
+        mine = lease.precedence(parent, tags)
+        rivals = [
+            r for r in self.tracker.find_runs(run.config_hash)
+            if r.run_id != parent and r.status in (RUNNING, FINISHED)
+            and (r.status == FINISHED or not lease.is_abandoned(r.tags))
+            and lease.precedence(r.run_id, r.tags) < mine
+        ]
+        if rivals:  # another worker claimed it first
+            self.tracker.delete_run(parent)
+            return None, self._held(run, rivals[0])
+        return parent, None
+
+    def _held(self, run: ResolvedRun, other: RunInfo) -> RunOutcome:
+        who = lease.holder(other.tags)
+        self._report(f"  held by worker {who} (run {other.run_id}), skipped")
+        return RunOutcome(run.name, "held", other.run_id, error=f"held by {who}")
+
+    def run(self, run: ResolvedRun) -> RunOutcome:
+        start = time.perf_counter()
+        parent, outcome = self._claim(run)
+        if outcome is not None:
+            return outcome
+        assert parent is not None
+        with lease.Heartbeat(lambda t: self.tracker.set_tags(parent, t)) as heartbeat:
+            return self._run_claimed(run, parent, heartbeat, start)
+
+    def _run_claimed(
+        self, run: ResolvedRun, parent: str, heartbeat: lease.Heartbeat, start: float
+    ) -> RunOutcome:
+        try:
+            prep = self.prepare(run)
+        except BaseException:
+            self.tracker.delete_run(parent)  # nothing was computed: leave no trace
+            raise
         splits = prep.splits
         self.fit_tags = {}
         tags = self._tags(run, prep.adapter, splits, prep.dropped)
@@ -329,11 +374,13 @@ class Runner:
                 "n_folds": len(splits),
             }
         )
-        parent = self.tracker.start_run(run.name, {**tags, "kind": RUN}, params)
+        self.tracker.set_tags(parent, {**tags, "kind": RUN})
+        self.tracker.log_params(parent, params)
         current = parent
         try:
             fold_metrics, rows = [], []
             for k, split in enumerate(splits):
+                heartbeat.beat()
                 fold_run = self.tracker.start_run(
                     f"{run.name}/{split.name}",
                     {**tags, "kind": FOLD, "fold": split.name, "fold_split_hash": split.hash},

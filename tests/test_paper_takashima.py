@@ -116,7 +116,8 @@ def test_rows_run_the_papers_settings(paper):
         "PMEmo, Cos-Loss, M2E MRR": {"alpha": 0.1},
         "DEAM, Composite-C, M2E MRR": {"P": 0.9, "alpha": 0.3, "lam": 0.7},
         "PMEmo, Composite-C, M2E MRR": {"P": 0.9, "alpha": 0.1, "lam": 0.1},
-        "DEAM, Composite-d (defaults P 0.4 / alpha 1.0 / lambda 0.5), E2M AR": {"P": 0.4, "alpha": 1.0, "lam": 0.5},
+        "DEAM, Composite-d (defaults P 0.4 / alpha 1.0 / lambda 0.5), E2M AR": {
+            "P": 0.4, "alpha": 1.0, "lam": 0.5},
         "DEAM, EMER-CL (cca) = SVR on [phi], arousal R²": {"alpha": 1.0, "lam": 0.5},
         "PMEmo, EMER-CL (all) = SVR on [phi, mu, sigma], valence R": {"alpha": 1.0, "lam": 0.5},
         "PMEmo, RegMLP, M2E MRR": {"m2e_units": [16], "m2e_epochs": 5500,

@@ -86,7 +86,7 @@ def test_reproduce_runs_rows_and_keeps_the_ones_that_cannot_run(toy):
     # a second call finds the finished run instead of recomputing it
     again = reproduce(tables, tracker, seeds=1)
     assert again[0].mean == ok.mean
-    assert sum(r.tags.get("kind") == "run" for r in tracker.runs.values()) == 1
+    assert sum(r.tags.get("kind") == "run" and not r.deleted for r in tracker.runs.values()) == 1
 
 
 def test_a_dry_run_checks_data_and_fits_nothing(toy):

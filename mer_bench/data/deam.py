@@ -23,12 +23,6 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from mer_bench.data.curves import (
-    STATIC_TARGETS,
-    cap_curve,
-    curve_static_labels,
-    static_target_note,
-)
 from mer_bench.data._tables import (
     DYNAMIC_RATE_HZ,
     AnnotatedDataset,
@@ -47,6 +41,12 @@ from mer_bench.data._tables import (
     read_wide_curves,
 )
 from mer_bench.data.base import DATASETS
+from mer_bench.data.curves import (
+    STATIC_TARGETS,
+    cap_curve,
+    curve_static_labels,
+    static_target_note,
+)
 from mer_bench.data.emomusic import EmoMusicAdapter, read_song_info, read_static_raw
 from mer_bench.data.labels import CANONICAL, SAM_1_9
 from mer_bench.errors import DatasetError

@@ -13,12 +13,6 @@ from typing import ClassVar
 
 import numpy as np
 
-from mer_bench.data.curves import (
-    STATIC_TARGETS,
-    annotation_span_s,
-    curve_static_labels,
-    static_target_note,
-)
 from mer_bench.data._tables import (
     DYNAMIC_RATE_HZ,
     AnnotatedDataset,
@@ -37,6 +31,12 @@ from mer_bench.data._tables import (
     to_float,
 )
 from mer_bench.data.base import DATASETS, ValidationReport
+from mer_bench.data.curves import (
+    STATIC_TARGETS,
+    annotation_span_s,
+    curve_static_labels,
+    static_target_note,
+)
 from mer_bench.data.labels import UNIT
 from mer_bench.errors import DatasetError
 from mer_bench.types import VA_ANNOTATED_TASKS, Track

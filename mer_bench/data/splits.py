@@ -20,7 +20,8 @@ Protocol strings:
 
 Wherever validation is carved from a training share it takes ``VAL_FRACTION``
 of it, stratified when possible; a method that does not select on validation
-data gets that part back for training (the runner's rule, ``Method.uses_validation``). Every split is a function of (ids, protocol,
+data gets that part back for training (the runner's rule,
+``Method.uses_validation``). Every split is a function of (ids, protocol,
 seed, labels), so the same inputs always give the same folds and hashes.
 """
 

@@ -65,6 +65,9 @@ class InMemoryTracker:
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         self.runs[run_id].tags.update({k: str(v) for k, v in tags.items()})
 
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        self.runs[run_id].params.update(params)
+
     def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
         if self._artifacts is None:
             self._artifacts = Path(tempfile.mkdtemp(prefix="mer-bench-artifacts-"))
@@ -78,7 +81,9 @@ class InMemoryTracker:
         self.runs[run_id].status = status
 
     def delete_run(self, run_id: str) -> None:
-        self.runs[run_id].deleted = True
+        for run in self.runs.values():
+            if run.run_id == run_id or run.parent_id == run_id:
+                run.deleted = True
 
     def fold_records(self) -> list[FoldRecord]:
         finished = {

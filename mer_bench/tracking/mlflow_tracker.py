@@ -7,10 +7,11 @@ Default store ``sqlite:///mlruns.db`` with artifacts in ``./mlartifacts`` (MLflo
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,22 @@ _PAGE = 5000
 
 def resolve_tracking_uri(uri: str | None = None) -> str:
     return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+
+
+@contextlib.contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """Serialise opening a sqlite store: MLflow creates and migrates a new store's schema
+    on first use, and two processes doing it at once make one die with an alembic error.
+    Other stores (servers, PostgreSQL) handle concurrent clients themselves."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    from filelock import FileLock
+
+    db = Path(uri.removeprefix("sqlite:///")).expanduser()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(db) + ".lock", timeout=300):
+        yield
 
 
 class MLflowTracker:
@@ -41,21 +58,28 @@ class MLflowTracker:
 
         self.uri = resolve_tracking_uri(tracking_uri)
         try:
-            self.client = MlflowClient(tracking_uri=self.uri)
-            found = self.client.get_experiment_by_name(experiment)
-            if found is None:
-                location = None
-                if not self.uri.startswith(("http://", "https://", "databricks")):
-                    location = (artifact_root or Path.cwd() / "mlartifacts").resolve().as_uri()
-                self.experiment_id = self.client.create_experiment(
-                    experiment, artifact_location=location
-                )
-            else:
-                if found.lifecycle_stage == "deleted":
-                    self.client.restore_experiment(found.experiment_id)
-                self.experiment_id = found.experiment_id
+            with _store_lock(self.uri):  # workers starting together on a new sqlite store
+                self._open(MlflowClient, experiment, artifact_root)
+        except TrackingError:
+            raise
         except Exception as exc:  # mlflow raises many types for unreachable stores
             raise TrackingError(f"cannot use MLflow tracking store {self.uri}: {exc}") from exc
+
+    def _open(self, client_cls: Any, experiment: str, artifact_root: Path | None) -> None:
+        """Create the client (which migrates a new store's schema) and the experiment."""
+        self.client = client_cls(tracking_uri=self.uri)
+        found = self.client.get_experiment_by_name(experiment)
+        if found is None:
+            location = None
+            if not self.uri.startswith(("http://", "https://", "databricks")):
+                location = (artifact_root or Path.cwd() / "mlartifacts").resolve().as_uri()
+            self.experiment_id = self.client.create_experiment(
+                experiment, artifact_location=location
+            )
+        else:
+            if found.lifecycle_stage == "deleted":
+                self.client.restore_experiment(found.experiment_id)
+            self.experiment_id = found.experiment_id
 
     def describe(self) -> str:
         return self.uri
@@ -86,17 +110,20 @@ class MLflowTracker:
         params: Mapping[str, Any] | None = None,
         parent_id: str | None = None,
     ) -> str:
-        from mlflow.entities import Param
-
         all_tags = {k: str(v) for k, v in tags.items()}
         if parent_id:
             all_tags["mlflow.parentRunId"] = parent_id
         run = self.client.create_run(self.experiment_id, tags=all_tags, run_name=name)
         if params:
-            batch = [Param(k, str(v)[:6000]) for k, v in sorted(params.items())]
-            for i in range(0, len(batch), 100):
-                self.client.log_batch(run.info.run_id, params=batch[i : i + 100])
+            self.log_params(run.info.run_id, params)
         return run.info.run_id
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        batch = [Param(k, str(v)[:6000]) for k, v in sorted(params.items())]
+        for i in range(0, len(batch), 100):
+            self.client.log_batch(run_id, params=batch[i : i + 100])
 
     def log_metrics(
         self, run_id: str, metrics: Mapping[str, float], step: int | None = None
@@ -124,7 +151,17 @@ class MLflowTracker:
         self.client.set_terminated(run_id, status)
 
     def delete_run(self, run_id: str) -> None:
-        self.client.delete_run(run_id)
+        """Soft-delete the run and its fold runs (a parent must not leave active children).
+        A run another worker deleted meanwhile is already gone: not an error."""
+        from mlflow.exceptions import MlflowException
+
+        children = self._search(f"tags.mlflow.parentRunId = '{run_id}'")
+        for rid in [r.info.run_id for r in children] + [run_id]:
+            try:
+                self.client.delete_run(rid)
+            except MlflowException:
+                if self.client.get_run(rid).info.lifecycle_stage != "deleted":
+                    raise
 
     def fold_records(self) -> list[FoldRecord]:
         parents = {
