@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mer-bench-installed
 TRACKING_URI ?= sqlite:///mlruns.db
 
-.PHONY: setup bench test test-all lint mlflow-ui sweep-dashboard clean
+.PHONY: setup bench test test-all test-postgres lint mlflow-ui sweep-dashboard clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,10 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m "" $(ARGS)
+
+# several workers on one PostgreSQL store (needs Debian's postgresql package)
+test-postgres: $(STAMP)
+	$(PY) -m pytest -q -s -m postgres $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check mer_bench tests

@@ -269,6 +269,7 @@ class Runner:
         self._datasets: dict[str, tuple[DatasetAdapter, ValidationReport]] = {}
         self._work = Path(self.settings.work_dir or tempfile.mkdtemp(prefix="mer-bench-run-"))
         self.fit_tags: dict[str, str] = {}  # tags methods set while fitting (FitContext)
+        self._claims: dict[str, tuple[float, str]] = {}  # our parent runs' lease precedence
 
     # --- bench -------------------------------------------------------------
     def run_all(self, runs: Sequence[ResolvedRun], keep_going: bool = True) -> list[RunOutcome]:
@@ -313,7 +314,9 @@ class Runner:
         A FINISHED run of the config is never recomputed; a RUNNING one held by a
         live worker (``tracking.lease``) is left to it; any other earlier attempt
         is abandoned and deleted with its folds. Two workers that claim at once
-        both see both claims, and the later one (``lease.precedence``) withdraws.
+        settle it by ``lease.precedence``: the later claim withdraws as soon as it
+        sees the earlier one, here or, at the latest, before it would finish
+        (``_rival``), so a config never gets two FINISHED runs.
         """
         existing = self.tracker.find_runs(run.config_hash)
         finished = [r for r in existing if r.status == FINISHED]
@@ -327,17 +330,26 @@ class Runner:
             self.tracker.delete_run(leftover.run_id)
         tags = {"kind": RUN, "config_hash": run.config_hash, **lease.lease_tags()}
         parent = self.tracker.start_run(run.name, tags)
-        mine = lease.precedence(parent, tags)
-        rivals = [
-            r for r in self.tracker.find_runs(run.config_hash)
-            if r.run_id != parent and r.status in (RUNNING, FINISHED)
-            and (r.status == FINISHED or not lease.is_abandoned(r.tags))
-            and lease.precedence(r.run_id, r.tags) < mine
-        ]
-        if rivals:  # another worker claimed it first
+        self._claims[parent] = lease.precedence(parent, tags)
+        rival = self._rival(run, parent)
+        if rival is not None:  # another worker claimed it first
             self.tracker.delete_run(parent)
-            return None, self._held(run, rivals[0])
+            return None, self._held(run, rival)
         return parent, None
+
+    def _rival(self, run: ResolvedRun, parent: str) -> RunInfo | None:
+        """Another run of the config that wins over our claim ``parent``: a FINISHED one,
+        or a live RUNNING one that claimed earlier."""
+        mine = self._claims[parent]
+        for other in self.tracker.find_runs(run.config_hash):
+            if other.run_id == parent:
+                continue
+            if other.status == FINISHED:
+                return other
+            if (other.status == RUNNING and not lease.is_abandoned(other.tags)
+                    and lease.precedence(other.run_id, other.tags) < mine):
+                return other
+        return None
 
     def _held(self, run: ResolvedRun, other: RunInfo) -> RunOutcome:
         who = lease.holder(other.tags)
@@ -419,6 +431,10 @@ class Runner:
                     **self.fit_tags,
                 },
             )
+            rival = self._rival(run, parent)
+            if rival is not None:  # a simultaneous claim that won: never two FINISHED runs
+                self.tracker.delete_run(parent)
+                return self._held(run, rival)
             self.tracker.end_run(parent)
         except BaseException as exc:
             status = KILLED if isinstance(exc, KeyboardInterrupt) else "FAILED"

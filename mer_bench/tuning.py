@@ -179,10 +179,11 @@ HEARTBEAT_S, GRACE_S = 60, 180
 
 
 def _open_study(name: str, storage: str, direction: str) -> Any:
-    """Create or load the study. Workers starting together on a fresh sqlite file would
-    race to create its schema, so creation is serialised by a lock beside the file."""
+    """Create or load the study. Workers starting together on a new store race to create
+    its schema: ``tracking.stores.open_store`` serialises (sqlite) or retries (servers)."""
     import optuna
-    from filelock import FileLock
+
+    from mer_bench.tracking.stores import open_store
 
     def create() -> Any:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna's terms
@@ -198,12 +199,7 @@ def _open_study(name: str, storage: str, direction: str) -> Any:
             pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
         )
 
-    if storage.startswith("sqlite:///"):
-        db = Path(storage.removeprefix("sqlite:///")).expanduser()
-        db.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(db) + ".lock", timeout=120):
-            return create()
-    return create()
+    return open_store(storage, create)
 
 
 def _trial(

@@ -106,6 +106,27 @@ def test_of_two_simultaneous_claims_the_later_withdraws():
     assert all(r.deleted for r in mine)
 
 
+def test_a_claim_that_a_rival_finished_meanwhile_withdraws_before_finishing():
+    """A rival whose claim became visible only while we computed, and that finished first:
+    we must not add a second FINISHED run of the config."""
+
+    class LateRivalTracker(InMemoryTracker):
+        rival: str | None = None
+
+        def start_run(self, name, tags, params=None, parent_id=None):
+            if tags.get("kind") == "fold" and self.rival is None:
+                run_tags = {k: v for k, v in self.runs[parent_id].tags.items()}
+                self.rival = super().start_run(name, {**run_tags, **lease.lease_tags()})
+                self.end_run(self.rival, FINISHED)
+            return super().start_run(name, tags, params, parent_id)
+
+    tracker = LateRivalTracker()
+    outcome = _runner(tracker).run(resolve(_spec()))
+    assert outcome.status == "held" and outcome.run_id == tracker.rival
+    kept = [r for r in tracker.runs.values() if r.tags.get("kind") == RUN and not r.deleted]
+    assert [r.run_id for r in kept] == [tracker.rival]
+
+
 def test_a_running_run_renews_its_heartbeat():
     beats: list[dict[str, str]] = []
     with lease.Heartbeat(beats.append, interval_s=0.05):
@@ -139,10 +160,10 @@ PLAN = textwrap.dedent("""\
 """)
 
 
-def test_four_bench_workers_split_one_plan_with_no_duplicates(tmp_path):
+def _four_bench_workers(tmp_path: Path, uri: str) -> float:
+    """Four `mer-bench bench` processes on one plan and store: every run done exactly once."""
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN)
-    uri = f"sqlite:///{tmp_path / 'new.db'}"  # does not exist yet: the schema race too
     cmd = [sys.executable, "-m", "mer_bench.cli", "bench", str(plan), "--tracking-uri", uri,
            "--no-leaderboard"]
     env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"}
@@ -150,7 +171,7 @@ def test_four_bench_workers_split_one_plan_with_no_duplicates(tmp_path):
     workers = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True) for _ in range(4)]
     outputs = [w.communicate(timeout=300)[0] for w in workers]
-    print(f"\n4 workers, 4 runs: {time.perf_counter() - start:.1f} s")
+    seconds = time.perf_counter() - start
     assert all(w.returncode == 0 for w in workers), outputs
     from mer_bench.tracking import make_tracker
 
@@ -162,6 +183,35 @@ def test_four_bench_workers_split_one_plan_with_no_duplicates(tmp_path):
     computed = sum(int(re.search(r"done in [\d.]+ s: (\d+) finished", o).group(1))
                    for o in outputs)
     assert computed == 4  # every run computed exactly once over the four workers
+    return seconds
+
+
+def _two_sweep_workers(tmp_path: Path, storage: str, uri: str) -> float:
+    """Two `mer-bench sweep` processes on one study: the trial budget holds."""
+    import optuna
+
+    cmd = [sys.executable, "-m", "mer_bench.cli", "sweep", "-m", "linear", "-d", "synth-small",
+           "-t", "quadrant", "-p", "kfold:2", "--trials", "4", "--storage", storage,
+           "--study", "shared", "--tracking-uri", uri]
+    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"}
+    start = time.perf_counter()
+    workers = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=300)[0] for w in workers]
+    seconds = time.perf_counter() - start
+    assert all(w.returncode == 0 for w in workers), outputs
+    study = optuna.load_study(study_name="shared", storage=storage)
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    finished = [t for t in study.trials if t.state in done]
+    assert 4 <= len(finished) <= 5  # at most one in flight per worker beyond the budget
+    assert optuna.trial.TrialState.RUNNING not in [t.state for t in study.trials]
+    return seconds
+
+
+def test_four_bench_workers_split_one_plan_with_no_duplicates(tmp_path):
+    # a store that does not exist yet: the workers also race to create its schema
+    seconds = _four_bench_workers(tmp_path, f"sqlite:///{tmp_path / 'new.db'}")
+    print(f"\nsqlite: 4 bench workers, 4 runs: {seconds:.1f} s")
 
 
 SLOW_WORKER = textwrap.dedent("""\
@@ -196,12 +246,13 @@ def slow_spec() -> RunSpec:
     return _spec("test-slow")
 
 
-def test_a_killed_workers_run_is_taken_over(tmp_path, sqlite_uri):
+def _killed_worker_is_taken_over(tmp_path: Path, uri: str) -> float:
+    """A worker SIGKILLed while it fits: its run is held while it lives, redone after."""
     from mer_bench.tracking import make_tracker
 
-    uri = sqlite_uri
     script = SLOW_WORKER.format(tests=str(Path(__file__).parent), uri=uri)
     env = {**os.environ, "MER_BENCH_TEST_SLEEP": "120", "OMP_NUM_THREADS": "1"}
+    start = time.perf_counter()
     worker = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     register_slow()
@@ -222,3 +273,76 @@ def test_a_killed_workers_run_is_taken_over(tmp_path, sqlite_uri):
     assert outcome.status == "finished"
     runs = tracker._search(f"tags.kind = '{RUN}' and tags.config_hash = '{run.config_hash}'")
     assert [r.info.status for r in runs] == [FINISHED]
+    return time.perf_counter() - start
+
+
+def test_a_killed_workers_run_is_taken_over(tmp_path, sqlite_uri):
+    _killed_worker_is_taken_over(tmp_path, sqlite_uri)
+
+
+# --- the same on PostgreSQL (a tier of its own: `make test-postgres`) -----------------
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
+    return found[0].parent if found else None
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    """A throw-away PostgreSQL server on 127.0.0.1 (Debian's package, run as the `postgres`
+    system user when we are root, since the server refuses to run as root)."""
+    import shutil
+    import socket
+    import tempfile
+
+    pytest.importorskip("psycopg2", reason="psycopg2 is not installed (pip install "
+                        "psycopg2-binary)")
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL server binaries (Debian package 'postgresql'; "
+                    ".ci/run installs it)")
+    as_user: list[str] = []
+    root = Path(tempfile.mkdtemp(prefix="mer-bench-pg-"))
+    os.chmod(root, 0o755)
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres", "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = root / "data"
+
+    def run(*cmd: str) -> None:
+        subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True)
+
+    run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
+    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start")
+    try:
+        for db in ("mlflow", "optuna"):
+            run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
+                "postgres", db)
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                        "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.postgres
+def test_postgres_four_bench_workers(tmp_path, postgres):
+    seconds = _four_bench_workers(tmp_path, f"{postgres}/mlflow")
+    print(f"\npostgres: 4 bench workers, 4 runs: {seconds:.1f} s")
+
+
+@pytest.mark.postgres
+def test_postgres_two_sweep_workers_hold_the_budget(tmp_path, postgres):
+    seconds = _two_sweep_workers(tmp_path, f"{postgres}/optuna", f"{postgres}/mlflow")
+    print(f"\npostgres: 2 sweep workers, 4 trials: {seconds:.1f} s")
+
+
+@pytest.mark.postgres
+def test_postgres_killed_worker_is_taken_over(tmp_path, postgres):
+    seconds = _killed_worker_is_taken_over(tmp_path, f"{postgres}/mlflow")
+    print(f"\npostgres: killed worker taken over: {seconds:.1f} s")

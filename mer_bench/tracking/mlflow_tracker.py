@@ -7,16 +7,16 @@ Default store ``sqlite:///mlruns.db`` with artifacts in ``./mlartifacts`` (MLflo
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from mer_bench.errors import TrackingError
 from mer_bench.tracking.base import FINISHED, FOLD, RUN, FoldRecord, RunInfo
+from mer_bench.tracking.stores import open_store
 
 DEFAULT_URI = "sqlite:///mlruns.db"
 DEFAULT_EXPERIMENT = "mer-bench"
@@ -25,22 +25,6 @@ _PAGE = 5000
 
 def resolve_tracking_uri(uri: str | None = None) -> str:
     return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
-
-
-@contextlib.contextmanager
-def _store_lock(uri: str) -> Iterator[None]:
-    """Serialise opening a sqlite store: MLflow creates and migrates a new store's schema
-    on first use, and two processes doing it at once make one die with an alembic error.
-    Other stores (servers, PostgreSQL) handle concurrent clients themselves."""
-    if not uri.startswith("sqlite:///"):
-        yield
-        return
-    from filelock import FileLock
-
-    db = Path(uri.removeprefix("sqlite:///")).expanduser()
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(db) + ".lock", timeout=300):
-        yield
 
 
 class MLflowTracker:
@@ -57,11 +41,8 @@ class MLflowTracker:
         from mlflow.tracking import MlflowClient
 
         self.uri = resolve_tracking_uri(tracking_uri)
-        try:
-            with _store_lock(self.uri):  # workers starting together on a new sqlite store
-                self._open(MlflowClient, experiment, artifact_root)
-        except TrackingError:
-            raise
+        try:  # several workers may be creating a new store's schema at once
+            open_store(self.uri, lambda: self._open(MlflowClient, experiment, artifact_root))
         except Exception as exc:  # mlflow raises many types for unreachable stores
             raise TrackingError(f"cannot use MLflow tracking store {self.uri}: {exc}") from exc
 
