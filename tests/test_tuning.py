@@ -86,7 +86,7 @@ def test_score_only_parameters_reuse_the_fitted_model(tmp_path, counting_method)
     finished = [r for r in trials if "reused_fits" in r.tags]
     assert sorted(r.tags["reused_fits"] for r in finished)[0] == "0"
     assert all(r.tags["reused_fits"] == "3" for r in finished[1:])
-    values = [r.metrics["val_r2"][0][1] for r in trials]  # first fold of every trial
+    values = [r.metrics["val_r2_fold"][0][1] for r in trials]  # first fold of every trial
     assert len(set(np.round(values, 8))) == 4, "shift must still change the scores"
 
 
