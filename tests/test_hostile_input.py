@@ -92,3 +92,68 @@ def test_a_clip_linking_outside_the_root_is_refused(tmp_path: Path) -> None:
     assert {p.track_id for p in adapter.validate().errors() if p.code == UNSAFE_PATH} == {
         clip.stem
     }
+
+
+# --- broken CSVs ----------------------------------------------------------------------
+def corrupt_line(path: Path, line: int, edit) -> None:
+    lines = path.read_bytes().split(b"\r\n")
+    lines[line - 1] = edit(lines[line - 1])
+    path.write_bytes(b"\r\n".join(lines))
+
+
+def test_an_unterminated_quote_names_the_file_and_line_and_makes_no_track(tmp_path: Path) -> None:
+    base = make_4q(tmp_path / "root")
+    corrupt_line(base / ANNOTATIONS, 4, lambda row: b'"' + row)
+    adapter = DATASETS.get("4q")(tmp_path / "root")
+    with pytest.raises(DatasetError, match=r"annotations\.csv, line 4: .*not closed before the end"):
+        adapter.tracks()
+    report = adapter.validate()
+    assert [p.code for p in report.errors()] == ["unreadable_annotations"]
+    assert "Close or remove the stray quote on line 4" in report.errors()[0].message
+    code, out = check("data", "check", "4q", "--root", str(tmp_path / "root"))
+    assert code == 1 and "line 4" in out and "Traceback" not in out
+
+
+def test_a_quote_closed_rows_later_never_merges_rows_into_one_track(tmp_path: Path) -> None:
+    base = make_4q(tmp_path / "root")
+    ann = base / ANNOTATIONS
+    corrupt_line(ann, 3, lambda row: b'"' + row)
+    corrupt_line(ann, 6, lambda row: row.replace(b",", b'",', 1))
+    with pytest.raises(DatasetError, match=r"line 3: .*not closed before line 6, so 4 lines"):
+        DATASETS.get("4q")(tmp_path / "root").tracks()
+
+
+def test_an_overlong_id_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    base = make_4q(tmp_path / "root")
+    append_rows(base / ANNOTATIONS, b"M" * 302 + b",Q1")
+    adapter = DATASETS.get("4q")(tmp_path / "root")
+    assert len(adapter.tracks()) == 12  # the broken row is not a track
+    report = adapter.validate()
+    (bad,) = [p for p in report.errors() if p.code == "bad_id"]
+    assert f"{ANNOTATIONS}, line 14" in bad.message and "302 characters" in bad.message
+    code, out = check("data", "check", "4q", "--root", str(tmp_path / "root"))
+    assert code == 1 and "line 14" in out
+
+
+def test_a_run_refuses_an_overlong_id_with_a_message_not_a_traceback(tmp_path: Path) -> None:
+    root = make_eim(tmp_path / "eim", audio_ids=(2, 3, 4, 5, 7, 8, 10, 12))
+    static = root / "annotations" / "static_annotations.csv"
+    static.write_text(static.read_text() + "9" * 302 + ",5,1,5,1\n")
+    code, out = check(
+        "run", "-m", "chance", "-d", "emomusic", "-t", "static_va", "--root", str(root),
+        "--tracking-uri", "memory", "--protocol", "kfold:2",
+    )
+    assert code == 1, out  # the run is reported as failed, with the dataset's errors
+    assert "1 bad_id" in out and "static_annotations.csv, line 10" in out
+    assert "missing_audio" not in out and "Traceback" not in out
+
+
+def test_ids_that_no_file_system_accepts_never_crash_the_checks(tmp_path: Path) -> None:
+    """An id that reaches a path unchecked (here: a control character is allowed by no reader
+    but a NUL byte is produced directly) is refused by the path check, not by a crash."""
+    from mer_bench.data.base import unsafe_path_reason
+
+    root = tmp_path
+    assert unsafe_path_reason(root / ("x" * 300 + ".mp3"), root) is not None
+    assert unsafe_path_reason(root / "a\x00b.mp3", root) is not None
+    assert unsafe_path_reason(root / "fine.mp3", root) is None

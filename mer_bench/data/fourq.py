@@ -18,9 +18,9 @@ from mer_bench.data._tables import (
     Table,
     audio_index,
     id_sort_key,
-    norm_id,
     read_meta,
     read_table,
+    row_id,
 )
 from mer_bench.data.base import DATASETS, ValidationReport
 from mer_bench.errors import DatasetError
@@ -163,8 +163,8 @@ class FourQAdapter(AnnotatedDataset):
         table = read_table(path)
         song_col, q_col = table.col("Song", "id"), table.col("Quadrant", "quadrant_label")
         labels: dict[str, int | None] = {}
-        for row in table.rows:
-            song = norm_id(table.cell(row, song_col))
+        for index, row in enumerate(table.rows):
+            song = row_id(table, index, song_col, self._notes)
             if not song:
                 continue
             if song in labels:
