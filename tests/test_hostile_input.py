@@ -157,3 +157,67 @@ def test_ids_that_no_file_system_accepts_never_crash_the_checks(tmp_path: Path) 
     assert unsafe_path_reason(root / ("x" * 300 + ".mp3"), root) is not None
     assert unsafe_path_reason(root / "a\x00b.mp3", root) is not None
     assert unsafe_path_reason(root / "fine.mp3", root) is None
+
+
+# --- small things ----------------------------------------------------------------------
+def test_a_method_parameter_of_the_wrong_type_is_a_one_line_error(tmp_path: Path) -> None:
+    from mer_bench.config import check_param_types
+    from mer_bench.errors import ConfigError
+    from mer_bench.methods import METHODS
+
+    with pytest.raises(ConfigError, match=r"parameter C must be a number \(default 1.0\), got 'abc'"):
+        check_param_types("method 'linear'", METHODS.get("linear").Params, {"C": "abc"})
+    check_param_types("method 'linear'", METHODS.get("linear").Params, {"C": 2, "max_iter": 5})
+    with pytest.raises(ConfigError, match="max_iter must be an integer"):
+        check_param_types("m", METHODS.get("linear").Params, {"max_iter": 2.5})
+    code, out = check(
+        "run", "-m", "linear", "-d", "synth-small", "-t", "quadrant", "--set", "C=abc",
+        "--tracking-uri", "memory",
+    )
+    assert code == 2 and "method 'linear': parameter C must be a number" in out
+    assert "Traceback" not in out and "InvalidParameterError" not in out
+
+
+def test_a_root_that_is_a_file_is_not_reported_as_missing(tmp_path: Path) -> None:
+    afile = tmp_path / "4q.zip"
+    afile.write_bytes(b"PK")
+    with pytest.raises(DatasetError, match="is a file, not a folder") as info:
+        DATASETS.get("4q")(afile)
+    assert "does not exist" not in str(info.value)
+
+
+def test_data_check_with_allow_missing_audio_does_not_print_errors_then_no_errors(
+    tmp_path: Path,
+) -> None:
+    root = make_eim(tmp_path / "eim", audio_ids=(3, 4))  # 6 of 8 clips missing
+    code, out = check("data", "check", "emomusic", "--root", str(root), "--allow-missing-audio")
+    assert code == 0, out
+    assert "ERROR missing_audio" not in out
+    assert "WAIVED missing_audio: 6" in out and "6 track(s) without audio are left out" in out
+    code, out = check("data", "check", "emomusic", "--root", str(root))
+    assert code == 1 and "ERROR missing_audio: 6" in out
+
+
+def test_markdown_leaderboard_escapes_html_from_labels() -> None:
+    from mer_bench.leaderboard import build_tables
+    from mer_bench.leaderboard.render import render_html, render_markdown
+    from mer_bench.tracking.base import FOLD, RUN
+    from mer_bench.tracking.memory import InMemoryTracker
+
+    evil = "<script>alert(1)</script>"
+    tracker = InMemoryTracker()
+    tags = {"task": "quadrant", "dataset": f"4q{evil}", "method": "linear",
+            "features": f"mfcc{evil}", "protocol": "kfold:2", "variant": evil, "seed": "0",
+            "weights": "none", "config_hash": "h", "git_sha": "abc", "dataset_version": "1",
+            "mer_bench_version": "0"}
+    parent = tracker.start_run("r", {**tags, "kind": RUN})
+    for i in range(2):
+        child = tracker.start_run(f"f{i}", {**tags, "kind": FOLD, "fold": str(i)},
+                                  parent_id=parent)
+        tracker.log_metrics(child, {"macro_f1": 0.5 + i / 10, "accuracy": 0.6})
+        tracker.end_run(child)
+    tracker.end_run(parent)
+    tables = build_tables(tracker.fold_records())
+    markdown, page = render_markdown(tables), render_html(tables)
+    assert "<script" not in markdown and "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown

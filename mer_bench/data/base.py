@@ -82,6 +82,8 @@ class ValidationReport:
     problems: list[Problem] = field(default_factory=list)
     summary: dict[str, object] = field(default_factory=dict)
     corrections: dict[str, str] = field(default_factory=dict)
+    # one-line facts the user must see first (e.g. a check that could not run and why)
+    notices: list[str] = field(default_factory=list)
 
     def add(
         self,
@@ -113,9 +115,16 @@ class ValidationReport:
     def counts(self) -> Counter[tuple[str, str]]:
         return Counter((p.severity, p.code) for p in self.problems)
 
-    def render(self, max_per_code: int = 10) -> str:
-        """Readable multi-line report: summary, then problems grouped by code."""
+    def render(self, max_per_code: int = 10, waived: dict[str, str] | None = None) -> str:
+        """Readable multi-line report: notices, summary, then problems grouped by code.
+
+        ``waived`` maps error codes the user accepted to the option that accepted
+        them; those groups read ``WAIVED`` (with what happens to the tracks), not
+        ``ERROR``, so the report agrees with the verdict printed after it.
+        """
+        waived = waived or {}
         lines = [f"dataset {self.dataset} at {self.root}"]
+        lines += [f"NOTE {text}" for text in self.notices]
         for key, value in self.summary.items():
             lines.append(f"  {key}: {value}")
         for name, text in self.corrections.items():
@@ -124,7 +133,10 @@ class ValidationReport:
             lines.append("no problems found")
             return "\n".join(lines)
         for (severity, code), n in sorted(self.counts().items()):
-            lines.append(f"{severity.upper()} {code}: {n}")
+            if severity == "error" and code in waived:
+                lines.append(f"WAIVED {code}: {n} ({waived[code]}: these tracks are left out)")
+            else:
+                lines.append(f"{severity.upper()} {code}: {n}")
             shown = [p for p in self.problems if p.code == code and p.severity == severity]
             for p in shown[:max_per_code]:
                 lines.append(f"  - {p.message}")
