@@ -50,7 +50,12 @@ AllowMissing = Annotated[
 ]
 SkipInvalid = Annotated[
     bool,
-    typer.Option("--skip-invalid", help="Drop every track with a problem listed by `data check`."),
+    typer.Option(
+        "--skip-invalid",
+        help="Leave out every track with a track-level error listed by `data check` (missing, "
+        "unreadable, truncated or short audio, bad label, unusable id or path); errors about "
+        "a whole file still stop the run, warnings never drop a track.",
+    ),
 ]
 Overrides = Annotated[
     list[str] | None,

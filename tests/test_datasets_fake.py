@@ -528,7 +528,7 @@ def test_fourq_validate(fourq_root: Path) -> None:
     assert report.summary["artists"] == 4
     warnings = codes(report, "warning")
     assert warnings["unannotated_audio"] == 1
-    assert warnings["short_audio"] == 12  # 1 s fake clips; real ones are ~30 s
+    assert warnings["short_clip"] == 12  # 10.5 s fake clips: above the minimum, below nominal
 
 
 def test_fourq_splits(fourq_root: Path) -> None:

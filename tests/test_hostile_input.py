@@ -221,3 +221,66 @@ def test_markdown_leaderboard_escapes_html_from_labels() -> None:
     markdown, page = render_markdown(tables), render_html(tables)
     assert "<script" not in markdown and "<script" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
+
+
+# --- broken audio --------------------------------------------------------------------
+def fourq_with_bad_clips(tmp_path: Path) -> tuple[Path, str, str]:
+    """A 4Q tree where one clip is cut to its first 2 KB and another is only 2 s long."""
+    base = make_4q(tmp_path / "root", per_quadrant=3)
+    cut, short = sorted((base / "Q1").glob("*.mp3"))[:2]
+    cut.write_bytes(cut.read_bytes()[:2048])  # the MP3's Xing header still says 10.5 s
+    write_clip(short, 2.0)
+    return tmp_path / "root", cut.stem, short.stem
+
+
+def test_truncated_and_too_short_clips_are_errors_naming_the_file(tmp_path: Path) -> None:
+    root, cut, short = fourq_with_bad_clips(tmp_path)
+    report = DATASETS.get("4q")(root).validate()
+    errors = {p.track_id: p for p in report.errors()}
+    assert set(errors) == {cut, short}
+    assert errors[cut].code == "truncated_audio" and f"{cut}.mp3" in errors[cut].message
+    assert errors[short].code == "short_audio" and "2.00 s" in errors[short].message
+    assert report.track_ids_with(TRACK_LEVEL_CODES) == {cut, short}
+    deep = DATASETS.get("4q")(root).validate(deep=True)
+    assert "decodes to" in {p.track_id: p for p in deep.errors()}[cut].message
+
+
+@pytest.mark.slow
+def test_skip_invalid_runs_without_the_broken_clips_and_without_it_the_run_refuses(
+    tmp_path: Path,
+) -> None:
+    root, cut, short = fourq_with_bad_clips(tmp_path)
+    args = ("run", "-m", "chance", "-d", "4q", "-t", "quadrant", "--root", str(root),
+            "--tracking-uri", "memory", "--protocol", "kfold:2", "--jobs", "1")
+    code, out = check(*args)
+    assert code == 1 and "truncated_audio" in out and "short_audio" in out
+    code, out = check(*args, "--skip-invalid")
+    assert code == 0, out
+    assert "leaving out 2 track(s)" in out and "1 finished" in out
+
+
+def test_empty_and_non_audio_files_are_named_in_plain_words(tmp_path: Path) -> None:
+    from mer_bench.data.audio import audio_info
+
+    empty, page = tmp_path / "a.mp3", tmp_path / "b.mp3"
+    empty.write_bytes(b"")
+    page.write_text("<html><body>Not found</body></html>")
+    with pytest.raises(AudioError, match=r"a\.mp3 is empty \(0 bytes\)") as info:
+        audio_info(empty)
+    assert "possibly a pipe" not in str(info.value)
+    with pytest.raises(AudioError, match=r"b\.mp3 is text, not audio \(starts '<html>") as info:
+        audio_info(page)
+    assert "possibly a pipe" not in str(info.value)
+
+
+def test_decoder_noise_on_stderr_names_its_file(tmp_path: Path, capfd) -> None:
+    from mer_bench.data.audio import load_audio
+
+    clip = write_clip(tmp_path / "song.mp3", 10.0)
+    clip.write_bytes(clip.read_bytes()[:2048])
+    capfd.readouterr()
+    with pytest.raises(AudioError, match="cut short"):
+        load_audio(clip)
+    noise = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    assert noise, "the decoder printed nothing: nothing to attribute"
+    assert all(line.startswith(f"{clip}: decoder: ") for line in noise)

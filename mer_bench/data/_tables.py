@@ -753,7 +753,10 @@ class AnnotatedDataset(DatasetAdapter):
     per-quadrant counts.
     """
 
-    min_clip_s: ClassVar[float | None] = None  # shorter clips get a short_audio warning
+    # a clip shorter than this (below the dataset's shortest real clip) is a short_audio
+    # error, which --skip-invalid waives; one shorter than nominal_clip_s only a warning
+    min_clip_s: ClassVar[float | None] = None
+    nominal_clip_s: ClassVar[float | None] = None
 
     def __init__(self, root: Path | str | None = None) -> None:
         super().__init__(root)
@@ -835,6 +838,17 @@ class AnnotatedDataset(DatasetAdapter):
             info = self._header(Path(t.audio_path))
             if info is None:
                 continue
+            if self.min_clip_s is not None and info.duration_s < self.min_clip_s:
+                report.add(
+                    "error",
+                    "short_audio",
+                    f"{t.id}: {Path(t.audio_path).name} is only {info.duration_s:.2f} s long; "
+                    f"no {self.name} clip is shorter than {self.min_clip_s:g} s, so it is "
+                    "probably cut short. Re-download it (`--skip-invalid` leaves it out).",
+                    t.id,
+                    t.audio_path,
+                )
+                continue
             if t.dynamic_va is not None and len(t.dynamic_va):
                 needed = t.dynamic_start_s + (len(t.dynamic_va) - 1) / t.dynamic_rate_hz
                 if info.duration_s + 1.0 < needed:
@@ -846,12 +860,12 @@ class AnnotatedDataset(DatasetAdapter):
                         t.id,
                         t.audio_path,
                     )
-            if self.min_clip_s is not None and info.duration_s < self.min_clip_s:
+            if self.nominal_clip_s is not None and info.duration_s < self.nominal_clip_s:
                 report.add(
                     "warning",
-                    "short_audio",
+                    "short_clip",
                     f"{t.id}: clip is only {info.duration_s:.2f} s long "
-                    f"(expected at least {self.min_clip_s:g} s)",
+                    f"(nominally at least {self.nominal_clip_s:g} s)",
                     t.id,
                     t.audio_path,
                 )

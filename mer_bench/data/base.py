@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from mer_bench.data.audio import audio_info, load_audio
+from mer_bench.data.audio import TruncatedAudioError, audio_info, load_audio, reaches_end
 from mer_bench.data.splits import make_splits
 from mer_bench.errors import AudioError, DatasetError
 from mer_bench.registry import Registry
@@ -365,6 +365,11 @@ class DatasetAdapter(ABC):
                 info = audio_info(t.audio_path)
                 if deep:
                     load_audio(t.audio_path)
+                else:
+                    reaches_end(t.audio_path, info)
+            except TruncatedAudioError as exc:
+                report.add("error", "truncated_audio", str(exc), t.id, t.audio_path)
+                continue
             except AudioError as exc:
                 report.add("error", "unreadable_audio", str(exc), t.id, t.audio_path)
                 continue

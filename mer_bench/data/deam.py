@@ -192,6 +192,7 @@ class DeamAdapter(AnnotatedDataset):
         "static": SAM_1_9.describe(),
         "dynamic": CANONICAL.describe(),
     }
+    min_clip_s: ClassVar[float | None] = 15.0  # annotations start at 15 s of every clip
 
     def __init__(
         self,

@@ -107,7 +107,8 @@ class FourQAdapter(AnnotatedDataset):
     emotion_vocabulary: ClassVar[tuple[str, ...]] = tuple(
         word for q in (1, 2, 3, 4) for word in QUADRANT_MOODS[q]
     )
-    min_clip_s: ClassVar[float | None] = 20.0  # nominal 30 s; two Q1 clips are only 10 s
+    min_clip_s: ClassVar[float | None] = 9.5  # the shortest clips (two in Q1) are 10.08 s
+    nominal_clip_s: ClassVar[float | None] = 20.0  # nominal 30 s
 
     def __init__(self, root: Path | str | None = None) -> None:
         super().__init__(root)
