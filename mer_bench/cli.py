@@ -452,7 +452,8 @@ def data_check(
     adapter = DATASETS.get(dataset)(root)
     report = adapter.validate(deep=deep)
     waived = {MISSING_AUDIO: "--allow-missing-audio"} if allow_missing_audio else {}
-    console.print(report.render(waived=waived), highlight=False, markup=False)
+    # soft_wrap: each finding stays on one line, whole (paths can be copied, lines grepped)
+    console.print(report.render(waived=waived), highlight=False, markup=False, soft_wrap=True)
     errors = report.errors(waived)
     if errors:
         err.print(f"[red]{len(errors)} error(s)[/red] in {adapter.name}", highlight=False)

@@ -284,3 +284,44 @@ def test_decoder_noise_on_stderr_names_its_file(tmp_path: Path, capfd) -> None:
     noise = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
     assert noise, "the decoder printed nothing: nothing to attribute"
     assert all(line.startswith(f"{clip}: decoder: ") for line in noise)
+
+
+# --- DEAM's swapped 2013 static columns ---------------------------------------------------
+def test_data_check_deam_without_references_says_what_it_needs_in_one_line_at_the_top(
+    tmp_path: Path,
+) -> None:
+    from fakes.datasets import make_deam
+
+    root = make_deam(tmp_path / "deam", dynamic=False, audio_ids=())
+    code, out = check("data", "check", "deam", "--root", str(root), "--allow-missing-audio")
+    lines = out.splitlines()
+    notes = [k for k, line in enumerate(lines) if line.startswith("NOTE")]
+    assert notes == [1], out  # right under "dataset deam at ...", and only one
+    assert "valence.csv" in lines[1] and "arousal.csv" in lines[1]
+    assert "MER_BENCH_EMOMUSIC_ROOT" in lines[1]
+    assert "deam_va_swap_unchecked" not in out
+
+
+@pytest.mark.realdata
+def test_real_deam_swap_detected_from_dynamic_annotations_alone(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """The published static files with dynamic files (here: emoMusic's per-second averages,
+    which DEAM's 2013 songs share) and no emoMusic root: the swap is found and undone."""
+    import shutil
+
+    from mer_bench.data.deam import DeamAdapter
+
+    ann = tmp_path / "deam" / "annotations"
+    dyn = ann / "dynamic (per second annotations)"
+    dyn.mkdir(parents=True)
+    for f in (shared_data / "deam" / "annotations").glob("static_*.csv"):
+        shutil.copy(f, ann / f.name)
+    for axis in ("valence", "arousal"):
+        shutil.copy(shared_data / "emomusic" / "annotations" / f"{axis}_cont_average.csv",
+                    dyn / f"{axis}.csv")
+    adapter = DeamAdapter(tmp_path / "deam")
+    check_ = adapter.swap_check
+    assert check_.status == "swapped" and check_.reference == "DEAM dynamic annotations"
+    assert check_.n == 744 and check_.r_swapped > check_.r_published + 0.2
+    assert not adapter.validate(check_audio=False).notices

@@ -780,6 +780,7 @@ class AnnotatedDataset(DatasetAdapter):
     def _validate_extra(self, report: ValidationReport) -> None:
         tracks = self.tracks()
         report.problems.extend(self._notes.problems)
+        report.notices.extend(n for n in self._notes.notices if n not in report.notices)
         for key, value in self._notes.summary.items():
             report.summary.setdefault(key, value)
         self._dataset_checks(report)
