@@ -531,8 +531,15 @@ def features_extract(
     tracks = [t for t in adapter.tracks() if t.audio_path and _Path(t.audio_path).is_file()]
     if random_init:
         _say(f"{name}: untrained seeded weights (cache entries tagged weights=random)")
-    with _progress(True, f"{name} on {adapter.name}") as update:
-        arrays, stats = FeatureCache().features(extractor, tracks, n_jobs=jobs, progress=update)
+    try:
+        with _progress(True, f"{name} on {adapter.name}") as update:
+            arrays, stats = FeatureCache().features(
+                extractor, tracks, n_jobs=jobs, progress=update
+            )
+    except KeyboardInterrupt:
+        err.print("interrupted: the features already computed are kept in the cache; run the "
+                  "same command again to compute the rest", highlight=False)
+        raise typer.Exit(130) from None
     shapes = {a.shape for a in arrays.values()}
     _say(
         f"{len(arrays)} tracks: {stats.hits} from cache, {stats.computed} computed "
