@@ -94,7 +94,8 @@ def unreadable_reason(path: Path) -> str:
     text = head.decode("utf-8", "replace")
     if all(c.isprintable() or c in "\r\n\t" for c in text):
         return f"is text, not audio (starts {text[:40]!r})"
-    return f"is not audio in a format libsndfile decodes ({size:,} bytes, starts {head[:8].hex(' ')})"
+    start = head[:8].hex(" ")
+    return f"is not audio in a format libsndfile decodes ({size:,} bytes, starts {start})"
 
 
 def _unreadable(path: Path, exc: Exception) -> AudioError:

@@ -134,9 +134,10 @@ def swap_needs(n_dynamic: int) -> str:
         f" (the dynamic files found cover only {n_dynamic} of the 2013 songs)" if n_dynamic else ""
     )
     return (
-        f"DEAM's dynamic per-second averages {DYN_VALENCE} and {DYN_AROUSAL} (DEAM_Annotations.zip, "
-        "'annotations averaged per song/dynamic (per second annotations)/') anywhere below the "
-        f"root{have}, or emoMusic's static_annotations.csv: set MER_BENCH_EMOMUSIC_ROOT to the "
+        f"DEAM's dynamic per-second averages {DYN_VALENCE} and {DYN_AROUSAL} "
+        "(DEAM_Annotations.zip, 'annotations averaged per song/dynamic (per second "
+        f"annotations)/') anywhere below the root{have}, or emoMusic's "
+        "static_annotations.csv: set MER_BENCH_EMOMUSIC_ROOT to the "
         "emoMusic folder (in a plan: params: {emomusic_root: PATH})"
     )
 
@@ -375,7 +376,9 @@ class DeamAdapter(AnnotatedDataset):
             "per subset": {s: subsets.count(s) for s in ("2013", "2014", "2015")},
             "official split": f"{train} train (2013+2014) / {subsets.count('2015')} test (2015)",
             "2013 V/A swap": (
-                "NOT checked (see NOTE)" if self._swap.status == "unchecked" else self._swap.describe()
+                "NOT checked (see NOTE)"
+                if self._swap.status == "unchecked"
+                else self._swap.describe()
             ),
         }
 
