@@ -478,8 +478,9 @@ def data_check(
         raise typer.Exit(1)
     waived_n = len(report.errors()) - len(errors)
     if waived_n:
-        _say(f"{adapter.name}: no other errors; {waived_n} track(s) without audio are left out "
-             "(--allow-missing-audio)")
+        console.print(f"{adapter.name}: no other errors; {waived_n} track(s) without audio are "
+                      "left out (--allow-missing-audio)", highlight=False, markup=False,
+                      soft_wrap=True)
         return
     _say(f"[green]{adapter.name}: no errors[/green]", markup=True)
 
