@@ -50,7 +50,12 @@ AllowMissing = Annotated[
 ]
 SkipInvalid = Annotated[
     bool,
-    typer.Option("--skip-invalid", help="Drop every track with a problem listed by `data check`."),
+    typer.Option(
+        "--skip-invalid",
+        help="Leave out every track with a track-level error listed by `data check` (missing, "
+        "unreadable, truncated or short audio, bad label, unusable id or path); errors about "
+        "a whole file still stop the run, warnings never drop a track.",
+    ),
 ]
 Overrides = Annotated[
     list[str] | None,
@@ -155,6 +160,16 @@ def _plan_path(plan: str) -> Path:
     )
 
 
+def _check_method_params(entries) -> None:
+    """Refuse a method parameter of the wrong type before anything runs (one-line error)."""
+    from mer_bench.config import check_param_types
+    from mer_bench.methods import METHODS
+
+    for name, params in entries:
+        if name in METHODS.names():
+            check_param_types(f"method {name!r}", METHODS.get(name).Params, params)
+
+
 def _execute(
     plan_obj, tracking_uri: str | None, smoke: bool, out: Path | None, jobs: int | None
 ) -> None:
@@ -162,6 +177,7 @@ def _execute(
     from mer_bench.tracking import make_tracker
 
     start = time.perf_counter()
+    _check_method_params((m.name, dict(m.params)) for m in plan_obj.methods)
     runs, notes = expand(plan_obj, smoke=smoke)
     for note in notes:
         _say(f"[dim]left out: {escape(note)}[/dim]", markup=True)
@@ -406,6 +422,7 @@ def sweep(
         if not sep:
             raise MerBenchError(f"--set {item!r} is not key=value")
         values[key.strip()] = yaml.safe_load(text)
+    _check_method_params([(method, values)])
     spec = RunSpec(method=method, dataset=dataset, task=task, features=features,
                    protocol=protocol, seed=seed, dataset_root=root)
     tracker = make_tracker(tracking_uri)
@@ -433,18 +450,41 @@ def data_check(
 ) -> None:
     """Validate a dataset folder: counts, splits, label ranges and every problem found."""
     from mer_bench.data import DATASETS
-    from mer_bench.data.base import MISSING_AUDIO
+    from mer_bench.data.base import MISSING_AUDIO, TRACK_LEVEL_CODES
 
     adapter = DATASETS.get(dataset)(root)
     report = adapter.validate(deep=deep)
-    console.print(report.render(), highlight=False, markup=False)
-    waive = {MISSING_AUDIO} if allow_missing_audio else set()
-    errors = report.errors(waive)
+    waived = {MISSING_AUDIO: "--allow-missing-audio"} if allow_missing_audio else {}
+    # soft_wrap: each finding stays on one line, whole (paths can be copied, lines grepped)
+    console.print(report.render(waived=waived), highlight=False, markup=False, soft_wrap=True)
+    errors = report.errors(waived)
     if errors:
         err.print(f"[red]{len(errors)} error(s)[/red] in {adapter.name}", highlight=False)
         if any(p.code == MISSING_AUDIO for p in errors):
             err.print("(--allow-missing-audio accepts missing audio files)")
+        skippable = [p for p in errors if p.code in TRACK_LEVEL_CODES]
+        if skippable and len(skippable) == len(errors):
+            ids = report.track_ids_with(p.code for p in skippable)
+            err.print(
+                f"(every error concerns single tracks or rows: `run --skip-invalid` leaves out "
+                f"these {len(ids)} track(s) and runs on the rest)",
+                highlight=False,
+                markup=False,
+            )
+        elif skippable:
+            err.print(
+                "(--skip-invalid would leave out the tracks with track-level errors, but "
+                f"{len(errors) - len(skippable)} error(s) concern whole files and must be fixed)",
+                highlight=False,
+                markup=False,
+            )
         raise typer.Exit(1)
+    waived_n = len(report.errors()) - len(errors)
+    if waived_n:
+        console.print(f"{adapter.name}: no other errors; {waived_n} track(s) without audio are "
+                      "left out (--allow-missing-audio)", highlight=False, markup=False,
+                      soft_wrap=True)
+        return
     _say(f"[green]{adapter.name}: no errors[/green]", markup=True)
 
 
@@ -495,8 +535,15 @@ def features_extract(
     tracks = [t for t in adapter.tracks() if t.audio_path and _Path(t.audio_path).is_file()]
     if random_init:
         _say(f"{name}: untrained seeded weights (cache entries tagged weights=random)")
-    with _progress(True, f"{name} on {adapter.name}") as update:
-        arrays, stats = FeatureCache().features(extractor, tracks, n_jobs=jobs, progress=update)
+    try:
+        with _progress(True, f"{name} on {adapter.name}") as update:
+            arrays, stats = FeatureCache().features(
+                extractor, tracks, n_jobs=jobs, progress=update
+            )
+    except KeyboardInterrupt:
+        err.print("interrupted: the features already computed are kept in the cache; run the "
+                  "same command again to compute the rest", highlight=False)
+        raise typer.Exit(130) from None
     shapes = {a.shape for a in arrays.values()}
     _say(
         f"{len(arrays)} tracks: {stats.hits} from cache, {stats.computed} computed "

@@ -375,7 +375,9 @@ def test_deam_swap_unchecked_without_references(tmp_path: Path) -> None:
     root = make_deam(tmp_path, dynamic=False, audio_ids=())
     adapter = DeamAdapter(root)
     report = adapter.validate(check_audio=False)
-    assert codes(report, "warning")["deam_va_swap_unchecked"] == 1
+    assert "deam_va_swap_unchecked" not in codes(report)
+    (notice,) = report.notices
+    assert "NOT checked" in notice and "valence.csv" in notice
     assert adapter.corrections() == {}
     assert report.summary["songs with dynamic annotations"] == 0
 
@@ -528,7 +530,7 @@ def test_fourq_validate(fourq_root: Path) -> None:
     assert report.summary["artists"] == 4
     warnings = codes(report, "warning")
     assert warnings["unannotated_audio"] == 1
-    assert warnings["short_audio"] == 12  # 1 s fake clips; real ones are ~30 s
+    assert warnings["short_clip"] == 12  # 10.5 s fake clips: above the minimum, below nominal
 
 
 def test_fourq_splits(fourq_root: Path) -> None:

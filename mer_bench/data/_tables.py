@@ -20,7 +20,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -37,6 +37,8 @@ STEP_S = 1.0 / DYNAMIC_RATE_HZ
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg")  # preference order
 _RANGE_EPS = 1e-6
 _MAX_DEPTH = 8
+MAX_ID_BYTES = 200  # a longer "id" is a broken row (a file name allows 255 bytes)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SKIP_DIRS = {"__MACOSX"}
 
 VA = ("valence", "arousal")  # canonical column order
@@ -69,9 +71,47 @@ def file_key(name: str) -> str:
 def norm_id(raw: str) -> str:
     """``' 2'``, ``'2.0'`` and ``'002'`` are all song ``'2'``; other ids only lose blanks."""
     text = raw.strip().strip('"').strip()
-    if re.fullmatch(r"\d+(\.0*)?", text):
-        return str(int(float(text)))
+    if len(text) <= MAX_ID_BYTES and (match := re.fullmatch(r"(\d+)(\.0*)?", text)):
+        return str(int(match.group(1)))  # exact, however many digits
     return text
+
+
+def id_problem(track_id: str) -> str | None:
+    """Why ``track_id`` cannot be a track id (None: it can).
+
+    Ids become file names and run artefacts: an id that no file system
+    accepts, or one holding control characters, is a broken row, not a track.
+    """
+    size = len(track_id.encode("utf-8"))
+    if size > MAX_ID_BYTES:
+        return (
+            f"is {len(track_id)} characters long (at most {MAX_ID_BYTES} bytes); a missing "
+            "separator or a stray quote probably ran several cells together"
+        )
+    if match := _CONTROL.search(track_id):
+        return f"contains the control character {match.group()!r}"
+    return None
+
+
+def row_id(table: Table, index: int, col: int | None, report: ValidationReport) -> str:
+    """The normalised id of row ``index``; '' (row skipped) when it cannot be an id.
+
+    An unusable id is a ``bad_id`` error naming the file, the line and the fix.
+    """
+    track_id = norm_id(table.cell(table.rows[index], col))
+    problem = id_problem(track_id)
+    if problem is None:
+        return track_id
+    shown = track_id if len(track_id) <= 40 else f"{track_id[:40]}..."
+    report.add(
+        "error",
+        "bad_id",
+        f"{table.path}, line {table.line(index)}: id {shown!r} {problem}. Correct or remove "
+        "that row; the row is not read.",
+        None,
+        table.path,
+    )
+    return ""
 
 
 def id_sort_key(track_id: str) -> tuple[int, int, str]:
@@ -191,6 +231,11 @@ class Table:
     rows: list[list[str]]
     encoding: str
     crlf: bool
+    lines: list[int] = field(default_factory=list)  # line number of each row in the file
+
+    def line(self, index: int) -> int:
+        """Line of ``rows[index]`` in the file (1-based, header included)."""
+        return self.lines[index] if index < len(self.lines) else index + 2
 
     def col(self, *names: str, required: bool = True) -> int | None:
         """Index of the first column whose key matches one of ``names``."""
@@ -247,24 +292,51 @@ def read_table(path: Path) -> Table:
     text, encoding = decode(data, path)
     crlf = "\r\n" in text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [line for line in text.split("\n") if line.strip()]
-    if not lines:
+    first = next((line for line in text.split("\n") if line.strip()), None)
+    if first is None:
         raise DatasetError(f"{path} is empty; re-extract it from the dataset archive")
-    delim = _delimiter(lines[0])
+    delim = _delimiter(first)
     if delim is None:
-        parsed = [line.split() for line in lines]
+        numbered = [(k, line.split()) for k, line in enumerate(text.split("\n"), 1)]
     else:
-        try:
-            parsed = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim))
-        except csv.Error as exc:
-            raise DatasetError(f"{path} is not a readable CSV: {exc}") from exc
-    columns = [norm_column(c) for c in parsed[0]]
+        numbered = _csv_rows(text, delim, path)
+    numbered = [(k, row) for k, row in numbered if any(cell.strip() for cell in row)]
+    columns = [norm_column(c) for c in numbered[0][1]]
     if " " in text or "\t" in text:  # padded or tabbed: clean every cell
-        rows = [[_clean(cell) for cell in row] for row in parsed[1:]]
-    else:  # compact numeric files (the big dynamic ones): nothing to strip
-        rows = parsed[1:]
-    rows = [row for row in rows if any(row)]
-    return Table(path, columns, rows, encoding, crlf)
+        numbered = [(k, [_clean(cell) for cell in row]) for k, row in numbered]
+    body = [(k, row) for k, row in numbered[1:] if any(row)]
+    return Table(
+        path, columns, [row for _, row in body], encoding, crlf, [k for k, _ in body]
+    )
+
+
+def _csv_rows(text: str, delim: str, path: Path) -> list[tuple[int, list[str]]]:
+    """``(line, cells)`` of every record; a record spanning lines is an error.
+
+    No annotation file has a field that spans lines, so a quoted field that
+    does is an unclosed quote: reading on would merge the following rows into
+    one cell (one bogus "track") or run to the end of the file.
+    """
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    out: list[tuple[int, list[str]]] = []
+    last = 0
+    try:
+        for row in reader:
+            start, last = last + 1, reader.line_num
+            if last > start and any("\n" in cell for cell in row):
+                total = text.count("\n") + (not text.endswith("\n"))
+                where = "the end of the file" if last >= total else f"line {last}"
+                raise DatasetError(
+                    f"{path}, line {start}: a double quote opened on this line is not closed "
+                    f"before {where}, so {last - start + 1} lines would be read as one row. "
+                    f"Close or remove the stray quote on line {start} and check again."
+                )
+            out.append((start, row))
+    except csv.Error as exc:
+        raise DatasetError(
+            f"{path}, line {reader.line_num}: not a readable CSV row ({exc}); fix that line"
+        ) from exc
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -312,16 +384,18 @@ def read_static(
     id_col = table.col(*id_names)
     cols = (table.col(*valence_names), table.col(*arousal_names))
     out: Static = {}
-    for row in table.rows:
-        track_id = norm_id(table.cell(row, id_col))
-        if not track_id:
+    for index, row in enumerate(table.rows):
+        if not norm_id(table.cell(row, id_col)):
             report.add(
                 "warning",
                 "bad_id",
-                f"row without an id in {table.path.name}: {row}",
+                f"row without an id in {table.path.name}, line {table.line(index)}: {row}",
                 None,
                 table.path,
             )
+            continue
+        track_id = row_id(table, index, id_col, report)
+        if not track_id:
             continue
         if track_id in out:
             duplicate(report, track_id, table.path)
@@ -352,8 +426,8 @@ def read_meta(
 ) -> dict[str, dict[str, str]]:
     """Non-empty metadata fields per id; a repeated id is reported and its first row kept."""
     out: dict[str, dict[str, str]] = {}
-    for row in table.rows:
-        track_id = norm_id(table.cell(row, id_col))
+    for index, row in enumerate(table.rows):
+        track_id = row_id(table, index, id_col, report)
         if not track_id:
             continue
         if track_id in out:
@@ -482,8 +556,8 @@ def read_wide_curves(
     times = _wide_times(table)
     start = float(times[0]) if len(times) else 0.0
     out: dict[str, Curve | None] = {}
-    for row in table.rows:
-        track_id = norm_id(row[0]) if row else ""
+    for index, row in enumerate(table.rows):
+        track_id = row_id(table, index, 0, report)
         if not track_id:
             continue
         if track_id in out:
@@ -525,8 +599,8 @@ def read_long_curves(
     id_col, time_col = table.col(*id_names), table.col(*time_names)
     axis_cols = {axis: table.col(*names) for axis, names in axis_names.items()}
     grouped: dict[str, list[list[str]]] = {}
-    for row in table.rows:
-        grouped.setdefault(norm_id(table.cell(row, id_col)), []).append(row)
+    for index, row in enumerate(table.rows):
+        grouped.setdefault(row_id(table, index, id_col, report), []).append(row)
     out: dict[str, dict[str, Curve] | None] = {}
     for track_id, rows in grouped.items():
         if not track_id:
@@ -679,7 +753,10 @@ class AnnotatedDataset(DatasetAdapter):
     per-quadrant counts.
     """
 
-    min_clip_s: ClassVar[float | None] = None  # shorter clips get a short_audio warning
+    # a clip shorter than this (below the dataset's shortest real clip) is a short_audio
+    # error, which --skip-invalid waives; one shorter than nominal_clip_s only a warning
+    min_clip_s: ClassVar[float | None] = None
+    nominal_clip_s: ClassVar[float | None] = None
 
     def __init__(self, root: Path | str | None = None) -> None:
         super().__init__(root)
@@ -703,6 +780,7 @@ class AnnotatedDataset(DatasetAdapter):
     def _validate_extra(self, report: ValidationReport) -> None:
         tracks = self.tracks()
         report.problems.extend(self._notes.problems)
+        report.notices.extend(n for n in self._notes.notices if n not in report.notices)
         for key, value in self._notes.summary.items():
             report.summary.setdefault(key, value)
         self._dataset_checks(report)
@@ -761,6 +839,17 @@ class AnnotatedDataset(DatasetAdapter):
             info = self._header(Path(t.audio_path))
             if info is None:
                 continue
+            if self.min_clip_s is not None and info.duration_s < self.min_clip_s:
+                report.add(
+                    "error",
+                    "short_audio",
+                    f"{t.id}: {Path(t.audio_path).name} is only {info.duration_s:.2f} s long; "
+                    f"no {self.name} clip is shorter than {self.min_clip_s:g} s, so it is "
+                    "probably cut short. Re-download it (`--skip-invalid` leaves it out).",
+                    t.id,
+                    t.audio_path,
+                )
+                continue
             if t.dynamic_va is not None and len(t.dynamic_va):
                 needed = t.dynamic_start_s + (len(t.dynamic_va) - 1) / t.dynamic_rate_hz
                 if info.duration_s + 1.0 < needed:
@@ -772,12 +861,12 @@ class AnnotatedDataset(DatasetAdapter):
                         t.id,
                         t.audio_path,
                     )
-            if self.min_clip_s is not None and info.duration_s < self.min_clip_s:
+            if self.nominal_clip_s is not None and info.duration_s < self.nominal_clip_s:
                 report.add(
                     "warning",
-                    "short_audio",
+                    "short_clip",
                     f"{t.id}: clip is only {info.duration_s:.2f} s long "
-                    f"(expected at least {self.min_clip_s:g} s)",
+                    f"(nominally at least {self.nominal_clip_s:g} s)",
                     t.id,
                     t.audio_path,
                 )

@@ -7,14 +7,14 @@ import os
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
 
-from mer_bench.data.audio import audio_info, load_audio
+from mer_bench.data.audio import TruncatedAudioError, audio_info, load_audio, reaches_end
 from mer_bench.data.splits import make_splits
 from mer_bench.errors import AudioError, DatasetError
 from mer_bench.registry import Registry
@@ -25,16 +25,41 @@ Severity = Literal["error", "warning", "info"]
 # Problem codes that a user may waive for a run (the affected tracks are dropped
 # and their ids logged). Anything else that is an error stops the run.
 MISSING_AUDIO = "missing_audio"
+UNSAFE_PATH = "unsafe_path"  # an audio path from the annotations escapes the dataset root
 TRACK_LEVEL_CODES = frozenset(
     {
         MISSING_AUDIO,
+        UNSAFE_PATH,
         "unreadable_audio",
+        "truncated_audio",
         "bad_label",
+        "bad_id",
         "unannotated_audio",
         "short_audio",
         "empty_passage",
     }
 )
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` resolves (symlinks followed) to ``root`` or below it."""
+    return Path(os.path.realpath(path)).is_relative_to(Path(os.path.realpath(root)))
+
+
+def unsafe_path_reason(path: Path, root: Path) -> str | None:
+    """Why ``path`` may not be read as part of the dataset at ``root``; None when it may.
+
+    Ids and file names come from the annotation files, so a crafted row
+    (``../../secret``, a 300-character id, a NUL byte) must never reach the
+    file system outside the root, nor crash a ``stat``.
+    """
+    try:
+        if not inside(path, root):
+            return f"resolves to {os.path.realpath(path)}, outside the dataset root {root}"
+        path.is_file()
+    except (OSError, ValueError) as exc:
+        return f"is not a usable file name ({exc.__class__.__name__}: {exc})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,6 +82,8 @@ class ValidationReport:
     problems: list[Problem] = field(default_factory=list)
     summary: dict[str, object] = field(default_factory=dict)
     corrections: dict[str, str] = field(default_factory=dict)
+    # one-line facts the user must see first (e.g. a check that could not run and why)
+    notices: list[str] = field(default_factory=list)
 
     def add(
         self,
@@ -88,9 +115,16 @@ class ValidationReport:
     def counts(self) -> Counter[tuple[str, str]]:
         return Counter((p.severity, p.code) for p in self.problems)
 
-    def render(self, max_per_code: int = 10) -> str:
-        """Readable multi-line report: summary, then problems grouped by code."""
+    def render(self, max_per_code: int = 10, waived: dict[str, str] | None = None) -> str:
+        """Readable multi-line report: notices, summary, then problems grouped by code.
+
+        ``waived`` maps error codes the user accepted to the option that accepted
+        them; those groups read ``WAIVED`` (with what happens to the tracks), not
+        ``ERROR``, so the report agrees with the verdict printed after it.
+        """
+        waived = waived or {}
         lines = [f"dataset {self.dataset} at {self.root}"]
+        lines += [f"NOTE {text}" for text in self.notices]
         for key, value in self.summary.items():
             lines.append(f"  {key}: {value}")
         for name, text in self.corrections.items():
@@ -99,7 +133,10 @@ class ValidationReport:
             lines.append("no problems found")
             return "\n".join(lines)
         for (severity, code), n in sorted(self.counts().items()):
-            lines.append(f"{severity.upper()} {code}: {n}")
+            if severity == "error" and code in waived:
+                lines.append(f"WAIVED {code}: {n} ({waived[code]}: these tracks are left out)")
+            else:
+                lines.append(f"{severity.upper()} {code}: {n}")
             shown = [p for p in self.problems if p.code == code and p.severity == severity]
             for p in shown[:max_per_code]:
                 lines.append(f"  - {p.message}")
@@ -137,6 +174,12 @@ class DatasetAdapter(ABC):
                 f"{env} (or MER_BENCH_DATA to a folder holding {self.name}/). "
                 f"Run `mer-bench data info {self.name}` for how to obtain it."
             )
+        if resolved.exists() and not resolved.is_dir():
+            raise DatasetError(
+                f"dataset {self.name!r}: root {resolved} is a file, not a folder. Pass the "
+                f"folder that holds the dataset (run `mer-bench data info {self.name}` for the "
+                "expected layout)."
+            )
         if not resolved.is_dir():
             raise DatasetError(
                 f"dataset {self.name!r}: root folder {resolved} does not exist. "
@@ -165,7 +208,25 @@ class DatasetAdapter(ABC):
 
     @cached_property
     def _tracks(self) -> tuple[Track, ...]:
-        return tuple(self._load_tracks())
+        return tuple(self._confine(t) for t in self._load_tracks())
+
+    @cached_property
+    def _unsafe_paths(self) -> dict[str, str]:
+        """Message per track whose audio path was refused (filled while tracks load)."""
+        return {}
+
+    def _confine(self, track: Track) -> Track:
+        """``track`` without its audio path when that path is unsafe (reported by validate)."""
+        if track.audio_path is None:
+            return track
+        reason = unsafe_path_reason(Path(track.audio_path), self.root)
+        if reason is None:
+            return track
+        self._unsafe_paths[track.id] = (
+            f"{track.id!r}: audio path {str(track.audio_path)!r}, built from that id's row in "
+            f"the annotation files, {reason}; the file is not read. Correct or remove that row."
+        )
+        return replace(track, audio_path=None)
 
     def tracks(self) -> list[Track]:
         return list(self._tracks)
@@ -240,6 +301,7 @@ class DatasetAdapter(ABC):
             report.add("error", "unreadable_annotations", str(exc))
             return report
         self._check_ids(tracks, report)
+        self._check_paths(report)
         self._check_labels(tracks, report)
         if check_audio:
             self._check_audio(tracks, report, deep)
@@ -257,6 +319,11 @@ class DatasetAdapter(ABC):
                 report.add(
                     "error", "duplicate_id", f"track id {track_id} appears {n} times", track_id
                 )
+
+    def _check_paths(self, report: ValidationReport) -> None:
+        """Audio paths that would leave the root or cannot be a file name: one error each."""
+        for track_id, message in self._unsafe_paths.items():
+            report.add("error", UNSAFE_PATH, message, track_id)
 
     def _check_labels(self, tracks: list[Track], report: ValidationReport) -> None:
         for t in tracks:
@@ -283,6 +350,8 @@ class DatasetAdapter(ABC):
         present, rates = 0, Counter()
         durations: list[float] = []
         for t in tracks:
+            if t.id in self._unsafe_paths:
+                continue
             if t.audio_path is None or not Path(t.audio_path).is_file():
                 report.add(
                     "error",
@@ -296,6 +365,11 @@ class DatasetAdapter(ABC):
                 info = audio_info(t.audio_path)
                 if deep:
                     load_audio(t.audio_path)
+                else:
+                    reaches_end(t.audio_path, info)
+            except TruncatedAudioError as exc:
+                report.add("error", "truncated_audio", str(exc), t.id, t.audio_path)
+                continue
             except AudioError as exc:
                 report.add("error", "unreadable_audio", str(exc), t.id, t.audio_path)
                 continue

@@ -128,6 +128,20 @@ def decide_swap(
     return SwapCheck(status, name, len(s), float(swapped), float(published))
 
 
+def swap_needs(n_dynamic: int) -> str:
+    """What the 2013 swap check needs, in one sentence: the files and where they go."""
+    have = (
+        f" (the dynamic files found cover only {n_dynamic} of the 2013 songs)" if n_dynamic else ""
+    )
+    return (
+        f"DEAM's dynamic per-second averages {DYN_VALENCE} and {DYN_AROUSAL} "
+        "(DEAM_Annotations.zip, 'annotations averaged per song/dynamic (per second "
+        f"annotations)/') anywhere below the root{have}, or emoMusic's "
+        "static_annotations.csv: set MER_BENCH_EMOMUSIC_ROOT to the "
+        "emoMusic folder (in a plan: params: {emomusic_root: PATH})"
+    )
+
+
 @DATASETS.register("deam")
 class DeamAdapter(AnnotatedDataset):
     """DEAM (Aljanaki, Yang & Soleymani 2017), read from the published CSVs.
@@ -192,6 +206,7 @@ class DeamAdapter(AnnotatedDataset):
         "static": SAM_1_9.describe(),
         "dynamic": CANONICAL.describe(),
     }
+    min_clip_s: ClassVar[float | None] = 15.0  # annotations start at 15 s of every clip
 
     def __init__(
         self,
@@ -360,7 +375,11 @@ class DeamAdapter(AnnotatedDataset):
             "songs with dynamic annotations": sum(v is not None for v in dynamic.values()),
             "per subset": {s: subsets.count(s) for s in ("2013", "2014", "2015")},
             "official split": f"{train} train (2013+2014) / {subsets.count('2015')} test (2015)",
-            "2013 V/A swap": self._swap.describe(),
+            "2013 V/A swap": (
+                "NOT checked (see NOTE)"
+                if self._swap.status == "unchecked"
+                else self._swap.describe()
+            ),
         }
 
     # --- the 2013 swap ---------------------------------------------------------
@@ -400,13 +419,7 @@ class DeamAdapter(AnnotatedDataset):
         if len(with_dyn) >= SWAP_MIN_SONGS:
             means = [tuple(dynamic[i][0].mean(axis=0)) for i in with_dyn]
             return decide_swap([static[i] for i in with_dyn], means, "DEAM dynamic annotations")
-        return SwapCheck(
-            "unchecked",
-            reason=(
-                "neither EiM's static annotations (emomusic_root / MER_BENCH_EMOMUSIC_ROOT) nor "
-                "DEAM's dynamic arousal.csv/valence.csv are available for the 2013 songs"
-            ),
-        )
+        return SwapCheck("unchecked", reason=swap_needs(len(with_dyn)))
 
     def _swap_back(self, static: Static) -> Static:
         """Exchange valence and arousal of every 2013 song (the published columns)."""
@@ -439,12 +452,16 @@ class DeamAdapter(AnnotatedDataset):
                 notes.add("info", "deam_va_swap", f"corrected: {self._correction_text()}")
         elif swap.status == "consistent":
             notes.add("info", "deam_va_swap_check", f"2013 static columns {swap.describe()}")
-        elif swap.status in ("unchecked", "inconclusive"):
+        elif swap.status == "unchecked":
+            notes.notices.append(
+                "DEAM's known 2013 valence/arousal swap is NOT checked, so those labels may be "
+                f"swapped. It needs {swap.reason}."
+            )
+        elif swap.status == "inconclusive":
             notes.add(
                 "warning",
                 "deam_va_swap_unchecked",
-                "could not check DEAM's known 2013 valence/arousal swap: "
-                + (swap.reason if swap.status == "unchecked" else swap.describe()),
+                f"could not settle DEAM's known 2013 valence/arousal swap: {swap.describe()}",
             )
 
     def corrections(self) -> dict[str, str]:

@@ -126,6 +126,7 @@ class EmoMusicAdapter(AnnotatedDataset):
         "static": SAM_1_9.describe(),
         "dynamic": CANONICAL.describe(),
     }
+    min_clip_s: ClassVar[float | None] = 15.0  # annotations start at 15 s of 45 s clips
 
     def __init__(self, root: Path | str | None = None) -> None:
         super().__init__(root)

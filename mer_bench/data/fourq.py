@@ -18,9 +18,9 @@ from mer_bench.data._tables import (
     Table,
     audio_index,
     id_sort_key,
-    norm_id,
     read_meta,
     read_table,
+    row_id,
 )
 from mer_bench.data.base import DATASETS, ValidationReport
 from mer_bench.errors import DatasetError
@@ -107,7 +107,8 @@ class FourQAdapter(AnnotatedDataset):
     emotion_vocabulary: ClassVar[tuple[str, ...]] = tuple(
         word for q in (1, 2, 3, 4) for word in QUADRANT_MOODS[q]
     )
-    min_clip_s: ClassVar[float | None] = 20.0  # nominal 30 s; two Q1 clips are only 10 s
+    min_clip_s: ClassVar[float | None] = 9.5  # the shortest clips (two in Q1) are 10.08 s
+    nominal_clip_s: ClassVar[float | None] = 20.0  # nominal 30 s
 
     def __init__(self, root: Path | str | None = None) -> None:
         super().__init__(root)
@@ -163,8 +164,8 @@ class FourQAdapter(AnnotatedDataset):
         table = read_table(path)
         song_col, q_col = table.col("Song", "id"), table.col("Quadrant", "quadrant_label")
         labels: dict[str, int | None] = {}
-        for row in table.rows:
-            song = norm_id(table.cell(row, song_col))
+        for index, row in enumerate(table.rows):
+            song = row_id(table, index, song_col, self._notes)
             if not song:
                 continue
             if song in labels:

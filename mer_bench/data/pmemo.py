@@ -121,6 +121,7 @@ class PMEmoAdapter(AnnotatedDataset):
         "static": UNIT.describe(),
         "dynamic": UNIT.describe(),
     }
+    min_clip_s: ClassVar[float | None] = 10.0  # the shortest choruses are 11 s
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ import atexit
 import os
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -21,7 +22,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from threadpoolctl import threadpool_limits
 
 from mer_bench.data.audio import content_hash, load_audio
@@ -32,6 +33,8 @@ from mer_bench.types import Track
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 MIN_PARALLEL = 48  # fewer missing entries than this are computed in-process
+PARENT_CHECK_S = 0.5  # how often a worker checks that the process that started it lives
+STOP_GRACE_S = 2.0  # after SIGTERM, how long a worker may take before it is killed
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,20 @@ class FeatureCache:
             if progress:
                 progress(done, total)
 
+    def _remove_partial_writes(self, extractor: FeatureExtractor, audio_hashes: list[str]) -> None:
+        """Delete temp files that stopped workers left, for entries no one is writing now."""
+        for audio_hash in audio_hashes:
+            path = self.path_for(extractor, audio_hash)
+            leftovers = list(path.parent.glob(f".{path.stem}.*.tmp"))
+            if not leftovers:
+                continue
+            try:
+                with FileLock(str(path) + ".lock", timeout=0):
+                    for tmp in leftovers:
+                        tmp.unlink(missing_ok=True)
+            except Timeout:  # another process is writing this entry: its file, not ours
+                continue
+
     def _fill_in_processes(
         self,
         extractor: FeatureExtractor,
@@ -182,7 +199,10 @@ class FeatureCache:
                 if progress:
                     progress(done, total)
         except BaseException:
+            # Ctrl-C (or any failure): stop now, not after the queue. Entries already
+            # written stay; a clip cut off mid-write leaves no entry (atomic rename)
             _shutdown_pool(cancel=True)
+            self._remove_partial_writes(extractor, [hashes[t.id] for t in todo])
             raise
         if errors:
             listing = "\n  ".join(errors)
@@ -214,17 +234,50 @@ def _worker_pool(workers: int) -> ProcessPoolExecutor:
 
 def _init_worker() -> None:
     """One BLAS / OpenMP thread per worker (the workers already use every core); Ctrl-C
-    is the parent's to handle: it cancels the queue and each worker ends its clip."""
+    is the parent's to handle: it cancels the queue and stops the workers. A worker
+    whose parent dies (SIGKILL, OOM killer) exits within ``PARENT_CHECK_S``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["OMP_NUM_THREADS"] = "1"
     threadpool_limits(1)
+    parent = os.getppid()
+    threading.Thread(
+        target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True
+    ).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker thread: end this process as soon as the process that spawned it is gone.
+
+    An orphan is re-parented (to init or a subreaper), so its parent id changes; a
+    worker that kept computing would hold hundreds of MB and the resource tracker.
+    """
+    while True:
+        time.sleep(PARENT_CHECK_S)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 def _shutdown_pool(cancel: bool = False) -> None:
+    """Close the pool: wait for the work (``cancel=False``) or stop the workers now."""
     global _POOL
-    if _POOL is not None:
-        _POOL.shutdown(wait=not cancel, cancel_futures=cancel)
-        _POOL = None
+    pool, _POOL = _POOL, None
+    if pool is None:
+        return
+    if not cancel:
+        pool.shutdown(wait=True)
+        return
+    # terminate first: the pool then fails its queued futures itself, and ``shutdown``
+    # below (which holds the pool alive until it is done) has nothing left to run
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        proc.terminate()
+    deadline = time.monotonic() + STOP_GRACE_S
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1.0)
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 atexit.register(_shutdown_pool)

@@ -140,7 +140,8 @@ def _variant(row: LeaderboardRow) -> str:
 
 
 def _md_cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text from run tags as inert Markdown: HTML escaped as in index.html, one table cell."""
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_method(row: LeaderboardRow) -> str:
@@ -175,7 +176,7 @@ def _md_table(table: LeaderboardTable) -> list[str]:
     lines = [
         f'<a id="{table.anchor}"></a>',
         "",
-        f"## {table.title}",
+        f"## {_md_cell(table.title)}",
         "",
         f"Primary metric: **{table.primary_metric}** {arrow(table.primary_metric)}",
         "",
@@ -190,7 +191,7 @@ def _md_table(table: LeaderboardTable) -> list[str]:
         lines += ["", "_No chance baseline run for this table._"]
     lines += ["", "Provenance:", ""]
     for rank, row in enumerate(table.rows, 1):
-        lines.append(f"{rank}. {_md_cell(row.label)}: {provenance_text(row)}")
+        lines.append(f"{rank}. {_md_cell(row.label)}: {_md_cell(provenance_text(row))}")
     return lines + [""]
 
 
@@ -204,7 +205,7 @@ def render_markdown(
     if source:
         lines += [f"Source: `{source}`", ""]
     lines += ["## Contents", ""]
-    lines += [f"- [{t.title}](#{t.anchor})" for t in tables]
+    lines += [f"- [{_md_cell(t.title)}](#{t.anchor})" for t in tables]
     lines.append("")
     for table in tables:
         lines += _md_table(table)

@@ -279,6 +279,7 @@ FOURQ_META_HEADER = (
     '"Song","Artist","Title","Quadrant","PQuad","MoodsTotal","Moods","MoodsFoundStr",'
     '"MoodsStr","MoodsStrSplit","Genres","GenresStr","Sample","SampleURL"'
 )
+FOURQ_CLIP_S = 10.5  # above 4Q's minimum (its shortest real clips are 10.08 s)
 FOURQ_ARTISTS = ("Einstürzende Neubauten", "Céline Dion", "Motörhead", "Gipsy Kings")
 
 
@@ -294,7 +295,7 @@ def make_4q(
     encoding: str = "latin-1",
     audio: bool = True,
     extra_audio: Sequence[str] = (),
-    clip_s: float = CLIP_S,
+    clip_s: float = FOURQ_CLIP_S,
 ) -> Path:
     """``root/MER_audio_taffc_dataset`` with the two CSVs (CRLF, latin-1 metadata) and Q1..Q4/."""
     base = root / "MER_audio_taffc_dataset"
