@@ -537,7 +537,11 @@ class Runner:
         if merge_val is None:
             merge_val = run.config.get("validation") == "merged-into-train"
         if merge_val:
-            split = dataclasses.replace(split, train=(*split.train, *split.val), val=())
+            # a protocol whose validation and test parts coincide (Alm's official split)
+            # must not leak test items into training
+            test = set(split.test)
+            extra = tuple(i for i in split.val if i not in test)
+            split = dataclasses.replace(split, train=(*split.train, *extra), val=())
         task = _fold_task(
             prep.task, [prep.tracks[i] for i in split.train], run.spec.label_rule, run.spec.seed
         )

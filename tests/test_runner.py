@@ -219,6 +219,12 @@ def test_a_method_that_never_selects_on_validation_trains_on_it(monkeypatch):
     assert len(parts["val"]) == 0
     assert set(parts["train"].ids) == set(split.train) | set(split.val)
     assert len(runner.fold_data(merged, prep, split, merge_val=False)["val"]) == len(split.val)
+    # validation items that are also test items (validation = test) never join training
+    import dataclasses
+
+    overlapping = dataclasses.replace(split, val=(*split.val, *split.test[:2]))
+    train_ids = set(runner.fold_data(merged, prep, overlapping)["train"].ids)
+    assert train_ids == set(split.train) | set(split.val)
     runner.run(merged)
     (parent,) = _parents(runner.tracker)
     n_train, n_val, n_test = (int(x) for x in parent.tags["split_sizes"].split("/"))
