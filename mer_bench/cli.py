@@ -327,7 +327,9 @@ def reproduce(
                 _say(f"  {paper.name}:{table.id} — {table.caption} "
                      f"({runnable}/{len(table.rows)} rows have a run; each needs what it lists)")
                 for row in table.rows:
-                    _say(f"    - {row.label}: needs {row.needs()}")
+                    apart = f"; published not comparable: {row.published_note}"
+                    _say(f"    - {row.label}: needs {row.needs()}"
+                         f"{apart if row.published_note else ''}")
         return
     root_map = {}
     for item in roots or []:

@@ -40,6 +40,9 @@ class PaperRow:
     run: Mapping[str, Any] | None = None
     unavailable: str = ""
     note: str = ""
+    # why the published number does not compare with this row as it runs here (substituted
+    # parts, other data): the number is kept and shown, but never beside our result
+    published_note: str = ""
 
     def spec(self, seed: int = 0, roots: Mapping[str, str] | None = None) -> RunSpec:
         if self.run is None:
@@ -125,6 +128,7 @@ def load_paper(path: Path) -> Paper:
                     run=run,
                     unavailable=str(r.get("unavailable") or ""),
                     note=str(r.get("note") or ""),
+                    published_note=str(r.get("published_note") or ""),
                 )
             )
         tables.append(PaperTable(name, str(t.get("id")), str(t.get("caption", "")), tuple(rows)))
@@ -154,7 +158,9 @@ def published_values(papers: Iterable[Paper]) -> list[PublishedValue]:
     """Every runnable row's published number, for the leaderboard's 'published' column.
 
     Each is shown only beside rows run as the paper row specifies (same protocol
-    and parameters), so a reduced-budget run never stands beside the paper's number.
+    and parameters), so a reduced-budget run never stands beside the paper's number;
+    a row with a ``published_note`` (its run differs from the paper's in parts or
+    data) contributes none.
     """
     from mer_bench.runner import resolve
 
@@ -162,7 +168,7 @@ def published_values(papers: Iterable[Paper]) -> list[PublishedValue]:
     for paper in papers:
         for table in paper.tables:
             for row in table.rows:
-                if row.run is None or row.published is None:
+                if row.run is None or row.published is None or row.published_note:
                     continue
                 try:
                     run = resolve(row.spec())
@@ -200,13 +206,13 @@ class RowResult:
 
     @property
     def difference(self) -> float | None:
-        if self.mean is None or self.row.published is None:
+        if self.mean is None or self.row.published is None or self.row.published_note:
             return None
         return self.mean - self.row.published
 
     @property
     def inside(self) -> bool | None:
-        if self.low is None or self.row.published is None:
+        if self.low is None or self.row.published is None or self.row.published_note:
             return None
         return self.low <= self.row.published <= self.high
 

@@ -456,3 +456,18 @@ def test_validation_precision_gives_an_unanswered_query_no_hit():
     rel = np.array([[True, False], [True, False]])
     sim = np.array([[0.9, 0.1], [np.nan, np.nan]])
     assert precision_at_k(sim, rel, 1) == pytest.approx(0.5)  # not 1.0 by index order
+
+
+def test_the_run_names_the_parts_it_used_and_they_are_not_the_papers(folds, tmp_path):
+    from mer_bench.methods.text2music.method import PAPER_PARTS
+
+    cls = METHODS.get("text2music")
+    assert cls.label_tags == ("text_encoder", "music_encoder", "word_vectors")
+    _, ctx = _fit(folds, tmp_path, strategy="metric-3branch", music_input="features")
+    assert (ctx.extra_tags["text_encoder"], ctx.extra_tags["music_encoder"]) == (
+        "tiny-random", "pooled-features")  # fmt: skip
+    assert ctx.extra_tags["word_vectors"] == "tiny-random-words"
+    _, ctx = _fit(folds, tmp_path, strategy="va-regression")  # CNN on audio, no word vectors
+    assert ctx.extra_tags["music_encoder"] == "cnn-random-init"
+    assert "word_vectors" not in ctx.extra_tags
+    assert ctx.extra_tags["music_encoder"] != PAPER_PARTS["music_encoder"]

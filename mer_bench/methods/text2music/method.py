@@ -102,6 +102,30 @@ class Text2MusicParams:
         )  # fmt: skip
 
 
+# What Won et al. ran, in the terms of ``parts_used``: a row that reports other parts is a
+# different model, and its paper row carries a ``published_note`` saying so.
+PAPER_PARTS = {
+    "text_encoder": "distilbert",
+    "music_encoder": "resnet-mtat-pretrained",
+    "word_vectors": "music-word2vec",
+}
+
+
+def parts_used(params: Text2MusicParams, text_encoder: str, uses_words: bool) -> dict[str, str]:
+    """The pretrained parts a fit actually used, as run tags (``label_tags``).
+
+    ``word_vectors`` is named only for the strategies whose model depends on
+    the mood-word vectors (w2v-regression, metric-3branch).
+    """
+    parts = {
+        "text_encoder": text_encoder,
+        "music_encoder": "cnn-random-init" if params.music_input == "audio" else "pooled-features",
+    }
+    if uses_words:
+        parts["word_vectors"] = f"{text_encoder}-words"
+    return parts
+
+
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ConfigError(f"text2music: {name}={value!r} is not one of {list(allowed)}")
@@ -206,8 +230,11 @@ class Text2Music(Method):
       strategies, ``batch_size // 2`` per triplet group for metric learning
       (the authors' loader).
 
-    ``ctx.extra_tags["text_encoder"]`` records the encoder actually used and,
-    for metric learning, ``text2music_pairs`` the text -> music pairing.
+    Run tags (``ctx.extra_tags``): ``text_encoder``, ``music_encoder`` and,
+    where they shape the model, ``word_vectors`` name the parts that ran (and
+    the leaderboard row); ``text2music_pairs`` the text -> music pairing of
+    metric learning; ``text2music_unanswerable`` the emotions classification
+    cannot answer.
 
     Cost: at the paper's width a CNN step on 32 crops takes seconds on one
     CPU core and fine-tuning DistilBERT more; on a CPU prefer
@@ -225,7 +252,10 @@ class Text2Music(Method):
         "chunk_s": 1.0, "batch_size": 8, "hidden_dim": 8, "embed_dim": 4, "max_text_tokens": 32,
     }  # fmt: skip
     label_params = ("strategy",)
-    label_tags = ("text_encoder",)  # "auto" resolves at fit time; the row names the result
+    # the parts that ran, named in the leaderboard row ("auto" resolves at fit time); none
+    # is the paper's DistilBERT-fine-tuned / MTAT-pretrained ResNet / music Word2Vec trio
+    # unless DistilBERT is cached, and the other two never are (see PAPER_PARTS)
+    label_tags = ("text_encoder", "music_encoder", "word_vectors")
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -333,13 +363,13 @@ class Text2Music(Method):
         torch.manual_seed(self.seed)
         choice = resolve_text_encoder(p.text_encoder)
         self._backbone: TextBackbone = load_text_encoder(choice, self.seed)
-        ctx.extra_tags["text_encoder"] = choice.name
         vocab = [*bridge.text_vocab, *bridge.music_vocab]
         words = lab.unit_rows(self._backbone.encode(vocab, p.max_text_tokens).numpy())
         space = self._label_space(train, words.astype(np.float32), music_hot)
         if p.strategy == "va-regression":
             self._check_va(space, text_labels, music_hot)
         strategy = STRATEGIES[p.strategy](space, p.settings())
+        ctx.extra_tags.update(parts_used(p, choice.name, strategy.uses_word_vectors))
         unanswerable = strategy.unanswerable()
         if unanswerable:  # texts predicted as these get no ranking and score 0
             ctx.extra_tags["text2music_unanswerable"] = ",".join(unanswerable)

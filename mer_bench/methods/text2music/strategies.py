@@ -124,6 +124,7 @@ class Strategy(ABC):
     name: ClassVar[str]
     sampling: ClassVar[str] = "plain"  # "plain" or "triplet" (see batches.py)
     groups: ClassVar[tuple[str, ...]] = ()
+    uses_word_vectors: ClassVar[bool] = False  # mood-word vectors shape the model
 
     def __init__(self, space: LabelSpace, settings: StrategySettings) -> None:
         self.space, self.s = space, settings
@@ -313,6 +314,7 @@ class VARegression(_Regression):
 
 @register("w2v-regression")
 class W2VRegression(_Regression):
+    uses_word_vectors = True
     def targets(self) -> tuple[np.ndarray, np.ndarray]:
         return self.space.text_words, self.space.music_words
 
@@ -392,6 +394,7 @@ class Metric2Branch(_Metric):
 @register("metric-3branch")
 class Metric3Branch(_Metric):
     groups = ("tag_text", "tag_music", "pair")
+    uses_word_vectors = True
 
     def loss(self, m: Encoders, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         w_text, w_music, w_pair = self.s.branch_weights
