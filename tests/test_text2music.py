@@ -471,3 +471,20 @@ def test_the_run_names_the_parts_it_used_and_they_are_not_the_papers(folds, tmp_
     assert ctx.extra_tags["music_encoder"] == "cnn-random-init"
     assert "word_vectors" not in ctx.extra_tags
     assert ctx.extra_tags["music_encoder"] != PAPER_PARTS["music_encoder"]
+
+
+def test_frozen_vectors_are_encoded_once_per_text_list(monkeypatch):
+    from mer_bench.methods.text2music import text_backbone as tb
+
+    backbone = te.load_text_encoder(te.EncoderChoice("tiny-random", "random", "mean"), 0)
+    calls = []
+    encode = backbone.encode
+    monkeypatch.setattr(backbone, "encode", lambda texts, n: calls.append(texts) or encode(texts, n))
+    texts = ["we laughed all day", "he wept alone", "a quiet lake"]
+    first = tb.frozen_vectors(backbone, "random", 0, texts, 32)
+    again = tb.frozen_vectors(backbone, "random", 0, list(texts), 32)
+    assert len(calls) == 1 and again is first
+    tb.frozen_vectors(backbone, "random", 1, texts, 32)  # another random encoder: new vectors
+    tb.frozen_vectors(backbone, "random", 0, texts[:2], 32)  # another list
+    assert len(calls) == 3
+    torch.testing.assert_close(first, encode(texts, 32))

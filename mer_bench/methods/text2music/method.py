@@ -276,14 +276,15 @@ class Text2Music(Method):
         if p.finetune_text:
             ids, mask = backbone.tokenize(_texts_of(items), p.max_text_tokens)
             return TextInputs(ids=ids, mask=mask)
-        missing = [t for t in items if (t.id, t.text) not in self._text_vectors]
-        if missing:
-            vectors = backbone.encode(_texts_of(tuple(missing)), p.max_text_tokens)
-            for item, vector in zip(missing, vectors):
-                self._text_vectors[(item.id, item.text)] = vector
         if not items:
             return TextInputs(vectors=torch.zeros((0, backbone.dim)))
-        return TextInputs(vectors=torch.stack([self._text_vectors[(t.id, t.text)] for t in items]))
+        from mer_bench.methods.text2music.text_backbone import frozen_vectors
+
+        texts = _texts_of(items)
+        return TextInputs(
+            vectors=frozen_vectors(backbone, self._encoder_source, self.seed, texts,
+                                   p.max_text_tokens)  # fmt: skip
+        )
 
     def _music_inputs(self, data: FoldData) -> MusicInputs:
         import torch
@@ -363,6 +364,7 @@ class Text2Music(Method):
         torch.manual_seed(self.seed)
         choice = resolve_text_encoder(p.text_encoder)
         self._backbone: TextBackbone = load_text_encoder(choice, self.seed)
+        self._encoder_source = choice.source
         vocab = [*bridge.text_vocab, *bridge.music_vocab]
         words = lab.unit_rows(self._backbone.encode(vocab, p.max_text_tokens).numpy())
         space = self._label_space(train, words.astype(np.float32), music_hot)
@@ -379,7 +381,6 @@ class Text2Music(Method):
                 for e, row in zip(space.text_vocab, space.pair_positive)
             )
 
-        self._text_vectors: dict[tuple[str, str | None], torch.Tensor] = {}
         self._mels = MelStore(p.frontend())
         if p.music_input == "features":
             if train.features is None:
