@@ -58,12 +58,15 @@ W2V = {"joy": ("happy",), "anger": ("angry",), "fear": ("angry",), "sadness": ("
        "serenity": ("gloomy",)}  # fmt: skip
 
 
+# the nearest mood of each text emotion in WORD_VA (Euclidean)
+VA = {"joy": ("happy",), "anger": ("angry",), "fear": ("angry",), "sadness": ("sad",),
+      "serenity": ("tender",)}  # fmt: skip
+
+
 def _bridge(text_vocab=TEXT_VOCAB, music_vocab=MUSIC_VOCAB, word_va=None) -> EmotionBridge:
-    manual = {e: m for e, m in MANUAL.items() if e in text_vocab}
-    w2v = {e: m for e, m in W2V.items() if e in text_vocab}
-    return EmotionBridge(
-        text_vocab, music_vocab, {"manual": manual, "w2v": w2v}, word_va or WORD_VA
-    )
+    maps = {name: {e: m for e, m in table.items() if e in text_vocab}
+            for name, table in (("manual", MANUAL), ("va", VA), ("w2v", W2V))}  # fmt: skip
+    return EmotionBridge(text_vocab, music_vocab, maps, word_va or WORD_VA)
 
 
 def _texts(k: int) -> list[Track]:
@@ -488,3 +491,16 @@ def test_frozen_vectors_are_encoded_once_per_text_list(monkeypatch):
     tb.frozen_vectors(backbone, "random", 0, texts[:2], 32)  # another list
     assert len(calls) == 3
     torch.testing.assert_close(first, encode(texts, 32))
+
+
+def test_model_selection_scores_validation_under_the_va_mapping_by_default(folds, tmp_path):
+    assert METHODS.get("text2music").make_params().select_mapping == "va"
+    clips = [("tender",), ("calm",), ("tense",)]
+    # serenity: va -> tender only, manual -> tender and calm; fear: va -> angry, manual -> tense
+    va = relevance(["serenity", "fear"], clips, _bridge(), "va")
+    assert va.tolist() == [[True, False, False], [False, False, False]]
+    manual = relevance(["serenity", "fear"], clips, _bridge())  # the primary one
+    assert manual.tolist() == [[True, True, False], [False, False, True]]
+    with pytest.raises(TaskError, match="select_mapping='nope'"):
+        _fit(folds, tmp_path, strategy="va-regression", music_input="features",
+             select_mapping="nope")  # fmt: skip

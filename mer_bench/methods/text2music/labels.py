@@ -138,10 +138,19 @@ def require_tagged(tracks: Sequence[Track], hot: np.ndarray, vocab: Sequence[str
 
 
 def relevance(
-    text_labels: Sequence[str], music_labels: Sequence[Sequence[str]], bridge: EmotionBridge
+    text_labels: Sequence[str],
+    music_labels: Sequence[Sequence[str]],
+    bridge: EmotionBridge,
+    mapping: str | None = None,
 ) -> np.ndarray:
-    """[Q, C] bool under the bridge's primary mapping (validation only)."""
-    table = bridge.mappings.get(bridge.primary, {})
+    """[Q, C] bool under ``mapping`` (default: the bridge's primary one); validation only."""
+    name = bridge.primary if mapping is None else mapping
+    if name not in bridge.mappings:
+        raise TaskError(
+            f"text2music: select_mapping={name!r} is not a mapping of the bridge "
+            f"({sorted(bridge.mappings)}); name one of those"
+        )
+    table = bridge.mappings[name]
     moods = [set(table.get(e, ())) for e in text_labels]
     return np.array(
         [[bool(m & set(tags)) for tags in music_labels] for m in moods], dtype=bool

@@ -62,6 +62,7 @@ class Text2MusicParams:
     pair_mapping: str = "w2v"  # text -> music positives: a bridge mapping (paper: w2v) or "word"
     multihead_layers: int = 3  # layers of the multihead strategy's shared MLP (paper: 3)
     music_activation: str = "softmax"  # mood classifiers: softmax + CE (paper) | sigmoid + BCE
+    select_mapping: str = "va"  # validation P@5 under this mapping picks the epoch (authors' code)
     lr: float = 1e-4  # Adam
     weight_decay: float = 1e-4  # the authors' code
     batch_size: int = 32
@@ -221,8 +222,10 @@ class Text2Music(Method):
     * evaluation chunks cover the whole clip (first to last frame); clips
       shorter than 5 s are zero-padded; chunk outputs (probabilities for the
       classifiers, embeddings otherwise) are averaged;
-    * model selection: validation P@5 under the bridge's primary mapping
-      every epoch, the best epoch kept (the authors' checkpoint rule), plus
+    * model selection: validation P@5 under the bridge's ``select_mapping``
+      (default ``va``: the authors' metric-learning solver monitors P@5 under
+      its VA dict; the paper does not say) every epoch, the best epoch kept
+      (the authors' checkpoint rule), plus
       early stopping after ``patience`` epochs without improvement (ours;
       0 turns it off). Without usable validation data (no texts, clips or
       relevant pairs) the last epoch of ``max_epochs`` is kept;
@@ -312,7 +315,7 @@ class Text2Music(Method):
         if val is None or not val.texts or not len(val) or val.bridge is None:
             return None
         emotions = [t.tags[0] if t.tags else "" for t in val.texts]
-        rel = lab.relevance(emotions, val.music_labels, val.bridge)
+        rel = lab.relevance(emotions, val.music_labels, val.bridge, self.params.select_mapping)
         if not rel.any():
             return None
         return EvalSet(self._text_inputs(val.texts), self._music_inputs(val), rel)
