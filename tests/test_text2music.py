@@ -412,8 +412,9 @@ def test_fit_pairs_by_the_bridge_w2v_mapping_unless_told_otherwise(folds, tmp_pa
     _, ctx = _fit(folds, tmp_path, strategy="metric-2branch", music_input="features",
                   pair_mapping="manual")  # fmt: skip
     assert ctx.extra_tags["text2music_pairs"].startswith("joy->happy+exciting,anger->angry,")
+    # "word": the nearest tag in the text encoder's own word space
     _, ctx = _fit(folds, tmp_path, strategy="metric-2branch", music_input="features",
-                  pair_mapping="word")  # fmt: skip  (the nearest tag in the encoder's space)
+                  pair_mapping="word")  # fmt: skip
     assert ctx.extra_tags["text2music_pairs"].count("->") == len(TEXT_VOCAB)
     assert "+" not in ctx.extra_tags["text2music_pairs"]  # one tag per emotion
     no_w2v = dataclasses.replace(
