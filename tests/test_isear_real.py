@@ -77,6 +77,7 @@ def test_non_answers_are_dropped_and_real_answers_kept(isear, raw):
         assert key not in ids, sit[key]
     assert sit["0110064"] == "[ Same as in anger.]"
     assert "0110063" in ids  # "Friends who torture animals.": short but a real answer
+
     # a long answer is never taken for a stock phrase (words, not the "á" line-break marks)
     def words(text: str) -> int:
         return sum(w not in ("á", "[", "]") for w in text.split())

@@ -487,7 +487,11 @@ def test_frozen_vectors_are_encoded_once_per_text_list(monkeypatch):
     backbone = te.load_text_encoder(te.EncoderChoice("tiny-random", "random", "mean"), 0)
     calls = []
     encode = backbone.encode
-    monkeypatch.setattr(backbone, "encode", lambda texts, n: calls.append(texts) or encode(texts, n))
+    def counted(texts, n):
+        calls.append(texts)
+        return encode(texts, n)
+
+    monkeypatch.setattr(backbone, "encode", counted)
     texts = ["we laughed all day", "he wept alone", "a quiet lake"]
     first = tb.frozen_vectors(backbone, "random", 0, texts, 32)
     again = tb.frozen_vectors(backbone, "random", 0, list(texts), 32)

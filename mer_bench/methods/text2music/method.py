@@ -285,8 +285,9 @@ class Text2Music(Method):
 
         texts = _texts_of(items)
         return TextInputs(
-            vectors=frozen_vectors(backbone, self._encoder_source, self.seed, texts,
-                                   p.max_text_tokens)  # fmt: skip
+            vectors=frozen_vectors(
+                backbone, self._encoder_source, self.seed, texts, p.max_text_tokens
+            )  # fmt: skip
         )
 
     def _music_inputs(self, data: FoldData) -> MusicInputs:

@@ -315,6 +315,7 @@ class VARegression(_Regression):
 @register("w2v-regression")
 class W2VRegression(_Regression):
     uses_word_vectors = True
+
     def targets(self) -> tuple[np.ndarray, np.ndarray]:
         return self.space.text_words, self.space.music_words
 
