@@ -287,7 +287,7 @@ class Text2Music(Method):
         return TextInputs(
             vectors=frozen_vectors(
                 backbone, self._encoder_source, self.seed, texts, p.max_text_tokens
-            )  # fmt: skip
+            )
         )
 
     def _music_inputs(self, data: FoldData) -> MusicInputs:
