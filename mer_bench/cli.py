@@ -351,6 +351,8 @@ def reproduce(
                         line += f"; runs {row.settings()}"
                     if row.published is None:
                         line += f"; no published value: {row.note}"
+                    if row.published_note:
+                        line += f"; published not comparable: {row.published_note}"
                     _say(line)
         return
     root_map = {}

@@ -30,13 +30,16 @@ def _cells(r: RowResult) -> list[str]:
     pub = "" if r.row.published is None else f"{r.row.published:.3f}"
     if r.row.published_std is not None:
         pub += f" ± {r.row.published_std:.3f}"
-    if r.row.published_as:
+    if r.row.published_as and r.row.comparable is not None:
         pub += f" ({CONVERSIONS[r.row.published_as].says}: {r.row.comparable:.3f})"
+    apart = f"published not comparable: {brief(r.row.published_note)}"
     if r.status != "ok":
-        return [pub, "—", "", "", STATE.get(r.status, "") + brief(r.reason)]
+        reason = STATE.get(r.status, "") + brief(r.reason)
+        return [pub, "—", "", "", "; ".join(filter(None, [reason, r.row.published_note and apart]))]
     diff = "" if r.difference is None else f"{r.difference:+.3f}"
     inside = {True: "yes", False: "no", None: ""}[r.inside]
-    return [pub, f"{r.mean:.3f} [{r.low:.3f}, {r.high:.3f}] (n={r.n})", diff, inside, r.row.note]
+    note = "; ".join(filter(None, [r.row.note, r.row.published_note and apart]))
+    return [pub, f"{r.mean:.3f} [{r.low:.3f}, {r.high:.3f}] (n={r.n})", diff, inside, note]
 
 
 HEAD = ["table", "row", "metric", "published", "ours [95% CI]", "diff", "in CI", "note"]

@@ -58,11 +58,17 @@ class PaperRow:
     unavailable: str = ""
     note: str = ""
     published_as: str = ""  # a CONVERSIONS name: the printed value is not our metric's
+    # why the published number does not compare with this row as it runs here (substituted
+    # parts, other data): the number is kept and shown, but never beside our result
+    published_note: str = ""
 
     @property
     def comparable(self) -> float | None:
-        """The published value in our metric's terms (the printed one unless converted)."""
-        if self.published is None or not self.published_as:
+        """The published value in our metric's terms (the printed one unless converted);
+        None when there is none or it does not compare with the row (``published_note``)."""
+        if self.published is None or self.published_note:
+            return None
+        if not self.published_as:
             return self.published
         return CONVERSIONS[self.published_as].convert(self.published)
 
@@ -183,6 +189,7 @@ def load_paper(path: Path) -> Paper:
                     unavailable=str(r.get("unavailable") or ""),
                     note=str(r.get("note") or ""),
                     published_as=published_as,
+                    published_note=str(r.get("published_note") or ""),
                 )
             )
         tables.append(PaperTable(name, str(t.get("id")), str(t.get("caption", "")), tuple(rows)))
@@ -212,7 +219,9 @@ def published_values(papers: Iterable[Paper]) -> list[PublishedValue]:
     """Every runnable row's published number, for the leaderboard's 'published' column.
 
     Each is shown only beside rows run as the paper row specifies (same protocol
-    and parameters), so a reduced-budget run never stands beside the paper's number.
+    and parameters), so a reduced-budget run never stands beside the paper's number;
+    a row with a ``published_note`` (its run differs from the paper's in parts or
+    data) contributes none.
     """
     from mer_bench.runner import resolve
 

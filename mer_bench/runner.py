@@ -784,7 +784,7 @@ def _prediction_rows(
     """One row per test track; arrays are stored as JSON text so any reader can load them.
 
     Text-to-music: one row per text query with its emotion and the ids of its
-    ten best-ranked clips.
+    ten best-ranked clips (none for a query the method could not answer).
     """
     if data.texts:
         sim = np.asarray(prediction, dtype=float)
@@ -795,7 +795,10 @@ def _prediction_rows(
                 "fold": fold,
                 "fold_index": k,
                 "target": json.dumps(text.tags[0]),
-                "prediction": json.dumps([data.tracks[j].id for j in top[i]]),
+                # an all-NaN row: the method had no answer for this text
+                "prediction": json.dumps(
+                    [] if np.isnan(sim[i]).all() else [data.tracks[j].id for j in top[i]]
+                ),
             }
             for i, text in enumerate(data.texts)
         ]

@@ -180,3 +180,35 @@ def test_bad_k_raises() -> None:
 def test_ragged_similarity_raises_merbencherror() -> None:
     with pytest.raises(MerBenchError, match="similarity matrix is not a regular"):
         mrr([[0.1, 0.2], [0.3]])
+
+
+# --- unanswered queries (a method that cannot rank anything for a query) --------------
+def test_an_unanswered_query_scores_zero_not_a_pessimistic_rank() -> None:
+    from mer_bench.metrics.retrieval import class_macro_retrieval_metrics, unanswered_rows
+
+    sim = np.array([[0.9, 0.1, 0.5], [np.nan, np.nan, np.nan], [0.2, 0.3, 0.1]])
+    rel = np.array([[True, False, False], [True, False, False], [False, False, True]])
+    assert unanswered_rows(sim).tolist() == [False, True, False]
+    out = class_macro_retrieval_metrics(sim, rel, ["a", "a", "b"], precision_ks=(5,))
+    # a: ranks 1 and "no answer" -> (1 + 0) / 2; b: its clip is last of 3 -> 1/3
+    assert out["mrr"] == pytest.approx(((1 + 0) / 2 + 1 / 3) / 2)
+    # a: 1 hit / 5 and 0; b: 1 hit (rank 3 <= 5) / 5
+    assert out["precision@5"] == pytest.approx(((1 / 5 + 0) / 2 + 1 / 5) / 2)
+    # the same query as a constant row instead would have been ranked pessimistically: 1/3
+    constant = np.where(np.isnan(sim), 0.0, sim)
+    with_constant = class_macro_retrieval_metrics(constant, rel, ["a", "a", "b"])
+    assert with_constant["mrr"] == pytest.approx(((1 + 1 / 3) / 2 + 1 / 3) / 2)
+
+
+def test_every_query_unanswered_scores_zero_and_partial_nan_is_an_error() -> None:
+    from mer_bench.metrics.retrieval import class_macro_retrieval_metrics
+
+    sim = np.full((3, 4), np.nan)
+    rel = np.eye(3, 4, dtype=bool)
+    out = class_macro_retrieval_metrics(sim, rel, ["a", "b", "c"])
+    assert out == {"mrr": 0.0, "precision@5": 0.0}
+    sim[0, 1] = 0.5  # a NaN inside a scored row is a bug, not "no answer"
+    with pytest.raises(MerBenchError, match="nan"):
+        class_macro_retrieval_metrics(sim[:1], rel[:1], ["a"])
+    with pytest.raises(MerBenchError, match="nan"):
+        mrr(np.full((2, 2), np.nan))  # the plain metrics never accept NaN

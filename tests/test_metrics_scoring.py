@@ -297,3 +297,21 @@ def test_static_va_sqrt_r2_is_the_root_of_a_non_negative_r2() -> None:
     assert m["sqrt_r2_valence"] == pytest.approx(0.8 ** 0.5)
     assert m["sqrt_r2_arousal"] == 0.0
     assert m["sqrt_r2"] == pytest.approx(0.8 ** 0.5 / 2)
+
+
+def test_text2music_flags_and_zeroes_unanswered_queries() -> None:
+    from mer_bench.metrics.scoring import Text2MusicTruth
+    from mer_bench.types import EmotionBridge
+
+    bridge = EmotionBridge(("a", "b"), ("x", "y"), {"m": {"a": ("x",), "b": ("y",)}}, primary="m")
+    truth = Text2MusicTruth(("a", "b", "b"), (("x",), ("y",)), bridge)
+    nan = float("nan")
+    sim = [[0.9, 0.1], [nan, nan], [0.2, 0.8]]
+    out = score("text2music_retrieval", truth, sim)
+    assert out["unanswered_queries"] == 1.0
+    # a: rank 1; b: no answer (0) and rank 1 -> macro (1 + 0.5) / 2
+    assert out["mrr"] == pytest.approx((1 + (0 + 1) / 2) / 2)
+    assert out["precision@5"] == pytest.approx((1 / 5 + (0 + 1 / 5) / 2) / 2)
+    none = score("text2music_retrieval", truth, np.full((3, 2), np.nan))
+    assert none["mrr"] == 0.0 and none["precision@5"] == 0.0  # ISEAR classification in Table 3
+    assert none["unanswered_queries"] == 3.0

@@ -147,3 +147,43 @@ def test_bad_paper_files_are_reported(tmp_path, toy):
     bad.write_text(PAPER.replace("features: mfcc}", "feature: mfcc}"))
     with pytest.raises(ConfigError, match="unknown run keys"):
         load_paper(bad)
+
+
+def test_a_published_note_keeps_the_number_away_from_our_row(tmp_path):
+    text = PAPER.replace(
+        "        metric: macro_f1\n        published: 0.5\n",
+        "        metric: macro_f1\n        published: 0.5\n"
+        "        published_note: Different model. The paper's encoder is not here.\n",
+    )
+    path = tmp_path / "toy.yaml"
+    path.write_text(text)
+    paper = load_paper(path)
+    assert paper.tables[0].rows[0].published_note.startswith("Different model")
+    values = published_values([paper])
+    assert [v.dataset for v in values] == ["4q"]  # the noted row gives the leaderboard nothing
+    tracker = InMemoryTracker()
+    planned = reproduce(select([paper], "toy:t1"), tracker, dry_run=True)[0]
+    assert "published not comparable: Different model." in render_markdown([planned])
+    ok = reproduce(select([paper], "toy:t1"), tracker, seeds=1)[0]
+    assert ok.status == "ok" and ok.row.published == 0.5
+    assert ok.difference is None and ok.inside is None  # no "diff" or "in CI" to read
+    row = render_markdown([ok]).splitlines()[-1]
+    assert "| 0.500 |" in row and "published not comparable" in row
+
+
+def test_won2021_has_every_table3_cell_and_says_why_none_compares():
+    paper = next(p for p in load_papers(papers_dir()) if p.name == "won2021")
+    rows = paper.tables[0].rows
+    assert len(rows) == 72 and all(r.published is not None for r in rows)
+    assert all(r.published_note.startswith("Different model") for r in rows)
+    by_label = {r.label: r for r in rows}
+    # spot checks against Table 3 of the paper (arXiv:2111.13468v1)
+    assert by_label["Alm, VA regression, Manual MRR"].published == 0.7398
+    assert by_label["ISEAR, W2V regression, Manual MRR"].published == 0.7668
+    assert by_label["ISEAR, Multi-head, VA P@5"].published == 0.3440
+    assert by_label["Alm, Metric learning, 3-branch, W2V P@5"].published == 0.5095
+    isear_cls = [r for r in rows if r.label.startswith("ISEAR, Classification")]
+    assert len(isear_cls) == 6 and {r.published for r in isear_cls} == {0.0}
+    metric_rows = [r for r in rows if "Metric learning" in r.label]
+    assert all(r.run["method_params"]["pair_mapping"] == "w2v" for r in metric_rows)
+    assert not published_values([paper])

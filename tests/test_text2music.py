@@ -54,9 +54,19 @@ SENTENCES = {
 TASK = Task("synth-text", TaskKind.TEXT2MUSIC_RETRIEVAL)
 
 
+W2V = {"joy": ("happy",), "anger": ("angry",), "fear": ("angry",), "sadness": ("sad",),
+       "serenity": ("gloomy",)}  # fmt: skip
+
+
+# the nearest mood of each text emotion in WORD_VA (Euclidean)
+VA = {"joy": ("happy",), "anger": ("angry",), "fear": ("angry",), "sadness": ("sad",),
+      "serenity": ("tender",)}  # fmt: skip
+
+
 def _bridge(text_vocab=TEXT_VOCAB, music_vocab=MUSIC_VOCAB, word_va=None) -> EmotionBridge:
-    manual = {e: m for e, m in MANUAL.items() if e in text_vocab}
-    return EmotionBridge(text_vocab, music_vocab, {"manual": manual}, word_va or WORD_VA)
+    maps = {name: {e: m for e, m in table.items() if e in text_vocab}
+            for name, table in (("manual", MANUAL), ("va", VA), ("w2v", W2V))}  # fmt: skip
+    return EmotionBridge(text_vocab, music_vocab, maps, word_va or WORD_VA)
 
 
 def _texts(k: int) -> list[Track]:
@@ -113,7 +123,8 @@ def test_every_strategy_fits_and_predicts_a_finite_matrix(strategy, folds, tmp_p
     test = folds["test"]
     sim = method.predict(test)
     assert sim.shape == (len(test.texts), len(test.tracks)) == (5, 6)
-    assert np.all(np.isfinite(sim))
+    # disjoint vocabularies: classification has no answer for any text (NaN rows)
+    assert np.all(np.isnan(sim) if strategy == "classification" else np.isfinite(sim))
     assert ctx.extra_tags["text_encoder"] == "tiny-random"
     if STRATEGIES[strategy].sampling == "triplet":
         assert ctx.extra_tags["text2music_pairs"].count("->") == len(TEXT_VOCAB)
@@ -121,9 +132,10 @@ def test_every_strategy_fits_and_predicts_a_finite_matrix(strategy, folds, tmp_p
 
 def test_classification_with_disjoint_vocabularies_ranks_nothing(folds, tmp_path):
     assert not set(TEXT_VOCAB) & set(MUSIC_VOCAB)
-    method, _ = _fit(folds, tmp_path, strategy="classification")
+    method, ctx = _fit(folds, tmp_path, strategy="classification")
     sim = method.predict(folds["test"])
-    np.testing.assert_array_equal(sim, sim[:, :1].repeat(sim.shape[1], axis=1))
+    assert np.isnan(sim).all()  # no answer, rather than a constant row ranked pessimistically
+    assert ctx.extra_tags["text2music_unanswerable"] == ",".join(TEXT_VOCAB)
 
 
 def test_same_seed_same_predictions_other_seed_other_model(folds, tmp_path):
@@ -180,7 +192,10 @@ def test_classification_scores_by_the_music_probability_of_the_predicted_word():
     strategy = Classification(space, StrategySettings())
     text = np.array([[0.9, 0.1], [0.2, 0.8]])  # predicted: happy, joy
     music = np.array([[0.7, 0.1], [0.2, 0.9], [0.5, 0.5]])
-    np.testing.assert_allclose(strategy.similarity(text, music), [[0.7, 0.2, 0.5], [0, 0, 0]])
+    sim = strategy.similarity(text, music)
+    np.testing.assert_allclose(sim[0], [0.7, 0.2, 0.5])
+    assert np.isnan(sim[1]).all()  # "joy" is no music mood: no answer
+    assert strategy.unanswerable() == ("joy",)
 
 
 def test_triplet_loss_on_cosines():
@@ -362,3 +377,139 @@ def test_a_distilbert_checkpoint_in_the_hub_cache_is_loaded_and_gives_cls_vector
     vectors = backbone.encode(["the wolf was happy", "the wolf was sad", "sad"], max_tokens=16)
     assert vectors.shape == (3, 16) and torch.isfinite(vectors).all()
     assert not torch.allclose(vectors[0], vectors[1])
+
+
+# --- as the paper ran it ------------------------------------------------------------------
+# Won et al. (2021), Table 2, column W2V: the nearest AudioSet mood of each text emotion.
+TABLE2_W2V = {
+    "anger": "angry", "fearful": "scary", "happy": "happy", "sad": "sad", "surprised": "happy",
+    "disgust": "angry", "fear": "angry", "guilt": "angry", "joy": "tender", "sadness": "tender",
+    "shame": "sad",
+}  # fmt: skip
+ALM_VOCAB = ("anger", "fearful", "happy", "sad", "surprised")
+ISEAR_VOCAB = ("anger", "disgust", "fear", "guilt", "joy", "sadness", "shame")
+AUDIOSET_VOCAB = ("happy", "funny", "sad", "tender", "exciting", "angry", "scary")
+
+
+@pytest.mark.parametrize("text_name,vocab", [("alm", ALM_VOCAB), ("isear", ISEAR_VOCAB)])
+def test_default_pairing_is_the_papers_table2_w2v_column(text_name, vocab):
+    from mer_bench.data.emotion_vocab import build_bridge
+    from mer_bench.methods.text2music.labels import pair_positives
+
+    params = METHODS.get("text2music").make_params()
+    assert params.pair_mapping == "w2v"
+    bridge = build_bridge(vocab, AUDIOSET_VOCAB, text_name, "audioset-mood")
+    words = np.eye(len(vocab) + len(AUDIOSET_VOCAB))  # unused by a bridge mapping
+    pairs = pair_positives(bridge, params.pair_mapping, words[: len(vocab)], words[len(vocab) :])
+    got = {e: tuple(np.asarray(AUDIOSET_VOCAB)[row]) for e, row in zip(vocab, pairs)}
+    assert got == {e: (TABLE2_W2V[e],) for e in vocab}
+
+
+def test_fit_pairs_by_the_bridge_w2v_mapping_unless_told_otherwise(folds, tmp_path):
+    pairs = "joy->happy,anger->angry,fear->angry,sadness->sad,serenity->gloomy"  # W2V above
+    _, ctx = _fit(folds, tmp_path, strategy="metric-2branch", music_input="features")
+    assert ctx.extra_tags["text2music_pairs"] == pairs
+    _, ctx = _fit(folds, tmp_path, strategy="metric-2branch", music_input="features",
+                  pair_mapping="manual")  # fmt: skip
+    assert ctx.extra_tags["text2music_pairs"].startswith("joy->happy+exciting,anger->angry,")
+    # "word": the nearest tag in the text encoder's own word space
+    _, ctx = _fit(folds, tmp_path, strategy="metric-2branch", music_input="features",
+                  pair_mapping="word")  # fmt: skip
+    assert ctx.extra_tags["text2music_pairs"].count("->") == len(TEXT_VOCAB)
+    assert "+" not in ctx.extra_tags["text2music_pairs"]  # one tag per emotion
+    no_w2v = dataclasses.replace(
+        folds["train"].bridge, mappings={"manual": folds["train"].bridge.mappings["manual"]}
+    )
+    train = dataclasses.replace(folds["train"], bridge=no_w2v)
+    with pytest.raises(TaskError, match="pair_mapping='w2v'.*'word'"):
+        _fit(folds, tmp_path, train=train, strategy="metric-2branch", music_input="features")
+
+
+def test_mood_classifier_is_a_softmax_with_cross_entropy():
+    from mer_bench.methods.text2music.strategies import music_class_loss, music_probabilities
+
+    logits = torch.tensor([[0.0, float(np.log(3.0))]])  # softmax (1/4, 3/4)
+    probs = music_probabilities(logits, "softmax")
+    np.testing.assert_allclose(probs.numpy(), [[0.25, 0.75]], rtol=1e-6)
+    one = music_class_loss(logits, torch.tensor([[0.0, 1.0]]), "softmax")
+    assert one.item() == pytest.approx(-np.log(0.75), rel=1e-6)
+    two = music_class_loss(logits, torch.tensor([[1.0, 1.0]]), "softmax")  # uniform target
+    assert two.item() == pytest.approx(-(np.log(0.25) + np.log(0.75)) / 2, rel=1e-6)
+    # the multi-label variant: sigmoid(0) = 1/2, sigmoid(ln 3) = 3/4, binary cross-entropy
+    np.testing.assert_allclose(music_probabilities(logits, "sigmoid").numpy(), [[0.5, 0.75]])
+    bce = music_class_loss(logits, torch.tensor([[0.0, 1.0]]), "sigmoid")
+    assert bce.item() == pytest.approx(-(np.log(0.5) + np.log(0.75)) / 2, rel=1e-6)
+
+
+@pytest.mark.parametrize("layers", [3, 2])
+def test_multihead_shares_a_three_layer_mlp_before_its_heads(layers):
+    from mer_bench.methods.text2music.strategies import MultiHead
+
+    space = LabelSpace(("joy", "fear"), ("happy", "sad", "calm"), np.eye(2), np.eye(3),
+                       np.zeros((2, 3), dtype=bool))  # fmt: skip
+    settings = StrategySettings(hidden=16, embed_dim=8, multihead_layers=layers)
+    heads = MultiHead(space, settings).build_heads(10, 12)
+    shared = [m for m in heads["trunk"] if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in shared] == [(8, 16)] + [(16, 16)] * (
+        layers - 1
+    )
+    assert (heads["text_cls"].in_features, heads["text_cls"].out_features) == (16, 2)
+    assert (heads["music_cls"].in_features, heads["music_cls"].out_features) == (16, 3)
+    heads.eval()
+    music = MultiHead(space, settings).music_repr(heads, torch.randn(4, 12))
+    np.testing.assert_allclose(music.sum(dim=1).detach().numpy(), np.ones(4), rtol=1e-6)
+
+
+def test_validation_precision_gives_an_unanswered_query_no_hit():
+    rel = np.array([[True, False], [True, False]])
+    sim = np.array([[0.9, 0.1], [np.nan, np.nan]])
+    assert precision_at_k(sim, rel, 1) == pytest.approx(0.5)  # not 1.0 by index order
+
+
+def test_the_run_names_the_parts_it_used_and_they_are_not_the_papers(folds, tmp_path):
+    from mer_bench.methods.text2music.method import PAPER_PARTS
+
+    cls = METHODS.get("text2music")
+    assert cls.label_tags == ("text_encoder", "music_encoder", "word_vectors")
+    _, ctx = _fit(folds, tmp_path, strategy="metric-3branch", music_input="features")
+    assert (ctx.extra_tags["text_encoder"], ctx.extra_tags["music_encoder"]) == (
+        "tiny-random", "pooled-features")  # fmt: skip
+    assert ctx.extra_tags["word_vectors"] == "tiny-random-words"
+    _, ctx = _fit(folds, tmp_path, strategy="va-regression")  # CNN on audio, no word vectors
+    assert ctx.extra_tags["music_encoder"] == "cnn-random-init"
+    assert "word_vectors" not in ctx.extra_tags
+    assert ctx.extra_tags["music_encoder"] != PAPER_PARTS["music_encoder"]
+
+
+def test_frozen_vectors_are_encoded_once_per_text_list(monkeypatch):
+    from mer_bench.methods.text2music import text_backbone as tb
+
+    backbone = te.load_text_encoder(te.EncoderChoice("tiny-random", "random", "mean"), 0)
+    calls = []
+    encode = backbone.encode
+    def counted(texts, n):
+        calls.append(texts)
+        return encode(texts, n)
+
+    monkeypatch.setattr(backbone, "encode", counted)
+    texts = ["we laughed all day", "he wept alone", "a quiet lake"]
+    first = tb.frozen_vectors(backbone, "random", 0, texts, 32)
+    again = tb.frozen_vectors(backbone, "random", 0, list(texts), 32)
+    assert len(calls) == 1 and again is first
+    tb.frozen_vectors(backbone, "random", 1, texts, 32)  # another random encoder: new vectors
+    tb.frozen_vectors(backbone, "random", 0, texts[:2], 32)  # another list
+    assert len(calls) == 3
+    torch.testing.assert_close(first, encode(texts, 32))
+
+
+def test_model_selection_scores_validation_under_the_va_mapping_by_default(folds, tmp_path):
+    assert METHODS.get("text2music").make_params().select_mapping == "va"
+    clips = [("tender",), ("calm",), ("tense",)]
+    # serenity: va -> tender only, manual -> tender and calm; fear: va -> angry, manual -> tense
+    va = relevance(["serenity", "fear"], clips, _bridge(), "va")
+    assert va.tolist() == [[True, False, False], [False, False, False]]
+    manual = relevance(["serenity", "fear"], clips, _bridge())  # the primary one
+    assert manual.tolist() == [[True, True, False], [False, False, True]]
+    with pytest.raises(TaskError, match="select_mapping='nope'"):
+        _fit(folds, tmp_path, strategy="va-regression", music_input="features",
+             select_mapping="nope")  # fmt: skip

@@ -101,5 +101,31 @@ def test_the_text_encoder_used_names_the_leaderboard_row(tmp_path):
     outcome = runner.run(run)
     tags = [r.tags for r in tracker.runs.values() if not r.deleted]
     assert all(t["text_encoder"] == "tiny-random" for t in tags)
-    assert all(t["variant"].endswith("text_encoder=tiny-random") for t in tags)
+    # the default strategy (metric-3branch) depends on the mood-word vectors, so they are named
+    named = "text_encoder=tiny-random,music_encoder=cnn-random-init,word_vectors=tiny-random-words"
+    assert all(t["variant"].endswith(named) for t in tags)
     assert tracker.runs[outcome.run_id].tags["variant"].startswith("smoke")
+
+
+def test_unanswerable_queries_score_zero_and_are_flagged_in_the_run(tmp_path):
+    # no synth-text emotion is a synth mood: classification can answer no text
+    plan = _plan(
+        datasets=[{"name": "synth-text", "params": {"per_emotion": 12}}],
+        methods=[{"name": "text2music", "params": {"strategy": "classification"}}],
+        protocol="kfold:2",
+    )
+    (run,), _ = expand(plan, smoke=True)
+    tracker = InMemoryTracker()
+    runner = Runner(tracker, RunnerSettings(plots=False, progress=False, work_dir=tmp_path))
+    outcome = runner.run(run)
+    assert outcome.status == "finished"
+    parent = tracker.runs[outcome.run_id]
+    assert parent.tags["text2music_unanswerable"] == "joy,anger,fear,sadness,serenity"
+    folds = [r for r in tracker.runs.values() if r.tags.get("kind") == FOLD]
+    assert len(folds) == 2
+    for fold in folds:  # every test text of the fold is unanswered, and each scores 0
+        m = fold.latest()
+        assert m["unanswered_queries"] == m["manual_queries"] > 0
+        assert m["mrr"] == m["precision@5"] == 0.0
+    rows = pd.read_parquet(_artifact(tracker, outcome.run_id, "predictions.parquet"))
+    assert (rows["prediction"] == "[]").all()

@@ -268,9 +268,22 @@ def test_alm_validate_reports_every_quirk(alm):
     assert report.track_ids_with({"bad_label"}) == {"HCAndersen/the_wind/9"}
 
 
-def test_alm_official_split_trains_on_grimms_andersen_and_halves_potter(alm):
+def test_alm_official_split_uses_all_of_potter_for_validation_and_test(alm):
     split = alm.splits("official", seed=0)[0]
     tracks = alm.tracks()
+    potter = {t.id for t in tracks if t.meta["author"] == "Potter"}
+    assert set(split.train) == {t.id for t in tracks if t.meta["author"] != "Potter"}
+    # Won et al.: "167 sentences by B. Potter were used for validation and test"
+    assert set(split.val) == set(split.test) == potter and len(potter) == len(POTTER)
+    assert not set(split.train) & potter
+    assert alm.splits("official", seed=9)[0] == split
+    assert "validation and test" in AlmAdapter.download_info
+
+
+def test_alm_potter_halves_on_request(alm):
+    halves = AlmAdapter(alm.root, potter_split="halves")
+    split = halves.splits("official", seed=0)[0]
+    tracks = halves.tracks()
     assert_partition(split, {t.id for t in tracks})
     assert set(split.train) == {t.id for t in tracks if t.meta["author"] != "Potter"}
     emotion = {t.id: t.tags[0] for t in tracks}
@@ -282,8 +295,9 @@ def test_alm_official_split_trains_on_grimms_andersen_and_halves_potter(alm):
         "anger": 1,
     }
     assert Counter(emotion[i] for i in split.test) == {"happy": 2, "sad": 1, "anger": 1}
-    assert alm.splits("official", seed=9)[0] == split
-    assert AlmAdapter(alm.root).splits("official", seed=1)[0] == split
+    assert AlmAdapter(alm.root, potter_split="halves").splits("official", seed=1)[0] == split
+    with pytest.raises(DatasetError, match="potter_split"):
+        AlmAdapter(alm.root, potter_split="thirds")
 
 
 def test_alm_reads_nested_archives_and_reports_missing_authors(tmp_path):

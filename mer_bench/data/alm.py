@@ -30,9 +30,15 @@ surprise). The original label is kept in ``meta["label_original"]``. An
 Item ids are ``<Author>/<story>/<SentID>``; ``meta["author"]`` is the
 author folder (so ``artist-disjoint`` splits keep authors apart).
 
-Official split (Won et al.): Grimms and HCAndersen are the training set;
-Potter's sentences are cut into a validation half and a test half,
-stratified by emotion with a fixed seed (independent of the run seed).
+Official split (Won et al. 2021): Grimms and HCAndersen (1,040 sentences)
+are the training set; the 167 sentences by B. Potter are both the
+validation and the test set, so validation and test coincide. The paper says
+"167 sentences by B. Potter were used for validation and test" and the
+authors' code evaluates all 167 in both roles; model selection on validation
+therefore sees the test sentences, which is how the published numbers were
+made. ``potter_split="halves"`` (dataset parameter) instead cuts Potter into
+a validation half and a test half, stratified by emotion with a fixed seed
+(independent of the run seed): disjoint, but a different test set.
 
 Tolerated: CRLF or LF, UTF-8 or Windows-1252, blank lines, ``@`` inside a
 sentence (only the first two separate fields), the archives unpacked into
@@ -136,11 +142,23 @@ class AlmAdapter(TextDatasetAdapter):
         "are not needed\n"
         "Codes: 2 Angry-Disgusted -> anger, 3 Fearful -> fearful, 4 Happy -> happy, "
         "6 Sad -> sad, 7 Surprised -> surprised; 1,207 sentences in all. "
-        "Official split: Grimms + HCAndersen train, Potter halved into validation and test. "
+        "Official split (Won et al.): Grimms + HCAndersen train; all of Potter is both "
+        "validation and test (they coincide; dataset parameter potter_split=halves splits "
+        "Potter in two instead). "
         "Point mer-bench at it with --root or MER_BENCH_ALM_ROOT."
     )
     emotion_vocabulary = ("anger", "fearful", "happy", "sad", "surprised")
-    official_weights: ClassVar[tuple[int, int]] = (1, 1)  # Potter: validation, test
+    official_weights: ClassVar[tuple[int, int]] = (1, 1)  # Potter halves: validation, test
+    potter_splits: ClassVar[tuple[str, ...]] = ("both", "halves")
+
+    def __init__(self, root: Path | str | None = None, *, potter_split: str = "both") -> None:
+        super().__init__(root)
+        if potter_split not in self.potter_splits:
+            raise DatasetError(
+                f"alm: potter_split={potter_split!r} is not one of {list(self.potter_splits)} "
+                "(both: Potter is validation and test, as Won et al.; halves: split in two)"
+            )
+        self.potter_split = potter_split
 
     # --- parsing -------------------------------------------------------------
     def _load_tracks(self) -> list[Track]:
@@ -272,7 +290,7 @@ class AlmAdapter(TextDatasetAdapter):
 
     # --- splits --------------------------------------------------------------
     def official_split(self) -> Split:
-        """Grimms + HCAndersen train; Potter halved (stratified) into validation and test."""
+        """Grimms + HCAndersen train; Potter as validation and test (or halved, see the module)."""
         tracks = self._tracks
         authors = {t.meta.get("author") for t in tracks}
         missing = [a for a in (*TRAIN_AUTHORS, HELD_OUT_AUTHOR) if a not in authors]
@@ -284,6 +302,9 @@ class AlmAdapter(TextDatasetAdapter):
             )
         train = tuple(t.id for t in tracks if t.meta.get("author") in TRAIN_AUTHORS)
         potter = [t for t in tracks if t.meta.get("author") == HELD_OUT_AUTHOR]
+        if self.potter_split == "both":
+            held_out = tuple(t.id for t in potter)
+            return Split("official", train, held_out, held_out)
         val, test = stratified_partition(
             [t.id for t in potter],
             [self.emotion_of(t) or "" for t in potter],

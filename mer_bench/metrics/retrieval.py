@@ -10,6 +10,12 @@ irrelevant ones are ranked first. The rank of query ``q`` is therefore
 relevant candidate. With a single relevant candidate this is the number of
 *other* candidates scoring at least as high, plus one. A model that outputs a
 constant similarity thus gets the worst rank instead of a lucky first place.
+
+Unanswered queries: a method that cannot rank any candidate for a query (Won
+et al.'s classification strategy when the predicted text emotion is no music
+mood) returns an all-NaN row. ``class_macro_retrieval_metrics`` scores such a
+row 0 (reciprocal rank 0, no hit in the top k), as the paper reports "no
+result"; every other function refuses NaN, since a NaN there is a bug.
 """
 
 from __future__ import annotations
@@ -22,14 +28,32 @@ from mer_bench.errors import MerBenchError
 from mer_bench.metrics._checks import to_array, to_float_array
 
 
-def check_inputs(sim: Any, relevance: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """Validated ``(sim, relevance)`` as float and bool ``[Q, C]`` arrays."""
+def unanswered_rows(sim: Any) -> np.ndarray:
+    """bool ``[Q]``: the queries whose similarity row is entirely NaN (no ranking given)."""
+    s = to_float_array(sim, "similarity matrix")
+    if s.ndim != 2:
+        raise MerBenchError(f"similarity matrix must be 2-D [Q, C], got {s.shape}")
+    return np.isnan(s).all(axis=1) if s.shape[1] else np.zeros(s.shape[0], dtype=bool)
+
+
+def check_inputs(
+    sim: Any, relevance: Any = None, allow_unanswered: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validated ``(sim, relevance)`` as float and bool ``[Q, C]`` arrays.
+
+    ``allow_unanswered`` lets whole rows be NaN (see the module docstring);
+    a NaN inside an otherwise scored row is always an error.
+    """
     s = to_float_array(sim, "similarity matrix")
     if s.ndim != 2 or s.shape[0] == 0 or s.shape[1] == 0:
         raise MerBenchError(f"similarity matrix must be 2-D [Q, C] and non-empty, got {s.shape}")
-    if np.isnan(s).any():
+    nan = np.isnan(s)
+    if allow_unanswered:
+        nan = nan & ~nan.all(axis=1, keepdims=True)
+    if nan.any():
         raise MerBenchError(
-            f"similarity matrix {s.shape} contains {int(np.isnan(s).sum())} nan value(s)"
+            f"similarity matrix {s.shape} contains {int(nan.sum())} nan value(s)"
+            + (" outside all-NaN (unanswered) rows" if allow_unanswered else "")
         )
     if relevance is None:
         if s.shape[0] != s.shape[1]:
@@ -157,12 +181,16 @@ def class_macro_retrieval_metrics(
     The authors' released evaluation averages P@5 over queries (micro); the
     macro form here is what their paper's tables call macro and it is what the
     leaderboard reports. Ties are broken pessimistically as everywhere here.
+    An all-NaN row (an unanswered query) scores 0 on both, as in the paper.
     """
-    s, r = check_inputs(sim, relevance)
-    ranks = first_relevant_ranks(s, r)
-    out = {"mrr": macro_over_classes(1.0 / ranks, classes)}
+    s, r = check_inputs(sim, relevance, allow_unanswered=True)
+    none = unanswered_rows(s)
+    s = np.where(none[:, None], 0.0, s)  # placeholder scores, zeroed out below
+    reciprocal = np.where(none, 0.0, 1.0 / first_relevant_ranks(s, r))
+    out = {"mrr": macro_over_classes(reciprocal, classes)}
     in_order = _relevant_in_ranking(s, r)
     for k in precision_ks:
         k = _check_k(k)
-        out[f"precision@{k}"] = macro_over_classes(in_order[:, :k].sum(axis=1) / k, classes)
+        hits = np.where(none, 0, in_order[:, :k].sum(axis=1))
+        out[f"precision@{k}"] = macro_over_classes(hits / k, classes)
     return out

@@ -243,8 +243,10 @@ def score_text2music(y_true: Any, y_pred: Any) -> dict[str, float]:
     mapping of the bridge as ``{mapping}_mrr`` / ``{mapping}_precision@5``, the
     unsuffixed keys under ``bridge.primary``. Queries whose emotion has no
     relevant clip in the test set under a mapping are left out of that
-    mapping's scores (``{mapping}_queries`` says how many were scored). With a
-    bool relevance matrix ``[Q, C]``: the micro rank metrics of every query.
+    mapping's scores (``{mapping}_queries`` says how many were scored). A query
+    the method could not answer (an all-NaN row) scores 0 and is counted in
+    ``unanswered_queries``. With a bool relevance matrix ``[Q, C]``: the micro
+    rank metrics of every query.
     """
     if y_true is None:
         raise MerBenchError("text2music_retrieval needs a relevance matrix as y_true, got None")
@@ -256,7 +258,7 @@ def score_text2music(y_true: Any, y_pred: Any) -> dict[str, float]:
         raise MerBenchError(
             f"text2music prediction must be [texts, clips] = {shape}, got {sim.shape}"
         )
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"unanswered_queries": float(retrieval.unanswered_rows(sim).sum())}
     for mapping in sorted(y_true.bridge.mappings):
         relevance = y_true.relevance(mapping)
         keep = relevance.any(axis=1)

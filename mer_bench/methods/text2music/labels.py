@@ -3,10 +3,16 @@
 Word (tag) vectors: the paper embeds mood words with a Word2Vec model trained
 on music text, which is not obtainable offline; here a word's vector is the
 sentence vector of the word alone from the frozen, pretrained text encoder,
-L2-normalised. The text -> music pairing of the metric-learning strategies
-(``pair_mapping="word"``, the authors' ``w2v`` mapper) sends each text
-emotion to the music tag nearest to it in that space (cosine); any mapping of
-the ``EmotionBridge`` can be named instead.
+L2-normalised.
+
+The text -> music pairing of the metric-learning strategies is, by default,
+the bridge's ``w2v`` mapping (``pair_mapping="w2v"``): for Won et al.'s
+datasets that is the W2V column of their Table 2, the nearest mood tags in
+their music-domain Word2Vec space (the authors' ``w2v_mapper``). Any other
+mapping of the ``EmotionBridge`` can be named, or ``"word"``: the music tag
+nearest to each text emotion in the encoder's word space above (cosine),
+which is not the paper's space and pairs differently (e.g. ISEAR joy ->
+happy where Table 2 has tender).
 """
 
 from __future__ import annotations
@@ -75,7 +81,9 @@ def pair_positives(
     if mapping not in bridge.mappings:
         raise TaskError(
             f"text2music: pair_mapping={mapping!r} is neither {WORD_MAPPING!r} nor a mapping of "
-            f"the bridge ({sorted(bridge.mappings)})"
+            f"the bridge ({sorted(bridge.mappings)}); the shipped w2v mappings cover Won et "
+            f"al.'s pairs (emotion_vocab.yaml); for others set pair_mapping to one of those or "
+            f"to {WORD_MAPPING!r} (nearest tag in the text encoder's word space)"
         )
     index = {w: j for j, w in enumerate(bridge.music_vocab)}
     for i, emotion in enumerate(bridge.text_vocab):
@@ -130,10 +138,19 @@ def require_tagged(tracks: Sequence[Track], hot: np.ndarray, vocab: Sequence[str
 
 
 def relevance(
-    text_labels: Sequence[str], music_labels: Sequence[Sequence[str]], bridge: EmotionBridge
+    text_labels: Sequence[str],
+    music_labels: Sequence[Sequence[str]],
+    bridge: EmotionBridge,
+    mapping: str | None = None,
 ) -> np.ndarray:
-    """[Q, C] bool under the bridge's primary mapping (validation only)."""
-    table = bridge.mappings.get(bridge.primary, {})
+    """[Q, C] bool under ``mapping`` (default: the bridge's primary one); validation only."""
+    name = bridge.primary if mapping is None else mapping
+    if name not in bridge.mappings:
+        raise TaskError(
+            f"text2music: select_mapping={name!r} is not a mapping of the bridge "
+            f"({sorted(bridge.mappings)}); name one of those"
+        )
+    table = bridge.mappings[name]
     moods = [set(table.get(e, ())) for e in text_labels]
     return np.array(
         [[bool(m & set(tags)) for tags in music_labels] for m in moods], dtype=bool
@@ -141,9 +158,15 @@ def relevance(
 
 
 def precision_at_k(sim: np.ndarray, rel: np.ndarray, k: int = 5) -> float:
-    """Mean precision of the top ``k`` clips over the queries with a relevant clip (NaN if none)."""
+    """Mean precision of the top ``k`` clips over the queries with a relevant clip (NaN if none).
+
+    An all-NaN row (an unanswered query) has no hit.
+    """
     keep = rel.any(axis=1)
     if not keep.any():
         return float("nan")
-    top = np.argsort(-sim[keep], axis=1, kind="stable")[:, :k]
-    return float(np.take_along_axis(rel[keep], top, axis=1).mean())
+    scores, relevant = sim[keep], rel[keep]
+    none = np.isnan(scores).all(axis=1)
+    top = np.argsort(-np.nan_to_num(scores, nan=0.0), axis=1, kind="stable")[:, :k]
+    hits = np.take_along_axis(relevant, top, axis=1) & ~none[:, None]
+    return float(hits.mean())

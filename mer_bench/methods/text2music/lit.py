@@ -3,7 +3,7 @@
 The text backbone is part of the module (and of the optimiser) only when it
 is fine-tuned; a frozen encoder's sentence vectors arrive precomputed. The
 validation score is the precision at 5 of the validation texts against the
-validation clips under the bridge's primary mapping, computed with the same
+validation clips under the method's ``select_mapping``, computed with the same
 chunk averaging as ``predict``; it drives early stopping and ``RestoreBest``
 (the authors keep the checkpoint with the best validation P@5).
 """
@@ -29,7 +29,7 @@ MONITOR = "val_p5"
 
 @dataclass
 class EvalSet:
-    """Validation texts and clips with their relevance under the primary mapping."""
+    """Validation texts and clips with their relevance under the selection mapping."""
 
     texts: TextInputs
     music: MusicInputs

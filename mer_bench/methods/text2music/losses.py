@@ -8,6 +8,11 @@ own positive) and is drawn with probability proportional to
 ``(cos(a_i, p_j) + 1) / 2``, so harder (more similar) negatives come up more
 often. An anchor without any allowed candidate has no triplet and is left out
 of the mean.
+
+This weighting is the authors' (their ``triplet_sampling``), not the
+distance-weighted sampling of Wu et al. (2017) that the paper cites, which
+draws negatives with the inverse density of pairwise distances on the unit
+hypersphere, clipped; the numbers of the paper come from this one.
 """
 
 from __future__ import annotations

@@ -17,7 +17,11 @@ from mer_bench.errors import ConfigError, MerBenchError, TaskError
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
 from mer_bench.methods.text2music import labels as lab
 from mer_bench.methods.text2music.frontend import MelFrontend, MelStore
-from mer_bench.methods.text2music.strategies import STRATEGIES, StrategySettings
+from mer_bench.methods.text2music.strategies import (
+    MUSIC_ACTIVATIONS,
+    STRATEGIES,
+    StrategySettings,
+)
 from mer_bench.methods.text2music.text_encoder import (
     ENCODERS,
     load_text_encoder,
@@ -55,8 +59,10 @@ class Text2MusicParams:
     margin: float = 0.2  # triplet margin on cosine similarity
     branch_weights: tuple[float, float, float] = (0.3, 0.3, 0.4)  # tag-text, tag-music, text-music
     weighted_negatives: bool = True  # similarity-weighted negatives (False: uniform)
-    pair_mapping: str = "word"  # text -> music positives: nearest tag ("word") or a bridge mapping
-    multihead_layers: int = 3  # shared MLP of the multihead strategy (last = per-vocabulary heads)
+    pair_mapping: str = "w2v"  # text -> music positives: a bridge mapping (paper: w2v) or "word"
+    multihead_layers: int = 3  # layers of the multihead strategy's shared MLP (paper: 3)
+    music_activation: str = "softmax"  # mood classifiers: softmax + CE (paper) | sigmoid + BCE
+    select_mapping: str = "va"  # validation P@5 under this mapping picks the epoch (authors' code)
     lr: float = 1e-4  # Adam
     weight_decay: float = 1e-4  # the authors' code
     batch_size: int = 32
@@ -69,6 +75,7 @@ class Text2MusicParams:
         _one_of("strategy", self.strategy, tuple(STRATEGIES))
         _one_of("text_encoder", self.text_encoder, ENCODERS)
         _one_of("music_input", self.music_input, MUSIC_INPUTS)
+        _one_of("music_activation", self.music_activation, MUSIC_ACTIVATIONS)
         for name in ("max_text_tokens", "sample_rate", "n_fft", "hop_length", "n_mels",
                      "eval_chunks", "cnn_width", "hidden_dim", "embed_dim", "batch_size",
                      "max_epochs", "multihead_layers"):  # fmt: skip
@@ -92,8 +99,32 @@ class Text2MusicParams:
     def settings(self) -> StrategySettings:
         return StrategySettings(
             self.hidden_dim, self.embed_dim, self.dropout, self.margin, self.branch_weights,
-            self.weighted_negatives, self.multihead_layers,
+            self.weighted_negatives, self.multihead_layers, self.music_activation,
         )  # fmt: skip
+
+
+# What Won et al. ran, in the terms of ``parts_used``: a row that reports other parts is a
+# different model, and its paper row carries a ``published_note`` saying so.
+PAPER_PARTS = {
+    "text_encoder": "distilbert",
+    "music_encoder": "resnet-mtat-pretrained",
+    "word_vectors": "music-word2vec",
+}
+
+
+def parts_used(params: Text2MusicParams, text_encoder: str, uses_words: bool) -> dict[str, str]:
+    """The pretrained parts a fit actually used, as run tags (``label_tags``).
+
+    ``word_vectors`` is named only for the strategies whose model depends on
+    the mood-word vectors (w2v-regression, metric-3branch).
+    """
+    parts = {
+        "text_encoder": text_encoder,
+        "music_encoder": "cnn-random-init" if params.music_input == "audio" else "pooled-features",
+    }
+    if uses_words:
+        parts["word_vectors"] = f"{text_encoder}-words"
+    return parts
 
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -143,29 +174,58 @@ class Text2Music(Method):
     Choices where the paper is silent, or where its resources are not
     available offline (parameters where they can vary):
 
-    * mood words are embedded by the frozen text encoder, not by the paper's
-      music-domain Word2Vec (not obtainable offline);
+    Parts that differ from the paper's (substitutes; a row run with any of
+    them is a different model, and the leaderboard names them through the
+    ``text_encoder`` and ``music_input`` of the row):
+
+    * mood words (tag branch, w2v-regression targets) are embedded by the
+      frozen text encoder, not by the paper's music-domain Word2Vec (not
+      obtainable offline); the text -> music pairing does not depend on it
+      (the shipped Table 2 W2V mapping, below);
     * the CNN starts from random weights (the authors load MagnaTagATune
-      pre-training); DistilBERT from the local cache, else all-MiniLM-L6-v2;
+      pre-training, not obtainable offline); DistilBERT from the local cache,
+      else all-MiniLM-L6-v2.
+
+    Choices where the paper is silent (parameters where they can vary):
+
     * projections are Linear-``hidden_dim``-BatchNorm-ReLU-dropout-Linear
       whose output size is what the strategy needs (``embed_dim`` for shared
-      spaces); the multihead shared MLP has ``multihead_layers`` layers, the
-      last one being a linear head per vocabulary, and retrieval compares
-      music-head probabilities by cosine;
-    * a clip's music targets: sigmoid/BCE classification over its tags, and
-      the mean of its tags' V/A or word vectors for the regressions;
-      regression outputs of V/A pass through tanh (the [-1, 1] scale);
-    * text -> music positives: clips carrying the music tag nearest the text
-      emotion in the word space (``pair_mapping="word"``, the authors' w2v
-      mapper) or those of a named bridge mapping; a negative must share no
-      label with its anchor (the authors compare the texts' labels, here the
+      spaces); the multihead strategy shares ``multihead_layers`` = 3 layers
+      (the paper's "3-layered MLP") followed by a linear head per vocabulary
+      (``multihead_layers=2`` is the earlier variant whose third layer was
+      the heads), and retrieval compares music-head probabilities by cosine;
+    * mood classifiers (classification, multihead): softmax with
+      cross-entropy and ranking by the likelihood of the predicted text
+      emotion, as the paper says (``music_activation="softmax"``; the
+      authors' music classifier adds a focal term, gamma 2, not used here);
+      ``"sigmoid"`` is the multi-label variant (binary cross-entropy). A text
+      predicted as an emotion that is no music mood gets no ranking: its row
+      is NaN, it scores 0 (the paper's "no retrieval result") and
+      ``text2music_unanswerable`` names those emotions in the run's tags;
+    * a clip's regression targets: the mean of its tags' V/A or word
+      vectors; regression outputs of V/A pass through tanh (the [-1, 1]
+      scale);
+    * text -> music positives: clips carrying a music tag of the text
+      emotion under the bridge's ``w2v`` mapping (``pair_mapping="w2v"``:
+      for Alm and ISEAR the W2V column of the paper's Table 2, the authors'
+      ``w2v_mapper``), another named bridge mapping, or ``"word"`` (the
+      nearest tag in the text encoder's word space, which pairs 4 of the 11
+      emotions differently from Table 2); a negative must share no label
+      with its anchor (the authors compare the texts' labels, here the
       clip's tags against the anchor's paired tags, so a negative never
       carries a paired mood); anchors without an allowed negative drop out;
+    * negatives are drawn with probability ``(cos + 1) / 2`` to the anchor
+      (``weighted_negatives``; ``losses.py``): the authors' variant. The
+      paper cites distance-weighted sampling (Wu et al. 2017), which weighs
+      by the inverse density of distances on the hypersphere; this is not
+      that method;
     * evaluation chunks cover the whole clip (first to last frame); clips
       shorter than 5 s are zero-padded; chunk outputs (probabilities for the
       classifiers, embeddings otherwise) are averaged;
-    * model selection: validation P@5 under the bridge's primary mapping
-      every epoch, the best epoch kept (the authors' checkpoint rule), plus
+    * model selection: validation P@5 under the bridge's ``select_mapping``
+      (default ``va``: the authors' metric-learning solver monitors P@5 under
+      its VA dict; the paper does not say) every epoch, the best epoch kept
+      (the authors' checkpoint rule), plus
       early stopping after ``patience`` epochs without improvement (ours;
       0 turns it off). Without usable validation data (no texts, clips or
       relevant pairs) the last epoch of ``max_epochs`` is kept;
@@ -173,8 +233,11 @@ class Text2Music(Method):
       strategies, ``batch_size // 2`` per triplet group for metric learning
       (the authors' loader).
 
-    ``ctx.extra_tags["text_encoder"]`` records the encoder actually used and,
-    for metric learning, ``text2music_pairs`` the text -> music pairing.
+    Run tags (``ctx.extra_tags``): ``text_encoder``, ``music_encoder`` and,
+    where they shape the model, ``word_vectors`` name the parts that ran (and
+    the leaderboard row); ``text2music_pairs`` the text -> music pairing of
+    metric learning; ``text2music_unanswerable`` the emotions classification
+    cannot answer.
 
     Cost: at the paper's width a CNN step on 32 crops takes seconds on one
     CPU core and fine-tuning DistilBERT more; on a CPU prefer
@@ -183,7 +246,7 @@ class Text2Music(Method):
     """
 
     name = "text2music"
-    version = "1"
+    version = "2"
     consumes = "text+audio"
     supports = frozenset({TaskKind.TEXT2MUSIC_RETRIEVAL})
     Params = Text2MusicParams
@@ -192,7 +255,10 @@ class Text2Music(Method):
         "chunk_s": 1.0, "batch_size": 8, "hidden_dim": 8, "embed_dim": 4, "max_text_tokens": 32,
     }  # fmt: skip
     label_params = ("strategy",)
-    label_tags = ("text_encoder",)  # "auto" resolves at fit time; the row names the result
+    # the parts that ran, named in the leaderboard row ("auto" resolves at fit time); none
+    # is the paper's DistilBERT-fine-tuned / MTAT-pretrained ResNet / music Word2Vec trio
+    # unless DistilBERT is cached, and the other two never are (see PAPER_PARTS)
+    label_tags = ("text_encoder", "music_encoder", "word_vectors")
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -213,14 +279,16 @@ class Text2Music(Method):
         if p.finetune_text:
             ids, mask = backbone.tokenize(_texts_of(items), p.max_text_tokens)
             return TextInputs(ids=ids, mask=mask)
-        missing = [t for t in items if (t.id, t.text) not in self._text_vectors]
-        if missing:
-            vectors = backbone.encode(_texts_of(tuple(missing)), p.max_text_tokens)
-            for item, vector in zip(missing, vectors):
-                self._text_vectors[(item.id, item.text)] = vector
         if not items:
             return TextInputs(vectors=torch.zeros((0, backbone.dim)))
-        return TextInputs(vectors=torch.stack([self._text_vectors[(t.id, t.text)] for t in items]))
+        from mer_bench.methods.text2music.text_backbone import frozen_vectors
+
+        texts = _texts_of(items)
+        return TextInputs(
+            vectors=frozen_vectors(
+                backbone, self._encoder_source, self.seed, texts, p.max_text_tokens
+            )
+        )
 
     def _music_inputs(self, data: FoldData) -> MusicInputs:
         import torch
@@ -248,7 +316,7 @@ class Text2Music(Method):
         if val is None or not val.texts or not len(val) or val.bridge is None:
             return None
         emotions = [t.tags[0] if t.tags else "" for t in val.texts]
-        rel = lab.relevance(emotions, val.music_labels, val.bridge)
+        rel = lab.relevance(emotions, val.music_labels, val.bridge, self.params.select_mapping)
         if not rel.any():
             return None
         return EvalSet(self._text_inputs(val.texts), self._music_inputs(val), rel)
@@ -300,20 +368,23 @@ class Text2Music(Method):
         torch.manual_seed(self.seed)
         choice = resolve_text_encoder(p.text_encoder)
         self._backbone: TextBackbone = load_text_encoder(choice, self.seed)
-        ctx.extra_tags["text_encoder"] = choice.name
+        self._encoder_source = choice.source
         vocab = [*bridge.text_vocab, *bridge.music_vocab]
         words = lab.unit_rows(self._backbone.encode(vocab, p.max_text_tokens).numpy())
         space = self._label_space(train, words.astype(np.float32), music_hot)
         if p.strategy == "va-regression":
             self._check_va(space, text_labels, music_hot)
         strategy = STRATEGIES[p.strategy](space, p.settings())
+        ctx.extra_tags.update(parts_used(p, choice.name, strategy.uses_word_vectors))
+        unanswerable = strategy.unanswerable()
+        if unanswerable:  # texts predicted as these get no ranking and score 0
+            ctx.extra_tags["text2music_unanswerable"] = ",".join(unanswerable)
         if strategy.sampling == "triplet":  # which clips pair with which texts
             ctx.extra_tags["text2music_pairs"] = ",".join(
                 f"{e}->{'+'.join(np.asarray(space.music_vocab)[row])}"
                 for e, row in zip(space.text_vocab, space.pair_positive)
             )
 
-        self._text_vectors: dict[tuple[str, str | None], torch.Tensor] = {}
         self._mels = MelStore(p.frontend())
         if p.music_input == "features":
             if train.features is None:
@@ -378,14 +449,19 @@ class Text2Music(Method):
             trainer.fit(module, DataLoader(batches, batch_size=None), val_loader)
 
     def predict(self, data: FoldData) -> np.ndarray:
-        """Similarity [len(data.texts), len(data.tracks)], higher = more relevant."""
+        """Similarity [len(data.texts), len(data.tracks)], higher = more relevant.
+
+        A row is all NaN when the strategy has no answer for that text (see
+        ``Strategy.unanswerable``); the scorer gives it 0.
+        """
         if not hasattr(self, "_module"):
             raise TaskError("text2music: call fit before predict")
         module = self._module
         module.eval()
         sim = module.similarity(self._text_inputs(data.texts), self._music_inputs(data))
         sim = np.asarray(sim, dtype=np.float64).reshape(len(data.texts), len(data.tracks))
-        if not np.all(np.isfinite(sim)):
+        unanswered = np.isnan(sim).all(axis=1, keepdims=True)  # the strategy has no answer
+        if not np.all(np.isfinite(sim) | unanswered):
             raise MerBenchError(
                 "text2music: the trained model gives non-finite similarities (training "
                 "diverged); lower lr or check the inputs for silent or broken clips"

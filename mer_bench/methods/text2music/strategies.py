@@ -6,16 +6,21 @@ vocabulary (classification), 2 (V/A), the word-vector size (w2v) or the
 shared ``embed_dim`` space (multi-head, metric learning).
 
 * ``classification``: a text classifier (softmax, cross-entropy over the
-  text vocabulary) and a music classifier (sigmoid, binary cross-entropy over
-  the music vocabulary, since clips may carry several moods). A text's
-  predicted emotion ranks clips by the music classifier's probability of that
-  same word; a word missing from the music vocabulary gives every clip the
-  same score, so retrieval fails for it, which is the paper's point.
+  text vocabulary) and a music classifier over the music vocabulary, softmax
+  with cross-entropy as in the paper (``music_activation="softmax"``; a clip
+  with several moods gets the uniform distribution over them as its target)
+  or sigmoid with binary cross-entropy (``"sigmoid"``, multi-label). A text's
+  predicted emotion ranks clips by the music classifier's likelihood of that
+  same word; when that word is no music mood the query has no answer: its
+  row is NaN and the scorer gives it 0, as the paper does ("text inputs with
+  other emotions will not have any retrieval result").
 * ``multihead``: both branches project into the shared space, then one
-  shared MLP of ``multihead_layers`` layers (hidden layers, then one output
-  layer per vocabulary: text head trained on texts, music head on clips).
-  Retrieval: cosine between a text's and a clip's music-head probabilities
-  (the only output both modalities have in common).
+  shared MLP of ``multihead_layers`` Linear-BatchNorm-ReLU-dropout layers (the
+  paper's "3-layered MLP"), then one linear classification head per
+  vocabulary (text head trained on texts, music head on clips, activations as
+  in ``classification``). ``multihead_layers=2`` is the earlier reading in
+  which the third layer was the heads. Retrieval: cosine between a text's and
+  a clip's music-head probabilities (the only output both modalities share).
 * ``va-regression``: both regress (tanh) to the (valence, arousal) of their
   label word (``bridge.word_va``; a clip with several tags: their mean), MSE;
   retrieval by negative Euclidean distance.
@@ -86,6 +91,27 @@ class StrategySettings:
     branch_weights: tuple[float, float, float] = (0.3, 0.3, 0.4)
     weighted_negatives: bool = True
     multihead_layers: int = 3
+    music_activation: str = "softmax"  # softmax (paper) | sigmoid (multi-label BCE)
+
+
+MUSIC_ACTIVATIONS = ("softmax", "sigmoid")
+
+
+def music_probabilities(logits: torch.Tensor, activation: str) -> torch.Tensor:
+    """Mood likelihoods of a music classifier: softmax over moods, or independent sigmoids."""
+    import torch
+
+    return torch.softmax(logits, dim=-1) if activation == "softmax" else torch.sigmoid(logits)
+
+
+def music_class_loss(logits: torch.Tensor, hot: torch.Tensor, activation: str) -> torch.Tensor:
+    """Cross-entropy against the clip's moods (uniform over several) or binary cross-entropy."""
+    import torch.nn.functional as F
+
+    if activation == "softmax":
+        target = hot / hot.sum(dim=1, keepdim=True).clamp_min(1.0)
+        return F.cross_entropy(logits, target)
+    return F.binary_cross_entropy_with_logits(logits, hot)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -98,6 +124,7 @@ class Strategy(ABC):
     name: ClassVar[str]
     sampling: ClassVar[str] = "plain"  # "plain" or "triplet" (see batches.py)
     groups: ClassVar[tuple[str, ...]] = ()
+    uses_word_vectors: ClassVar[bool] = False  # mood-word vectors shape the model
 
     def __init__(self, space: LabelSpace, settings: StrategySettings) -> None:
         self.space, self.s = space, settings
@@ -128,7 +155,11 @@ class Strategy(ABC):
 
     @abstractmethod
     def similarity(self, text: np.ndarray, music: np.ndarray) -> np.ndarray:
-        """[Q, C] scores, higher = more relevant."""
+        """[Q, C] scores, higher = more relevant; an all-NaN row: no answer for that query."""
+
+    def unanswerable(self) -> tuple[str, ...]:
+        """Text emotions for which the strategy can return no ranking (none by default)."""
+        return ()
 
     def _proj(self, in_dim: int, out_dim: int) -> nn.Sequential:
         return projection(in_dim, out_dim, self.s.hidden, self.s.dropout)
@@ -152,24 +183,26 @@ class Classification(Strategy):
         return torch.softmax(heads["text"](h), dim=-1)
 
     def music_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        return torch.sigmoid(heads["music"](h))
+        return music_probabilities(heads["music"](h), self.s.music_activation)
 
     def loss(self, m: Encoders, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         import torch.nn.functional as F
 
         text = F.cross_entropy(m.heads["text"](m.text_features(batch["text"])), batch["text_label"])
         logits = m.heads["music"](m.music_features(batch["music"]))
-        music = F.binary_cross_entropy_with_logits(logits, batch["music_hot"])
+        music = music_class_loss(logits, batch["music_hot"], self.s.music_activation)
         return {"loss": text + music, "text_loss": text, "music_loss": music}
+
+    def unanswerable(self) -> tuple[str, ...]:
+        """Text emotions that are no music mood: a text predicted as one gets no answer."""
+        return tuple(w for w in self.space.text_vocab if w not in set(self.space.music_vocab))
 
     def similarity(self, text: np.ndarray, music: np.ndarray) -> np.ndarray:
         column = {w: j for j, w in enumerate(self.space.music_vocab)}
-        out = np.zeros((len(text), len(music)), dtype=np.float64)
+        out = np.full((len(text), len(music)), np.nan, dtype=np.float64)
         for i, k in enumerate(np.argmax(text, axis=1) if len(music) else []):
             j = column.get(self.space.text_vocab[int(k)])
-            if j is not None:  # otherwise every clip scores the same: nothing to retrieve by
+            if j is not None:  # otherwise the row stays NaN: nothing to retrieve by
                 out[i] = music[:, j]
         return out
 
@@ -182,21 +215,18 @@ class MultiHead(Strategy):
         s = self.s
         if s.multihead_layers < 1:
             raise ConfigError(f"multihead_layers must be >= 1, got {s.multihead_layers}")
-        width = s.hidden if s.multihead_layers > 1 else s.embed_dim
         return nn.ModuleDict(
             {
                 "text": self._proj(text_dim, s.embed_dim),
                 "music": self._proj(music_dim, s.embed_dim),
-                "trunk": trunk(s.embed_dim, s.hidden, s.multihead_layers - 1, s.dropout),
-                "text_cls": nn.Linear(width, self.n_text),
-                "music_cls": nn.Linear(width, self.n_music),
+                "trunk": trunk(s.embed_dim, s.hidden, s.multihead_layers, s.dropout),
+                "text_cls": nn.Linear(s.hidden, self.n_text),
+                "music_cls": nn.Linear(s.hidden, self.n_music),
             }
         )
 
     def _music_head(self, heads: nn.ModuleDict, z: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        return torch.sigmoid(heads["music_cls"](heads["trunk"](z)))
+        return music_probabilities(heads["music_cls"](heads["trunk"](z)), self.s.music_activation)
 
     def text_repr(self, heads: nn.ModuleDict, h: torch.Tensor) -> torch.Tensor:
         return self._music_head(heads, heads["text"](h))
@@ -211,7 +241,7 @@ class MultiHead(Strategy):
         text_logits = h["text_cls"](h["trunk"](h["text"](m.text_features(batch["text"]))))
         music_logits = h["music_cls"](h["trunk"](h["music"](m.music_features(batch["music"]))))
         text = F.cross_entropy(text_logits, batch["text_label"])
-        music = F.binary_cross_entropy_with_logits(music_logits, batch["music_hot"])
+        music = music_class_loss(music_logits, batch["music_hot"], self.s.music_activation)
         return {"loss": text + music, "text_loss": text, "music_loss": music}
 
     def similarity(self, text: np.ndarray, music: np.ndarray) -> np.ndarray:
@@ -284,6 +314,8 @@ class VARegression(_Regression):
 
 @register("w2v-regression")
 class W2VRegression(_Regression):
+    uses_word_vectors = True
+
     def targets(self) -> tuple[np.ndarray, np.ndarray]:
         return self.space.text_words, self.space.music_words
 
@@ -363,6 +395,7 @@ class Metric2Branch(_Metric):
 @register("metric-3branch")
 class Metric3Branch(_Metric):
     groups = ("tag_text", "tag_music", "pair")
+    uses_word_vectors = True
 
     def loss(self, m: Encoders, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         w_text, w_music, w_pair = self.s.branch_weights

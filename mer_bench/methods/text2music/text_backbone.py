@@ -6,13 +6,16 @@ resolution so that checking a ``text_encoder`` name does not import torch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 ENCODE_BATCH = 32  # texts per forward pass when vectors are computed without gradients
+FROZEN_CACHE_LISTS = 8  # text lists whose frozen vectors are kept in the process
+_frozen: OrderedDict[tuple[Any, ...], torch.Tensor] = OrderedDict()
 
 
 class TextBackbone(nn.Module):
@@ -54,6 +57,27 @@ class TextBackbone(nn.Module):
             out.append(self(ids.to(device), mask.to(device)).float().cpu())
         self.train(was_training)
         return torch.cat(out) if out else torch.zeros((0, self.dim))
+
+
+def frozen_vectors(
+    backbone: TextBackbone, source: str, seed: int, texts: Sequence[str], max_tokens: int
+) -> torch.Tensor:
+    """``backbone.encode(texts)``, kept for the process: a frozen encoder gives the same vectors.
+
+    The key is the whole text list (with the encoder, its source, the seed of a
+    random encoder and the token limit), so a hit returns exactly what encoding
+    that list anew would (batch composition included): folds and methods that
+    share a text split encode it once.
+    """
+    key = (backbone.name, source, int(seed), int(max_tokens), tuple(texts))
+    if key in _frozen:
+        _frozen.move_to_end(key)
+        return _frozen[key]
+    vectors = backbone.encode(list(texts), max_tokens)
+    _frozen[key] = vectors
+    while len(_frozen) > FROZEN_CACHE_LISTS:
+        _frozen.popitem(last=False)
+    return vectors
 
 
 def hf_tokenizer(tokenizer: Any) -> Callable[[list[str], int], tuple[torch.Tensor, torch.Tensor]]:
