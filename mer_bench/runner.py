@@ -646,13 +646,19 @@ class Runner:
                 if any(p.code == MISSING_AUDIO for p in errors)
                 else ""
             )
+            track_level = all(p.code in TRACK_LEVEL_CODES for p in errors)
+            skip = (
+                "--skip-invalid leaves out the tracks with these errors."
+                if track_level
+                else "errors about a whole file stop the run even with --skip-invalid: fix them."
+            )
             kinds = Counter(p.code for p in errors)
             summary = ", ".join(f"{n} {code}" for code, n in kinds.most_common())
             raise DatasetError(
                 f"dataset {adapter.name} at {adapter.root} has {len(errors)} error(s) "
                 f"({summary}):\n  "
                 f"{shown}{more}\nRun `mer-bench data check {adapter.name} --root {adapter.root}`; "
-                f"{hint}--skip-invalid drops every track with a listed problem."
+                f"{hint}{skip}"
             )
         dropped = report.track_ids_with(waive)
         if dropped:
