@@ -160,19 +160,24 @@ PLAN = textwrap.dedent("""\
 """)
 
 
+def _workers(cmd: list[str], n: int, cwd: Path) -> tuple[list[str], float]:
+    """Run ``n`` copies of a CLI command at once; their outputs and the wall time."""
+    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"}
+    start = time.perf_counter()
+    workers = [subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True) for _ in range(n)]
+    outputs = [w.communicate(timeout=300)[0] for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs
+    return outputs, time.perf_counter() - start
+
+
 def _four_bench_workers(tmp_path: Path, uri: str) -> float:
     """Four `mer-bench bench` processes on one plan and store: every run done exactly once."""
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN)
     cmd = [sys.executable, "-m", "mer_bench.cli", "bench", str(plan), "--tracking-uri", uri,
            "--no-leaderboard"]
-    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"}
-    start = time.perf_counter()
-    workers = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True) for _ in range(4)]
-    outputs = [w.communicate(timeout=300)[0] for w in workers]
-    seconds = time.perf_counter() - start
-    assert all(w.returncode == 0 for w in workers), outputs
+    outputs, seconds = _workers(cmd, 4, tmp_path)
     from mer_bench.tracking import make_tracker
 
     tracker = make_tracker(uri)
@@ -193,13 +198,7 @@ def _two_sweep_workers(tmp_path: Path, storage: str, uri: str) -> float:
     cmd = [sys.executable, "-m", "mer_bench.cli", "sweep", "-m", "linear", "-d", "synth-small",
            "-t", "quadrant", "-p", "kfold:2", "--trials", "4", "--storage", storage,
            "--study", "shared", "--tracking-uri", uri]
-    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"}
-    start = time.perf_counter()
-    workers = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True) for _ in range(2)]
-    outputs = [w.communicate(timeout=300)[0] for w in workers]
-    seconds = time.perf_counter() - start
-    assert all(w.returncode == 0 for w in workers), outputs
+    _, seconds = _workers(cmd, 2, tmp_path)
     study = optuna.load_study(study_name="shared", storage=storage)
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     finished = [t for t in study.trials if t.state in done]
