@@ -37,11 +37,33 @@ PAIRS = [(sr, s) for sr in SUPPORTED_SAMPLE_RATES for s in SEGMENT_DURATIONS]
 
 
 # --- frontend ----------------------------------------------------------------
-@pytest.mark.parametrize("sr,seconds", [(44100, 5.0), (22050, 3.0)])
-def test_stft_rule_reproduces_the_papers_table_1(sr, seconds):
-    expected = {(44100, 5.0): (2048, 1024), (22050, 3.0): (1024, 307)}[(sr, seconds)]
+# He & Ferguson, Table 1, copied from the paper: (rate, seconds) -> (n_fft, hop_length)
+PAPER_TABLE_1 = {
+    (44100, 1.0): (1024, 205), (44100, 3.0): (1024, 615), (44100, 5.0): (2048, 1024),
+    (44100, 10.0): (2048, 2048), (22050, 3.0): (1024, 307), (22050, 5.0): (1024, 512),
+    (22050, 10.0): (2048, 1024),
+}
+
+
+@pytest.mark.parametrize("pair", sorted(PAPER_TABLE_1))
+def test_stft_follows_the_papers_table_1(pair):
+    sr, seconds = pair
     g = stft_geometry(sr, seconds)
-    assert (g.n_fft, g.hop_length) == expected and g.n_frames == N_FRAMES
+    assert (g.n_fft, g.hop_length) == PAPER_TABLE_1[pair]
+    # 1 + floor(N / hop) = 216 frames by the centred-STFT count, worked from the table
+    assert 1 + int(sr * seconds) // PAPER_TABLE_1[pair][1] == N_FRAMES == g.n_frames
+
+
+def test_table_1_leaves_no_mel_filter_empty_at_44k_1s():
+    """The earlier n_fft = 512 at 44.1 kHz / 1 s left mel filters without an FFT bin."""
+    import librosa
+
+    def empty(n_fft):
+        fb = librosa.filters.mel(sr=44100, n_fft=n_fft, n_mels=N_MELS)
+        return int((fb.max(axis=1) == 0).sum())
+
+    assert stft_geometry(44100, 1.0).n_fft == 1024 and empty(1024) == 0
+    assert stft_geometry(44100, 1.0, rule="overlap").n_fft == 512 and empty(512) > 0
 
 
 def test_every_supported_rate_and_duration_gives_216_by_128():
@@ -49,7 +71,9 @@ def test_every_supported_rate_and_duration_gives_216_by_128():
     for sr, seconds in PAIRS:
         g = stft_geometry(sr, seconds)
         assert N_FRAMES <= g.n_frames <= N_FRAMES + 1, (sr, seconds)
-        assert g.n_fft >= 2 * g.hop_length and g.n_fft & (g.n_fft - 1) == 0
+        assert g.n_fft == (2048 if g.hop_length >= 1024 else 1024)
+        old = stft_geometry(sr, seconds, rule="overlap")
+        assert old.hop_length == g.hop_length and old.n_fft >= 2 * old.hop_length
         wave = (0.1 * rng.standard_normal(int(sr * seconds))).astype(np.float32)
         out = segment_logmels(wave, sr, clip_s=seconds, segment_s=seconds)
         assert out.shape == (1, N_FRAMES, N_MELS), (sr, seconds)
@@ -71,14 +95,16 @@ def test_clips_are_repeat_padded_to_30s_and_cut_into_contiguous_segments():
     assert segs[0].sum() > 100 * segs[1].sum() and segs[2].sum() > 100 * segs[3].sum()
 
 
-def test_native_rate_is_read_from_the_file_and_spectrograms_are_memoised(tmp_path):
+def test_every_clip_is_resampled_to_the_fixed_rate_and_memoised(tmp_path):
     from mer_bench.data.audio import write_wav
 
     path = tmp_path / "a.wav"
     write_wav(path, 0.1 * np.sin(np.arange(32000 * 2) * 0.05), 32000)
-    track = Track("a", path)
+    track = Track("a", path, sample_rate=32000)
     front = Frontend(clip_s=4.0, segment_s=1.0)
-    assert front.rate_of(track) == 32000
+    assert front.rate_of(track) == 22050  # the file's 32 kHz is never the analysis rate
+    with pytest.raises(ConfigError, match="fixed rate"):
+        Frontend(clip_s=4.0, segment_s=1.0, sample_rate=None)
     calls = []
 
     def load(t, sr):
@@ -90,10 +116,11 @@ def test_native_rate_is_read_from_the_file_and_spectrograms_are_memoised(tmp_pat
     clear_memo()
     first = front.batch([track], load)
     again = front.batch([track], load)
-    assert first.shape == (1, 4, N_FRAMES, N_MELS) and calls == [32000]
+    assert first.shape == (1, 4, N_FRAMES, N_MELS) and calls == [22050]
     np.testing.assert_array_equal(first, again)
     Frontend(clip_s=4.0, segment_s=2.0).batch([track], load)  # other settings: not the memo's
-    assert calls == [32000, 32000]
+    Frontend(clip_s=4.0, segment_s=1.0, stft_rule="overlap").batch([track], load)
+    assert calls == [22050, 22050, 22050]
     with pytest.raises(AudioError, match="no audio loader"):
         front.batch([track], None)
 
@@ -107,6 +134,10 @@ def test_bad_settings_are_config_errors():
         METHODS.get("ae-bilstm").make_params({"mask_fill": "noise"})
     with pytest.raises(AudioError, match="below"):
         stft_geometry(4000, 1.0)
+    with pytest.raises(ConfigError, match="stft_rule"):
+        METHODS.get("ae-bilstm").make_params({"stft_rule": "librosa"})
+    with pytest.raises(ConfigError, match="l2_on"):
+        METHODS.get("ae-bilstm").make_params({"l2_on": "bias"})
 
 
 # --- masking -----------------------------------------------------------------
@@ -149,7 +180,7 @@ def test_autoencoder_follows_table_2():
     assert enc.embedding_dim(N_FRAMES, N_MELS) == 32 * 27 * 16
 
 
-def test_autoencoder_loss_is_huber_to_the_unmasked_input_plus_l2_on_first_conv():
+def test_autoencoder_loss_is_huber_to_the_unmasked_input_plus_l2_on_first_conv_output():
     torch.manual_seed(0)
     x = torch.rand(4, 1, N_FRAMES, N_MELS)
     ae = MaskedAutoencoder(filters=[2, 2, 2, 2], l2_first_conv=1e-3, mask_freq=30, mask_time=32)
@@ -159,9 +190,19 @@ def test_autoencoder_loss_is_huber_to_the_unmasked_input_plus_l2_on_first_conv()
     with torch.no_grad():
         expected = torch.nn.functional.huber_loss(ae(masked), x, delta=1.0)
         loss, huber = ae._loss(x, torch.Generator().manual_seed(5))
+        # Keras activity_regularizer=l2(1e-3): 1e-3 * sum(relu(conv1(x))^2) / batch size,
+        # computed here with a plain functional conv on the first layer's weights
+        conv = ae.encoder.first_conv
+        a = torch.relu(torch.nn.functional.conv2d(masked, conv.weight, conv.bias, padding=1))
+        activity = 1e-3 * a.pow(2).sum() / len(x)
     torch.testing.assert_close(huber, expected)
-    l2 = 1e-3 * ae.encoder.first_conv.weight.pow(2).sum()
-    torch.testing.assert_close(loss, expected + l2)
+    torch.testing.assert_close(loss, expected + activity)
+    assert not torch.isclose(activity, 1e-3 * conv.weight.pow(2).sum())
+    kernel = MaskedAutoencoder(filters=[2, 2, 2, 2], l2_first_conv=1e-3, l2_on="kernel")
+    kernel.load_state_dict(ae.state_dict())
+    with torch.no_grad():
+        loss_k, _ = kernel._loss(x, torch.Generator().manual_seed(5))
+    torch.testing.assert_close(loss_k, expected + 1e-3 * conv.weight.pow(2).sum())
     with torch.no_grad():  # the target is the clean input, not the masked one
         assert not torch.isclose(huber, torch.nn.functional.huber_loss(ae(masked), masked))
 
@@ -247,13 +288,31 @@ def test_baseline_trains_the_encoder_end_to_end(synth_small_fold, tmp_path):
                             limit_val_batches=1, **kw)
 
     cls = METHODS.get("cnn-bilstm")
-    method = cls(cls.make_params(smoke=True), seed=0)
+    # 8 channels: with the smoke widths of 2 every ReLU can be dead at initialisation
+    method = cls(cls.make_params({"filters": [8, 8, 8, 8]}, smoke=True), seed=0)
     method.fit(train, val, FitContext(seed=0, out_dir=tmp_path, make_trainer=trainer))
     (only,) = probe.snapshots
     assert any(not torch.equal(only["start"][k], only["end"][k]) for k in only["start"])
     assert any(n.startswith("encoder.") for n in only["trainable"])
     first = method.predict(test)
     np.testing.assert_array_equal(first, method.predict(test))  # eval mode: deterministic
+
+
+def test_baseline_has_no_l2_term_and_autoencoder_stops_on_huber():
+    """The paper states no regulariser for the CNN+BiLSTM baseline; the autoencoder
+    monitors the reconstruction Huber loss, not Huber + L2."""
+    from mer_bench.methods.ae_bilstm.classifier import EndToEndClassifier
+
+    assert METHODS.get("cnn-bilstm").Params().l2_first_conv == 0.0
+    assert METHODS.get("ae-bilstm").Params().l2_first_conv == 1e-3
+    model = EndToEndClassifier([2, 2, 2, 2], N_FRAMES, N_MELS, 2, units=4)
+    model(torch.rand(1, 2, N_FRAMES, N_MELS))
+    assert model.extra_loss() == 0.0
+    import inspect
+
+    from mer_bench.methods.ae_bilstm import method as module
+
+    assert '"ae_val_huber", "min"' in inspect.getsource(module.AEBiLSTM.fit)
 
 
 # --- labels: k-means thresholds (PMEmo) ----------------------------------------
@@ -333,6 +392,28 @@ def test_bench_plans_expand_to_both_methods_and_chance(plan):
 def test_real_4q_clip_gives_six_216x128_segments(shared_data):
     adapter = DATASETS.get("4q")(shared_data / "4q")
     track = adapter.tracks()[0]
-    front = Frontend(clip_s=30.0, segment_s=5.0)
+    front = Frontend(clip_s=30.0, segment_s=5.0, sample_rate=22050)
     out = front.track_segments(track, adapter.load_audio)
     assert out.shape == (6, N_FRAMES, N_MELS) and out.max() > 0.1
+
+
+@pytest.mark.realdata
+def test_real_4q_clips_at_different_native_rates_share_one_analysis_rate(shared_data):
+    """The 4Q copy mixes 22.05, 32 and 44.1 kHz files; each is decoded at 22,050 Hz."""
+    from mer_bench.data.audio import audio_info
+
+    adapter = DATASETS.get("4q")(shared_data / "4q")
+    rates: dict[int, Track] = {}
+    for track in adapter.tracks():
+        rates.setdefault(audio_info(track.audio_path).sample_rate, track)
+        if len(rates) >= 2:
+            break
+    assert len(rates) >= 2
+    seen = []
+
+    def load(t, sr):
+        seen.append(sr)
+        return adapter.load_audio(t, sr)
+
+    Frontend(clip_s=5.0, segment_s=5.0).batch(list(rates.values()), load)
+    assert seen == [22050] * len(rates)
