@@ -39,6 +39,32 @@ def test_segments_overlap_by_duration_minus_one_second_without_padding():
     assert spec.n_frames == 1 + 3 * SR // 512
     with pytest.raises(ConfigError):
         SegmentSpec(duration_s=2.5)
+    with pytest.raises(ConfigError, match="clip_s"):
+        SegmentSpec(duration_s=3, clip_s=2.0)
+
+
+def test_clips_are_cut_to_30_s_as_suns_segment_counts_imply():
+    """Sun et al.'s Table 1: EiM (1,000 songs, 45 s clips) gives 29,982 / 28,981 / 27,976 /
+    26,973 / 25,971 segments at 1-5 s. 30 s per song gives 1,000 * (31 - d); the whole
+    45 s clip would give 1,000 * (46 - d), 50 % more."""
+    printed = {1: 29982, 2: 28981, 3: 27976, 4: 26973, 5: 25971}
+    for d, count in printed.items():
+        capped = len(segment_starts(45 * SR, SegmentSpec(duration_s=d, sample_rate=SR)))
+        whole = len(segment_starts(45 * SR, SegmentSpec(duration_s=d, sample_rate=SR,
+                                                        clip_s=None)))
+        assert capped == 31 - d and whole == 46 - d
+        assert abs(1000 * capped - count) / count < 0.002
+    # a clip shorter than 30 s is not padded: its own whole segments only
+    assert len(segment_starts(20 * SR, SegmentSpec(duration_s=1, sample_rate=SR))) == 20
+
+
+def test_segment_methods_hand_validation_back_and_fit_with_an_empty_val(tmp_path):
+    for name in ("sssl", "segment-vote"):
+        cls = METHODS.get(name)
+        assert cls.uses_validation is False
+        method = cls(cls.make_params({**TINY, "warmup_epochs": 0} if name == "sssl" else TINY))
+        method.fit(_fold(_tracks(6), _tone_clip), _fold([], _tone_clip), _ctx(tmp_path))
+        assert method.predict(_fold(_tracks(2, start=6), _tone_clip)).shape == (2, 2)
 
 
 def _tone_clip(track: Track, sr: int) -> np.ndarray:
@@ -275,7 +301,7 @@ def test_sssl_defaults_are_the_papers_and_divide_mixs():
     p = METHODS.get("sssl").Params()
     assert (p.n_fft, p.hop_length, p.n_mels, p.hop_s, p.network) == (1024, 512, 128, 1.0, "vgg16")
     assert (p.tau, p.temperature, p.mixup_alpha, p.warmup_epochs) == (0.5, 0.5, 4.0, 10)
-    assert p.rdrop and p.label_noise == 0.0
+    assert p.rdrop and p.label_noise == 0.0 and p.clip_s == 30.0
     assert METHODS.get("segment-vote").consumes == METHODS.get("sssl").consumes == "audio"
 
 
