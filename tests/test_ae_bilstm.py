@@ -11,7 +11,7 @@ import yaml
 
 from mer_bench.config import RunSpec, load_plan
 from mer_bench.data import DATASETS
-from mer_bench.data.labels import kmeans_midpoint
+from mer_bench.data.labels import kmeans_midpoint, kmeans_midpoint_va
 from mer_bench.errors import AudioError, ConfigError
 from mer_bench.methods import METHODS, FitContext, FoldData
 from mer_bench.methods.ae_bilstm.autoencoder import Decoder, Encoder, MaskedAutoencoder
@@ -324,13 +324,28 @@ def test_kmeans_thresholds_come_from_the_training_fold_only():
     fold_a, fold_b = tracks[:30], tracks[10:]
     ta = _fold_task(task, fold_a, "kmeans", 0)
     tb = _fold_task(task, fold_b, "kmeans", 0)
-    assert ta.valence_threshold == pytest.approx(kmeans_midpoint(va[:30, 0], 0))
-    assert tb.arousal_threshold == pytest.approx(kmeans_midpoint(va[10:, 1], 0))
+    assert (ta.valence_threshold, ta.arousal_threshold) == pytest.approx(
+        kmeans_midpoint_va(va[:30], 0))
     assert ta.valence_threshold != pytest.approx(tb.valence_threshold)
     # held-out tracks would move it if they were used: so using only the fold matters
     held_out = [Track(f"x{i}", None, static_va=(0.99, 0.99)) for i in range(30)]
     assert _fold_task(task, fold_a + held_out, "kmeans", 0).valence_threshold > \
         ta.valence_threshold + 0.1
+
+
+def test_kmeans_runs_on_the_valence_arousal_plane_not_per_dimension():
+    """He & Ferguson, Fig. 3a: two k-means centres in the V-A plane and their midpoint.
+    Groups A (10 x (-1, 0)), B (10 x (1, 0)), C (4 x (0.9, 1)): the 2-D optimum is
+    {A} vs {B, C} (within-cluster SS 2.9 against 20 for {A, B} vs {C}), so the centres
+    are (-1, 0) and (10 + 3.6, 4) / 14 and the arousal threshold is 2 / 14 = 0.143;
+    1-D k-means on arousal alone splits 0 from 1 and gives 0.5."""
+    va = np.array([(-1.0, 0.0)] * 10 + [(1.0, 0.0)] * 10 + [(0.9, 1.0)] * 4)
+    expected = ((-1.0 + 13.6 / 14) / 2, (0.0 + 4 / 14) / 2)
+    assert kmeans_midpoint_va(va, 0) == pytest.approx(expected)
+    assert kmeans_midpoint(va[:, 1], 0) == pytest.approx(0.5)
+    tracks = [Track(str(i), None, static_va=tuple(p)) for i, p in enumerate(va)]
+    task = _fold_task(Task("pmemo", TaskKind.BINARY_AROUSAL), tracks, "kmeans", 0)
+    assert (task.valence_threshold, task.arousal_threshold) == pytest.approx(expected)
 
 
 def test_ae_bilstm_runs_see_thresholds_of_their_own_training_fold(monkeypatch):
@@ -354,7 +369,8 @@ def test_ae_bilstm_runs_see_thresholds_of_their_own_training_fold(monkeypatch):
     assert outcome.status == "finished" and len(seen) == 2
     for task, train, val, y in seen:
         values = np.array([t.static_va[0] for t in train])
-        assert task.valence_threshold == pytest.approx(kmeans_midpoint(values, 0))
+        points = np.array([t.static_va for t in train])
+        assert task.valence_threshold == pytest.approx(kmeans_midpoint_va(points, 0)[0])
         np.testing.assert_array_equal(y, (values >= task.valence_threshold).astype(int))
         assert not {t.id for t in train} & {t.id for t in val}
     assert len({round(task.valence_threshold, 9) for task, *_ in seen}) == 2
