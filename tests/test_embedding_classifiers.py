@@ -272,10 +272,20 @@ def test_paper_file_has_the_published_numbers_and_resolvable_runs():
     rows = [r for t in paper.tables for r in t.rows]
     assert {t.id for t in paper.tables} == {"table2", "table3"}
     published = {(r.metric, r.published) for r in rows}
-    assert {("macro_f1", 0.720), ("macro_f1", 0.735), ("macro_f1", 0.880), ("macro_f1", 0.710),
-            ("r2_arousal", 0.671), ("r2_valence", 0.556), ("accuracy", 0.72)} <= published
+    # Table 2: F is the weighted F1, RAVDESS is accuracy; Table 3: the 4Q report
+    assert {("weighted_f1", 0.720), ("weighted_f1", 0.735), ("weighted_f1", 0.880),
+            ("weighted_f1", 0.726), ("accuracy", 0.710), ("accuracy", 0.638),
+            ("r2_arousal", 0.671), ("r2_valence", 0.556), ("r2_arousal", 0.656),
+            ("r2_valence", 0.462), ("accuracy", 0.72), ("precision_Q1", 0.64),
+            ("recall_Q1", 0.85), ("f1_Q3", 0.66), ("recall_Q4", 0.61),
+            ("weighted_precision", 0.73), ("weighted_precision", 0.90)} <= published
+    assert all(r.published is not None for r in rows)
+    assert len([r for r in rows if r.table == "table3"]) == 32  # 2 reports x (12 + 4)
     unavailable = [r for r in rows if r.run is None]
-    assert len(unavailable) == 3 and all(r.unavailable for r in unavailable)
+    assert len(unavailable) == 23 and all(r.unavailable for r in unavailable)
+    for row in rows:
+        if row.run is not None and row.run["dataset"] == "emomusic":
+            assert row.run["dataset_params"] == {"label_source": "dynamic-mean"}
     for row in rows:
         if row.run is None:
             continue
