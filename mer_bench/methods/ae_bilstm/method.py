@@ -142,6 +142,7 @@ class _SegmentMethod(Method):
 
     consumes = "audio"
     supports = BINARY_TASKS
+    label_params: ClassVar[tuple[str, ...]] = ("segment_s",)  # each duration its own row
 
     def _spectrograms(self, data: FoldData) -> np.ndarray:
         return self.params.frontend().batch(data.tracks, data.audio)

@@ -124,6 +124,7 @@ class _SegmentMethod(Method):
     consumes = "audio"
     supports = CLASS_TASKS
     uses_validation: ClassVar[bool] = False
+    label_params: ClassVar[tuple[str, ...]] = ("segment_s",)  # each duration its own row
 
     # --- fit -----------------------------------------------------------------
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> _SegmentMethod:
