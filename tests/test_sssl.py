@@ -338,6 +338,23 @@ def test_paper_table_rows_resolve_and_match_tables_2_and_3():
     assert len(set(labels)) == len(labels)
 
 
+def test_paper_rows_4q_plan_runs_both_papers_4q_rows_with_their_input_pipelines():
+    from mer_bench.config import load_plan
+    from mer_bench.runner import expand
+
+    runs, notes = expand(load_plan(REPO / "experiments/bench/paper-rows-4q.yaml"))
+    names = {(r.config["method"], r.task.value) for r in runs}
+    assert names == {(m, t) for m in ("chance", "sssl") for t in
+                     ("binary_valence", "binary_arousal", "quadrant")} | {
+        ("ae-bilstm", "binary_valence"), ("ae-bilstm", "binary_arousal")}
+    assert notes == ["ae-bilstm on 4q/quadrant: method does not support quadrant"]
+    for run in runs:
+        if run.config["method"] == "ae-bilstm":  # He's AllMusic input: 22.05 kHz, Table 1
+            assert run.params.sample_rate == 22050 and run.params.stft_rule == "table1"
+        if run.config["method"] == "sssl":
+            assert run.params.clip_s == 30 and run.params.segment_s == 3
+
+
 @pytest.mark.slow
 def test_sssl_beats_inherited_labels_under_known_segment_label_noise(tmp_path):
     """Acceptance: experiments/bench/sssl-synth.yaml, on one thread like the reported run
