@@ -324,12 +324,13 @@ class EmoMusicAdapter(AnnotatedDataset):
 
 
 def quadrant_counts(static: Static, dynamic: Dynamic) -> dict[str, dict[str, int]]:
-    """Songs per quadrant under each label source, for ``data check``."""
+    """Songs per quadrant under each label source, for ``data check``: ``static`` (static
+    means, threshold 5 of 1..9) and ``dynamic-mean`` (mean dynamic V/A, threshold 0)."""
     rules = {
-        "per quadrant, label_source static (static means, threshold 5 of 1..9)": {
+        "per quadrant, label_source=static": {
             k: canonical_static(v, SAM_1_9) for k, v in static.items()
         },
-        "per quadrant, label_source dynamic-mean (mean of dynamic annotations, threshold 0)": {
+        "per quadrant, label_source=dynamic-mean": {
             k: dynamic_mean(v[0]) if v else None for k, v in dynamic.items()
         },
     }
