@@ -453,3 +453,15 @@ def test_real_4q_clips_at_different_native_rates_share_one_analysis_rate(shared_
 
     Frontend(clip_s=5.0, segment_s=5.0).batch(list(rates.values()), load)
     assert seen == [22050] * len(rates)
+
+
+def test_no_audio_method_analyses_at_a_files_native_rate():
+    """Every method that decodes audio itself declares a fixed analysis rate."""
+    import dataclasses
+
+    audio_methods = [n for n in METHODS.names() if METHODS.get(n).consumes == "audio"]
+    assert {"ae-bilstm", "cnn-bilstm", "sssl", "segment-vote"} <= set(audio_methods)
+    for name in audio_methods:
+        fields = {f.name: f for f in dataclasses.fields(METHODS.get(name).Params)}
+        assert "sample_rate" in fields, name
+        assert isinstance(METHODS.get(name).Params().sample_rate, int), name
