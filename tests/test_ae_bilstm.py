@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from mer_bench.config import RunSpec, load_plan
 from mer_bench.data import DATASETS

@@ -48,9 +48,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from mer_bench.errors import ConfigError
-from mer_bench.methods.ae_bilstm.architecture import check_filters
+from mer_bench.methods.ae_bilstm.architecture import L2_TARGETS, check_filters
 from mer_bench.methods.ae_bilstm.frontend import N_FRAMES, N_MELS, Frontend
-from mer_bench.methods.ae_bilstm.architecture import L2_TARGETS
 from mer_bench.methods.ae_bilstm.masking import FILLS
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
 from mer_bench.types import TaskKind

@@ -47,9 +47,10 @@ class SegmentParams:
     segment_s / hop_s: the paper's integer durations 1-5 s (Table 2) with
     overlap d - 1 s, i.e. a 1 s hop; 3 s, the middle of that sweep, is the
     default. clip_s: only the first 30 s of a clip are segmented, as the
-    paper's segment counts imply (segments.py); None segments whole clips. sample_rate / n_fft / hop_length / n_mels: librosa log-mel with
-    a Hann window of 1024, hop 512, 128 bands (the paper), at librosa's
-    default 22050 Hz (the paper names no rate). network: ``vgg16`` (the
+    paper's segment counts imply (segments.py); None segments whole clips.
+    sample_rate / n_fft / hop_length / n_mels: librosa log-mel with a Hann
+    window of 1024, hop 512, 128 bands (the paper), at librosa's default
+    22050 Hz (the paper names no rate). network: ``vgg16`` (the
     paper) or ``small`` (a CPU-sized VGG-style net of base ``width``);
     ``vgg_weights`` optionally points at torchvision's ImageNet VGG16 file
     (the paper does not say whether it was pre-trained; default: random
