@@ -9,8 +9,8 @@ CNN of "four 1D convolution layers and a 1D max-pooling operation layer" of 64
 filters with ReLU (one max-pool after the last conv: ``cnn_pool_every`` =
 False), softmax output, 1000 epochs with early stopping after 100 epochs
 without improvement; an LSTM RNN with the CNN's stopping rule; SVM (RBF),
-Gaussian naive Bayes and random forest from scikit-learn. Everything the paper leaves unsaid is a parameter whose
-default is documented on its field below.
+Gaussian naive Bayes and random forest from scikit-learn. Everything the paper
+leaves unsaid is a parameter whose default is documented on its field below.
 """
 
 from __future__ import annotations
