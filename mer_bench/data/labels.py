@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mer_bench.errors import TaskError
+
 
 @dataclass(frozen=True)
 class LabelScale:
@@ -39,7 +41,8 @@ def kmeans_midpoint_va(va: np.ndarray, seed: int = 0) -> tuple[float, float]:
 
     x = np.asarray(va, dtype=float)
     if x.ndim != 2 or x.shape[1] != 2:
-        raise ValueError(f"expected [N, 2] valence-arousal points, got shape {x.shape}")
+        raise TaskError(f"k-means thresholds need [N, 2] valence-arousal points, got shape "
+                        f"{x.shape}")
     if len(np.unique(x, axis=0)) < 2:
         mean = x.mean(axis=0)
         return float(mean[0]), float(mean[1])
