@@ -347,6 +347,10 @@ def test_kmeans_runs_on_the_valence_arousal_plane_not_per_dimension():
     tracks = [Track(str(i), None, static_va=tuple(p)) for i, p in enumerate(va)]
     task = _fold_task(Task("pmemo", TaskKind.BINARY_AROUSAL), tracks, "kmeans", 0)
     assert (task.valence_threshold, task.arousal_threshold) == pytest.approx(expected)
+    from mer_bench.errors import TaskError
+
+    with pytest.raises(TaskError, match=r"\[N, 2\]"):
+        kmeans_midpoint_va(va[:, 0], 0)
 
 
 def test_ae_bilstm_runs_see_thresholds_of_their_own_training_fold(monkeypatch):
