@@ -314,7 +314,8 @@ def reproduce(
                         runner.run(run)
                     elif not any(r.status == FINISHED for r in tracker.find_runs(run.config_hash)):
                         runner.check(run)
-                        planned.setdefault(id(row), []).append(run.name)
+                        label = f"{run.name} [{run.variant}]" if run.variant else run.name
+                        planned.setdefault(id(row), []).append(label)
             except MerBenchError as exc:
                 failed[id(row)] = _first_line(exc)
     results = []

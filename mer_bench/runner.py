@@ -27,7 +27,7 @@ import numpy as np
 from mer_bench.config import BenchPlan, RunSpec
 from mer_bench.data import DATASETS, DatasetAdapter, ValidationReport
 from mer_bench.data.base import MISSING_AUDIO, TRACK_LEVEL_CODES
-from mer_bench.data.labels import kmeans_midpoint
+from mer_bench.data.labels import kmeans_midpoint_va
 from mer_bench.data.splits import (
     KFOLD_SPLIT_VERSION,
     REPEATED_SPLIT_VERSION,
@@ -752,7 +752,11 @@ def _music_spec(run: ResolvedRun) -> RunSpec:
 
 
 def _fold_task(task: Task, train: list[Track], rule: str, seed: int) -> Task:
-    """The task with this fold's binary thresholds (from training labels only)."""
+    """The task with this fold's binary thresholds (from training labels only).
+
+    ``kmeans``: k-means (k = 2) on the training fold's (valence, arousal) points and
+    the midpoint of the two centres, one coordinate per dimension (He & Ferguson).
+    """
     if rule == "fixed" or task.kind not in (
         TaskKind.BINARY_VALENCE,
         TaskKind.BINARY_AROUSAL,
@@ -762,11 +766,8 @@ def _fold_task(task: Task, train: list[Track], rule: str, seed: int) -> Task:
     va = np.array([t.static_va for t in train if t.static_va is not None], dtype=float)
     if len(va) == 0:
         return task  # labels come from annotated quadrants (4Q): nothing to threshold
-    return dataclasses.replace(
-        task,
-        valence_threshold=kmeans_midpoint(va[:, 0], seed),
-        arousal_threshold=kmeans_midpoint(va[:, 1], seed),
-    )
+    valence, arousal = kmeans_midpoint_va(va, seed)
+    return dataclasses.replace(task, valence_threshold=valence, arousal_threshold=arousal)
 
 
 def _truth(data: FoldData) -> Any:

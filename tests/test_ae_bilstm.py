@@ -7,11 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from mer_bench.config import RunSpec, load_plan
 from mer_bench.data import DATASETS
-from mer_bench.data.labels import kmeans_midpoint
+from mer_bench.data.labels import kmeans_midpoint, kmeans_midpoint_va
 from mer_bench.errors import AudioError, ConfigError
 from mer_bench.methods import METHODS, FitContext, FoldData
 from mer_bench.methods.ae_bilstm.autoencoder import Decoder, Encoder, MaskedAutoencoder
@@ -37,11 +36,33 @@ PAIRS = [(sr, s) for sr in SUPPORTED_SAMPLE_RATES for s in SEGMENT_DURATIONS]
 
 
 # --- frontend ----------------------------------------------------------------
-@pytest.mark.parametrize("sr,seconds", [(44100, 5.0), (22050, 3.0)])
-def test_stft_rule_reproduces_the_papers_table_1(sr, seconds):
-    expected = {(44100, 5.0): (2048, 1024), (22050, 3.0): (1024, 307)}[(sr, seconds)]
+# He & Ferguson, Table 1, copied from the paper: (rate, seconds) -> (n_fft, hop_length)
+PAPER_TABLE_1 = {
+    (44100, 1.0): (1024, 205), (44100, 3.0): (1024, 615), (44100, 5.0): (2048, 1024),
+    (44100, 10.0): (2048, 2048), (22050, 3.0): (1024, 307), (22050, 5.0): (1024, 512),
+    (22050, 10.0): (2048, 1024),
+}
+
+
+@pytest.mark.parametrize("pair", sorted(PAPER_TABLE_1))
+def test_stft_follows_the_papers_table_1(pair):
+    sr, seconds = pair
     g = stft_geometry(sr, seconds)
-    assert (g.n_fft, g.hop_length) == expected and g.n_frames == N_FRAMES
+    assert (g.n_fft, g.hop_length) == PAPER_TABLE_1[pair]
+    # 1 + floor(N / hop) = 216 frames by the centred-STFT count, worked from the table
+    assert 1 + int(sr * seconds) // PAPER_TABLE_1[pair][1] == N_FRAMES == g.n_frames
+
+
+def test_table_1_leaves_no_mel_filter_empty_at_44k_1s():
+    """The earlier n_fft = 512 at 44.1 kHz / 1 s left mel filters without an FFT bin."""
+    import librosa
+
+    def empty(n_fft):
+        fb = librosa.filters.mel(sr=44100, n_fft=n_fft, n_mels=N_MELS)
+        return int((fb.max(axis=1) == 0).sum())
+
+    assert stft_geometry(44100, 1.0).n_fft == 1024 and empty(1024) == 0
+    assert stft_geometry(44100, 1.0, rule="overlap").n_fft == 512 and empty(512) > 0
 
 
 def test_every_supported_rate_and_duration_gives_216_by_128():
@@ -49,7 +70,9 @@ def test_every_supported_rate_and_duration_gives_216_by_128():
     for sr, seconds in PAIRS:
         g = stft_geometry(sr, seconds)
         assert N_FRAMES <= g.n_frames <= N_FRAMES + 1, (sr, seconds)
-        assert g.n_fft >= 2 * g.hop_length and g.n_fft & (g.n_fft - 1) == 0
+        assert g.n_fft == (2048 if g.hop_length >= 1024 else 1024)
+        old = stft_geometry(sr, seconds, rule="overlap")
+        assert old.hop_length == g.hop_length and old.n_fft >= 2 * old.hop_length
         wave = (0.1 * rng.standard_normal(int(sr * seconds))).astype(np.float32)
         out = segment_logmels(wave, sr, clip_s=seconds, segment_s=seconds)
         assert out.shape == (1, N_FRAMES, N_MELS), (sr, seconds)
@@ -71,14 +94,16 @@ def test_clips_are_repeat_padded_to_30s_and_cut_into_contiguous_segments():
     assert segs[0].sum() > 100 * segs[1].sum() and segs[2].sum() > 100 * segs[3].sum()
 
 
-def test_native_rate_is_read_from_the_file_and_spectrograms_are_memoised(tmp_path):
+def test_every_clip_is_resampled_to_the_fixed_rate_and_memoised(tmp_path):
     from mer_bench.data.audio import write_wav
 
     path = tmp_path / "a.wav"
     write_wav(path, 0.1 * np.sin(np.arange(32000 * 2) * 0.05), 32000)
-    track = Track("a", path)
+    track = Track("a", path, sample_rate=32000)
     front = Frontend(clip_s=4.0, segment_s=1.0)
-    assert front.rate_of(track) == 32000
+    assert front.rate_of(track) == 22050  # the file's 32 kHz is never the analysis rate
+    with pytest.raises(ConfigError, match="fixed rate"):
+        Frontend(clip_s=4.0, segment_s=1.0, sample_rate=None)
     calls = []
 
     def load(t, sr):
@@ -90,10 +115,11 @@ def test_native_rate_is_read_from_the_file_and_spectrograms_are_memoised(tmp_pat
     clear_memo()
     first = front.batch([track], load)
     again = front.batch([track], load)
-    assert first.shape == (1, 4, N_FRAMES, N_MELS) and calls == [32000]
+    assert first.shape == (1, 4, N_FRAMES, N_MELS) and calls == [22050]
     np.testing.assert_array_equal(first, again)
     Frontend(clip_s=4.0, segment_s=2.0).batch([track], load)  # other settings: not the memo's
-    assert calls == [32000, 32000]
+    Frontend(clip_s=4.0, segment_s=1.0, stft_rule="overlap").batch([track], load)
+    assert calls == [22050, 22050, 22050]
     with pytest.raises(AudioError, match="no audio loader"):
         front.batch([track], None)
 
@@ -107,6 +133,10 @@ def test_bad_settings_are_config_errors():
         METHODS.get("ae-bilstm").make_params({"mask_fill": "noise"})
     with pytest.raises(AudioError, match="below"):
         stft_geometry(4000, 1.0)
+    with pytest.raises(ConfigError, match="stft_rule"):
+        METHODS.get("ae-bilstm").make_params({"stft_rule": "librosa"})
+    with pytest.raises(ConfigError, match="l2_on"):
+        METHODS.get("ae-bilstm").make_params({"l2_on": "bias"})
 
 
 # --- masking -----------------------------------------------------------------
@@ -149,7 +179,7 @@ def test_autoencoder_follows_table_2():
     assert enc.embedding_dim(N_FRAMES, N_MELS) == 32 * 27 * 16
 
 
-def test_autoencoder_loss_is_huber_to_the_unmasked_input_plus_l2_on_first_conv():
+def test_autoencoder_loss_is_huber_to_the_unmasked_input_plus_l2_on_first_conv_output():
     torch.manual_seed(0)
     x = torch.rand(4, 1, N_FRAMES, N_MELS)
     ae = MaskedAutoencoder(filters=[2, 2, 2, 2], l2_first_conv=1e-3, mask_freq=30, mask_time=32)
@@ -159,9 +189,19 @@ def test_autoencoder_loss_is_huber_to_the_unmasked_input_plus_l2_on_first_conv()
     with torch.no_grad():
         expected = torch.nn.functional.huber_loss(ae(masked), x, delta=1.0)
         loss, huber = ae._loss(x, torch.Generator().manual_seed(5))
+        # Keras activity_regularizer=l2(1e-3): 1e-3 * sum(relu(conv1(x))^2) / batch size,
+        # computed here with a plain functional conv on the first layer's weights
+        conv = ae.encoder.first_conv
+        a = torch.relu(torch.nn.functional.conv2d(masked, conv.weight, conv.bias, padding=1))
+        activity = 1e-3 * a.pow(2).sum() / len(x)
     torch.testing.assert_close(huber, expected)
-    l2 = 1e-3 * ae.encoder.first_conv.weight.pow(2).sum()
-    torch.testing.assert_close(loss, expected + l2)
+    torch.testing.assert_close(loss, expected + activity)
+    assert not torch.isclose(activity, 1e-3 * conv.weight.pow(2).sum())
+    kernel = MaskedAutoencoder(filters=[2, 2, 2, 2], l2_first_conv=1e-3, l2_on="kernel")
+    kernel.load_state_dict(ae.state_dict())
+    with torch.no_grad():
+        loss_k, _ = kernel._loss(x, torch.Generator().manual_seed(5))
+    torch.testing.assert_close(loss_k, expected + 1e-3 * conv.weight.pow(2).sum())
     with torch.no_grad():  # the target is the clean input, not the masked one
         assert not torch.isclose(huber, torch.nn.functional.huber_loss(ae(masked), masked))
 
@@ -208,10 +248,15 @@ def _state(module):
 
 
 def test_encoder_is_frozen_in_stage_two(synth_small_fold, tmp_path):
+    from lightning.pytorch.callbacks import EarlyStopping
+
     train, val, test = synth_small_fold
     probe = _Probe()
+    monitors = []
 
     def trainer(**kw):
+        monitors.extend(c.monitor for c in kw.get("callbacks", [])
+                        if isinstance(c, EarlyStopping))
         kw["callbacks"] = [*kw.get("callbacks", []), probe.callback()]
         kw["max_epochs"] = 1
         return make_trainer(TrainerSettings(accelerator="cpu"), tmp_path, limit_train_batches=2,
@@ -234,6 +279,9 @@ def test_encoder_is_frozen_in_stage_two(synth_small_fold, tmp_path):
         assert torch.equal(value, stage1["end"][key])
     scores = method.predict(test)
     assert scores.shape == (len(test), 2) and np.allclose(scores.sum(axis=1), 1.0)
+    # the autoencoder stops on its reconstruction Huber loss (not Huber + L2), stage 2 on
+    # validation accuracy
+    assert monitors == ["ae_val_huber", "val_acc"]
 
 
 def test_baseline_trains_the_encoder_end_to_end(synth_small_fold, tmp_path):
@@ -247,13 +295,25 @@ def test_baseline_trains_the_encoder_end_to_end(synth_small_fold, tmp_path):
                             limit_val_batches=1, **kw)
 
     cls = METHODS.get("cnn-bilstm")
-    method = cls(cls.make_params(smoke=True), seed=0)
+    # 8 channels: with the smoke widths of 2 every ReLU can be dead at initialisation
+    method = cls(cls.make_params({"filters": [8, 8, 8, 8]}, smoke=True), seed=0)
     method.fit(train, val, FitContext(seed=0, out_dir=tmp_path, make_trainer=trainer))
     (only,) = probe.snapshots
     assert any(not torch.equal(only["start"][k], only["end"][k]) for k in only["start"])
     assert any(n.startswith("encoder.") for n in only["trainable"])
     first = method.predict(test)
     np.testing.assert_array_equal(first, method.predict(test))  # eval mode: deterministic
+
+
+def test_baseline_has_no_l2_term():
+    """The paper states no regulariser for the CNN+BiLSTM baseline."""
+    from mer_bench.methods.ae_bilstm.classifier import EndToEndClassifier
+
+    assert METHODS.get("cnn-bilstm").Params().l2_first_conv == 0.0
+    assert METHODS.get("ae-bilstm").Params().l2_first_conv == 1e-3
+    model = EndToEndClassifier([2, 2, 2, 2], N_FRAMES, N_MELS, 2, units=4)
+    model(torch.rand(1, 2, N_FRAMES, N_MELS))
+    assert model.extra_loss() == 0.0
 
 
 # --- labels: k-means thresholds (PMEmo) ----------------------------------------
@@ -265,13 +325,32 @@ def test_kmeans_thresholds_come_from_the_training_fold_only():
     fold_a, fold_b = tracks[:30], tracks[10:]
     ta = _fold_task(task, fold_a, "kmeans", 0)
     tb = _fold_task(task, fold_b, "kmeans", 0)
-    assert ta.valence_threshold == pytest.approx(kmeans_midpoint(va[:30, 0], 0))
-    assert tb.arousal_threshold == pytest.approx(kmeans_midpoint(va[10:, 1], 0))
+    assert (ta.valence_threshold, ta.arousal_threshold) == pytest.approx(
+        kmeans_midpoint_va(va[:30], 0))
     assert ta.valence_threshold != pytest.approx(tb.valence_threshold)
     # held-out tracks would move it if they were used: so using only the fold matters
     held_out = [Track(f"x{i}", None, static_va=(0.99, 0.99)) for i in range(30)]
     assert _fold_task(task, fold_a + held_out, "kmeans", 0).valence_threshold > \
         ta.valence_threshold + 0.1
+
+
+def test_kmeans_runs_on_the_valence_arousal_plane_not_per_dimension():
+    """He & Ferguson, Fig. 3a: two k-means centres in the V-A plane and their midpoint.
+    Groups A (10 x (-1, 0)), B (10 x (1, 0)), C (4 x (0.9, 1)): the 2-D optimum is
+    {A} vs {B, C} (within-cluster SS 2.9 against 20 for {A, B} vs {C}), so the centres
+    are (-1, 0) and (10 + 3.6, 4) / 14 and the arousal threshold is 2 / 14 = 0.143;
+    1-D k-means on arousal alone splits 0 from 1 and gives 0.5."""
+    va = np.array([(-1.0, 0.0)] * 10 + [(1.0, 0.0)] * 10 + [(0.9, 1.0)] * 4)
+    expected = ((-1.0 + 13.6 / 14) / 2, (0.0 + 4 / 14) / 2)
+    assert kmeans_midpoint_va(va, 0) == pytest.approx(expected)
+    assert kmeans_midpoint(va[:, 1], 0) == pytest.approx(0.5)
+    tracks = [Track(str(i), None, static_va=tuple(p)) for i, p in enumerate(va)]
+    task = _fold_task(Task("pmemo", TaskKind.BINARY_AROUSAL), tracks, "kmeans", 0)
+    assert (task.valence_threshold, task.arousal_threshold) == pytest.approx(expected)
+    from mer_bench.errors import TaskError
+
+    with pytest.raises(TaskError, match=r"\[N, 2\]"):
+        kmeans_midpoint_va(va[:, 0], 0)
 
 
 def test_ae_bilstm_runs_see_thresholds_of_their_own_training_fold(monkeypatch):
@@ -295,25 +374,44 @@ def test_ae_bilstm_runs_see_thresholds_of_their_own_training_fold(monkeypatch):
     assert outcome.status == "finished" and len(seen) == 2
     for task, train, val, y in seen:
         values = np.array([t.static_va[0] for t in train])
-        assert task.valence_threshold == pytest.approx(kmeans_midpoint(values, 0))
+        points = np.array([t.static_va for t in train])
+        assert task.valence_threshold == pytest.approx(kmeans_midpoint_va(points, 0)[0])
         np.testing.assert_array_equal(y, (values >= task.valence_threshold).astype(int))
         assert not {t.id for t in train} & {t.id for t in val}
     assert len({round(task.valence_threshold, 9) for task, *_ in seen}) == 2
 
 
 # --- experiment files ----------------------------------------------------------
-def test_paper_table_rows_resolve():
-    doc = yaml.safe_load((REPO / "experiments/papers/he2022.yaml").read_text())
-    assert doc["paper"] == "he2022"
-    rows = [r for t in doc["tables"] for r in t["rows"]]
-    assert {t["id"] for t in doc["tables"]} == {"table5", "table6"} and len(rows) >= 5
-    for row in rows:
-        assert 0 < row["published"] <= 1
-        run = resolve(RunSpec(**{**doc["defaults"], **row["run"]}))
+def test_paper_table_rows_resolve_and_carry_tables_5_and_6_as_printed():
+    from mer_bench.papers import load_paper
+
+    paper = load_paper(REPO / "experiments/papers/he2022.yaml")
+    rows = {r.label: r for t in paper.tables for r in t.rows}
+    assert {t.id for t in paper.tables} == {"table5", "table6"}
+    for row in rows.values():
+        assert row.published is not None and 0 < row.published <= 1
+        if row.run is None:
+            assert row.unavailable
+            continue
+        run = resolve(row.spec())
         assert run.config["protocol"] == "kfold:10"
         assert run.config["method"] in ("ae-bilstm", "cnn-bilstm")
+        params = run.config["method_params"]
         if run.config["dataset"] == "pmemo":
-            assert run.config["label_rule"] == "kmeans"
+            assert run.config["label_rule"] == "kmeans" and params["sample_rate"] == 44100
+        else:
+            assert params["sample_rate"] == 22050  # AllMusic, Table 1
+    # Table 5, 28 cells: 4 PMEmo and 3 AllMusic durations x 4 columns
+    assert len([r for r in rows.values() if r.table == "table5"]) == 28
+    assert rows["PMEmo, 10 s segments, arousal, F1"].published == 0.8662
+    assert rows["AllMusic (4Q), 3 s segments, valence, accuracy"].published == 0.6711
+    # Table 6: the baseline's valence F1 is 81.91 % (82.79 is its arousal accuracy)
+    base = "PMEmo, CNN+BiLSTM baseline (no autoencoder), "
+    assert rows[base + "valence, F1"].published == 0.8191
+    assert rows[base + "arousal, accuracy"].published == 0.8279
+    assert rows[base + "arousal, F1"].published == 0.8517
+    assert rows[base + "valence, F1"].run["method"] == "cnn-bilstm"
+    assert rows["PMEmo, two-stage model (ours), arousal, F1"].published == 0.8652
 
 
 @pytest.mark.parametrize("plan", ["ae-bilstm-4q", "ae-bilstm-synth"])
@@ -333,6 +431,40 @@ def test_bench_plans_expand_to_both_methods_and_chance(plan):
 def test_real_4q_clip_gives_six_216x128_segments(shared_data):
     adapter = DATASETS.get("4q")(shared_data / "4q")
     track = adapter.tracks()[0]
-    front = Frontend(clip_s=30.0, segment_s=5.0)
+    front = Frontend(clip_s=30.0, segment_s=5.0, sample_rate=22050)
     out = front.track_segments(track, adapter.load_audio)
     assert out.shape == (6, N_FRAMES, N_MELS) and out.max() > 0.1
+
+
+@pytest.mark.realdata
+def test_real_4q_clips_at_different_native_rates_share_one_analysis_rate(shared_data):
+    """The 4Q copy mixes 22.05, 32 and 44.1 kHz files; each is decoded at 22,050 Hz."""
+    from mer_bench.data.audio import audio_info
+
+    adapter = DATASETS.get("4q")(shared_data / "4q")
+    rates: dict[int, Track] = {}
+    for track in adapter.tracks():
+        rates.setdefault(audio_info(track.audio_path).sample_rate, track)
+        if len(rates) >= 2:
+            break
+    assert len(rates) >= 2
+    seen = []
+
+    def load(t, sr):
+        seen.append(sr)
+        return adapter.load_audio(t, sr)
+
+    Frontend(clip_s=5.0, segment_s=5.0).batch(list(rates.values()), load)
+    assert seen == [22050] * len(rates)
+
+
+def test_no_audio_method_analyses_at_a_files_native_rate():
+    """Every method that decodes audio itself declares a fixed analysis rate."""
+    import dataclasses
+
+    audio_methods = [n for n in METHODS.names() if METHODS.get(n).consumes == "audio"]
+    assert {"ae-bilstm", "cnn-bilstm", "sssl", "segment-vote"} <= set(audio_methods)
+    for name in audio_methods:
+        fields = {f.name: f for f in dataclasses.fields(METHODS.get(name).Params)}
+        assert "sample_rate" in fields, name
+        assert isinstance(METHODS.get(name).Params().sample_rate, int), name

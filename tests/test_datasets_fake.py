@@ -192,6 +192,32 @@ def test_eim_derived_tasks(eim_root: Path) -> None:
         assert Task("emomusic", TaskKind.M2E_E2M_RETRIEVAL).target(t).shape == (EIM_FRAMES, 2)
 
 
+def test_eim_dynamic_mean_label_source(tmp_path: Path) -> None:
+    """Two hand-written songs whose static means and dynamic means sit in different
+    quadrants: label_source picks which one the quadrant and binary labels follow."""
+    ann = tmp_path / "annotations"
+    ann.mkdir()
+    # song 2: static V 6, A 3 (canonical +0.25, -0.5: Q4); dynamic means V -0.1, A 0.2: Q2
+    # song 3: static V 4, A 4 (Q3); dynamic means V 0.3, A 0.0 (ties positive: Q1)
+    (ann / "static_annotations.csv").write_text(
+        "song_id,mean_arousal,std_arousal,mean_valence,std_valence\n2,3,1,6,1\n3,4,1,4,1\n"
+    )
+    head = "song_id,sample_15000ms,sample_15500ms,sample_16000ms\n"
+    (ann / "valence_cont_average.csv").write_text(head + "2,-0.3,0.1,-0.1\n3,0.2,0.4,0.3\n")
+    (ann / "arousal_cont_average.csv").write_text(head + "2,0.1,0.3,0.2\n3,-0.2,0.2,0.0\n")
+    quadrant = Task("emomusic", TaskKind.QUADRANT)
+    valence = Task("emomusic", TaskKind.BINARY_VALENCE)
+    static = {t.id: t for t in EmoMusicAdapter(tmp_path).tracks()}
+    dynamic = {t.id: t for t in EmoMusicAdapter(tmp_path, label_source="dynamic-mean").tracks()}
+    assert [quadrant.target(static[i]) + 1 for i in ("2", "3")] == [4, 3]
+    assert [quadrant.target(dynamic[i]) + 1 for i in ("2", "3")] == [2, 1]
+    assert [valence.target(dynamic[i]) for i in ("2", "3")] == [0, 1]
+    assert dynamic["2"].static_va == pytest.approx((-0.1, 0.2))
+    assert static["2"].static_va == pytest.approx((0.25, -0.5))
+    with pytest.raises(DatasetError, match="label_source must be one of"):
+        EmoMusicAdapter(tmp_path, label_source="dynamic")
+
+
 def test_eim_bad_values_duplicates_and_mismatches(tmp_path: Path) -> None:
     root = make_eim(tmp_path, audio_ids=())
     static = root / "annotations" / "static_annotations.csv"

@@ -108,6 +108,29 @@ def test_emomusic_static_agrees_with_dynamic(eim: EmoMusicAdapter) -> None:
         assert np.corrcoef(static[:, axis], dyn[:, axis])[0, 1] > 0.7
 
 
+def test_emomusic_label_sources_give_both_quadrant_counts(shared_data: Path) -> None:
+    """Koh & Dubnov (2021) Table 1 counts EiM's quadrants as 305/87/241/111: the mean of
+    each song's dynamic annotations thresholded at 0 gives exactly that; the static
+    means at 5 give 265/72/287/120, and the two rules disagree on 134 songs."""
+    static = EmoMusicAdapter(shared_data / "emomusic")
+    dynamic = EmoMusicAdapter(shared_data / "emomusic", label_source="dynamic-mean")
+    quadrant = Task("emomusic", TaskKind.QUADRANT)
+
+    def counts(adapter: EmoMusicAdapter) -> list[int]:
+        labels = [quadrant.target(t) for t in adapter.tracks()]
+        return [labels.count(q) for q in range(4)]
+
+    assert counts(dynamic) == [305, 87, 241, 111]
+    assert counts(static) == [265, 72, 287, 120]
+    by_id = {t.id: quadrant.target(t) for t in static.tracks()}
+    assert sum(by_id[t.id] != quadrant.target(t) for t in dynamic.tracks()) == 134
+    # data check reports both, whichever source the adapter was opened with
+    summary = static.validate(check_audio=False).summary
+    both = [v for k, v in summary.items() if k.startswith("per quadrant, label_source")]
+    assert {"Q1": 305, "Q2": 87, "Q3": 241, "Q4": 111} in both
+    assert {"Q1": 265, "Q2": 72, "Q3": 287, "Q4": 120} in both
+
+
 # --------------------------------------------------------------------------
 # PMEmo
 # --------------------------------------------------------------------------

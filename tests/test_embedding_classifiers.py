@@ -72,6 +72,7 @@ def test_defaults_are_the_papers_values():
     p = EmbeddingClassifiers.Params()
     assert (p.mlp_hidden, p.cnn_layers, p.cnn_filters) == (512, 4, 64)
     assert (p.batch_size, p.max_epochs, p.patience, p.lr) == (32, 1000, 100, 1e-3)
+    assert not p.mlp_early_stopping and not p.cnn_pool_every
     assert p.classifier == "rf" and set(CLASSIFIERS) == {"svm", "nb", "rf", "mlp", "cnn", "rnn"}
     assert METHODS.get("embedding-classifiers") is EmbeddingClassifiers
     assert EmbeddingClassifiers.consumes == "sequences"
@@ -90,14 +91,21 @@ def test_paper_architectures():
     from mer_bench.methods.embedding_classifiers.nets import Cnn1d, Mlp
 
     p = EmbeddingClassifiers.Params()
-    cnn = Cnn1d(512, 4, p.cnn_layers, p.cnn_filters, p.cnn_kernel, p.cnn_pool)
+    cnn = Cnn1d(512, 4, p.cnn_layers, p.cnn_filters, p.cnn_kernel, p.cnn_pool,
+                p.cnn_pool_every)
     convs = [m for m in cnn.modules() if isinstance(m, nn.Conv1d)]
     assert [c.out_channels for c in convs] == [64, 64, 64, 64]
-    assert sum(isinstance(m, nn.MaxPool1d) for m in cnn.modules()) == 4
-    assert sum(isinstance(m, nn.ReLU) for m in cnn.modules()) == 4
+    # "four 1D convolution layers and a 1D max-pooling operation layer": one pool, last
+    kinds = [type(m).__name__ for m in cnn.features]
+    assert kinds == ["Conv1d", "ReLU"] * 4 + ["MaxPool1d"]
     import torch
 
     assert cnn(torch.zeros(2, 512)).shape == (2, 4)
+    # 4 same-padded convs keep 512 samples, one pool of 2 -> 64 x 256 into the output layer
+    assert cnn.head.in_features == 64 * 256
+    every = Cnn1d(512, 4, 4, 64, 3, 2, pool_every=True)
+    assert sum(isinstance(m, nn.MaxPool1d) for m in every.modules()) == 4
+    assert every.head.in_features == 64 * 512 // 2**4
     assert Cnn1d(1, 2, 4, 8, 3, 2)(torch.zeros(3, 1)).shape == (3, 2)  # any width survives
     mlp = Mlp(128, 4, p.mlp_hidden)
     assert [m.out_features for m in mlp.modules() if isinstance(m, nn.Linear)] == [512, 4]
@@ -156,12 +164,38 @@ def test_networks_use_the_shared_trainer_with_paper_early_stopping(tmp_path):
     ctx = FitContext(seed=0, out_dir=tmp_path, make_trainer=recording)
     ctx.log_metrics = lambda metrics, step=None: logged.append(dict(metrics))  # type: ignore[method-assign]
     kind = TaskKind.QUADRANT
-    _method(classifier="mlp", mlp_hidden=8).fit(_fold(kind, 40, 0), _fold(kind, 8, 1), ctx)
+    _method(classifier="cnn", cnn_filters=4).fit(_fold(kind, 40, 0), _fold(kind, 8, 1), ctx)
     (kw,) = calls
     assert kw["max_epochs"] == 1000
     (stopper,) = [c for c in kw["callbacks"] if isinstance(c, EarlyStopping)]
     assert stopper.patience == 100 and stopper.monitor == "val_loss"
     assert logged and logged[-1]["epochs_trained"] == 2
+
+
+def test_mlp_trains_every_epoch_without_early_stopping(tmp_path):
+    """Koh & Dubnov fit the MLP for 1000 epochs and evaluate after each: no stopping rule."""
+    from lightning.pytorch.callbacks import EarlyStopping
+
+    calls, logged = [], []
+
+    def recording(**kw):
+        calls.append(kw)
+        return make_trainer(TrainerSettings(accelerator="cpu", max_epochs_cap=3), tmp_path, **kw)
+
+    ctx = FitContext(seed=0, out_dir=tmp_path, make_trainer=recording)
+    ctx.log_metrics = lambda metrics, step=None: logged.append(dict(metrics))  # type: ignore[method-assign]
+    kind = TaskKind.QUADRANT
+    method = _method(classifier="mlp", mlp_hidden=8)
+    # an empty validation part is fine: nothing is held out of training for the MLP
+    method.fit(_fold(kind, 40, 0), _fold(kind, 8, 1).subset([]), ctx)
+    (kw,) = calls
+    assert kw["max_epochs"] == 1000 and kw.get("limit_val_batches") == 0
+    assert not [c for c in kw.get("callbacks", []) if isinstance(c, EarlyStopping)]
+    assert logged[-1]["epochs_trained"] == 3  # ran to the (capped) end
+    calls.clear()
+    _method(classifier="mlp", mlp_hidden=8, mlp_early_stopping=True).fit(
+        _fold(kind, 40, 0), _fold(kind, 8, 1), ctx)
+    assert [c for c in calls[0]["callbacks"] if isinstance(c, EarlyStopping)]
 
 
 def test_restored_weights_are_the_best_validation_epoch(tmp_path):
@@ -172,7 +206,8 @@ def test_restored_weights_are_the_best_validation_epoch(tmp_path):
     logged = []
     ctx = _ctx(tmp_path, max_epochs_cap=12)
     ctx.log_metrics = lambda metrics, step=None: logged.append(dict(metrics))  # type: ignore[method-assign]
-    method = _method(classifier="mlp", mlp_hidden=64, lr=0.05).fit(train, val, ctx)
+    method = _method(classifier="mlp", mlp_hidden=64, lr=0.05, mlp_early_stopping=True).fit(
+        train, val, ctx)
     scores = method.predict(val)
     loss = torch.nn.functional.nll_loss(torch.log(torch.tensor(scores)), torch.tensor(val.y))
     assert float(loss) == pytest.approx(logged[-1]["best_val_loss"], rel=1e-4)
@@ -272,10 +307,20 @@ def test_paper_file_has_the_published_numbers_and_resolvable_runs():
     rows = [r for t in paper.tables for r in t.rows]
     assert {t.id for t in paper.tables} == {"table2", "table3"}
     published = {(r.metric, r.published) for r in rows}
-    assert {("macro_f1", 0.720), ("macro_f1", 0.735), ("macro_f1", 0.880), ("macro_f1", 0.710),
-            ("r2_arousal", 0.671), ("r2_valence", 0.556), ("accuracy", 0.72)} <= published
+    # Table 2: F is the weighted F1, RAVDESS is accuracy; Table 3: the 4Q report
+    assert {("weighted_f1", 0.720), ("weighted_f1", 0.735), ("weighted_f1", 0.880),
+            ("weighted_f1", 0.726), ("accuracy", 0.710), ("accuracy", 0.638),
+            ("r2_arousal", 0.671), ("r2_valence", 0.556), ("r2_arousal", 0.656),
+            ("r2_valence", 0.462), ("accuracy", 0.72), ("precision_Q1", 0.64),
+            ("recall_Q1", 0.85), ("f1_Q3", 0.66), ("recall_Q4", 0.61),
+            ("weighted_precision", 0.73), ("weighted_precision", 0.90)} <= published
+    assert all(r.published is not None for r in rows)
+    assert len([r for r in rows if r.table == "table3"]) == 32  # 2 reports x (12 + 4)
     unavailable = [r for r in rows if r.run is None]
-    assert len(unavailable) == 3 and all(r.unavailable for r in unavailable)
+    assert len(unavailable) == 23 and all(r.unavailable for r in unavailable)
+    for row in rows:
+        if row.run is not None and row.run["dataset"] == "emomusic":
+            assert row.run["dataset_params"] == {"label_source": "dynamic-mean"}
     for row in rows:
         if row.run is None:
             continue

@@ -7,7 +7,17 @@ import pytest
 from sklearn import metrics as skm
 
 from mer_bench.errors import MerBenchError
-from mer_bench.metrics.classification import accuracy, confusion_matrix, macro_f1, per_class_f1
+from mer_bench.metrics.classification import (
+    accuracy,
+    confusion_matrix,
+    macro_f1,
+    per_class_f1,
+    per_class_precision,
+    per_class_recall,
+    weighted_f1,
+    weighted_precision,
+    weighted_recall,
+)
 
 SEEDS = range(6)
 
@@ -103,3 +113,32 @@ def test_class_index_out_of_range_raises() -> None:
 def test_ragged_input_raises_merbencherror() -> None:
     with pytest.raises(MerBenchError, match="y_true is not a regular numeric array"):
         accuracy([[0], [1, 2]], [0, 1])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_weighted_and_per_class_precision_recall_match_sklearn(seed: int) -> None:
+    t, p = _random_labels(seed)
+    labels = list(range(4))
+    prf = skm.precision_recall_fscore_support(t, p, labels=labels, zero_division=0)
+    np.testing.assert_allclose(per_class_precision(t, p, 4), prf[0])
+    np.testing.assert_allclose(per_class_recall(t, p, 4), prf[1])
+    weighted = skm.precision_recall_fscore_support(
+        t, p, labels=labels, average="weighted", zero_division=0
+    )
+    assert weighted_precision(t, p, 4) == pytest.approx(weighted[0])
+    assert weighted_recall(t, p, 4) == pytest.approx(weighted[1])
+    assert weighted_f1(t, p, 4) == pytest.approx(weighted[2])
+
+
+def test_weighted_f1_hand_worked_and_differs_from_macro() -> None:
+    t = [0, 0, 1, 1, 2]
+    p = [0, 1, 1, 1, 0]
+    # per-class F1 0.5, 0.8, 0.0 with supports 2, 2, 1 -> (1.0 + 1.6 + 0) / 5
+    assert weighted_f1(t, p, 3) == pytest.approx(2.6 / 5)
+    assert macro_f1(t, p, 3) == pytest.approx(1.3 / 3)
+    # precision: class 0 1/2, class 1 2/3, class 2 0 (never predicted correctly)
+    np.testing.assert_allclose(per_class_precision(t, p, 3), [0.5, 2 / 3, 0.0])
+    np.testing.assert_allclose(per_class_recall(t, p, 3), [0.5, 1.0, 0.0])
+    # weighted recall is accuracy
+    assert weighted_recall(t, p, 3) == pytest.approx(accuracy(t, p))
+

@@ -47,7 +47,8 @@ def test_classification_scores(kind: TaskKind, seed: int) -> None:
     y_pred = rng.normal(size=(n, c))
     y_pred[np.arange(n), y_true] += 0.8
     out = score(kind.value, y_true, y_pred)
-    assert list(out) == ["accuracy", "macro_f1", *(f"f1_{name}" for name in kind.class_names)]
+    per_name = [f"{m}_{name}" for name in kind.class_names for m in ("f1", "precision", "recall")]
+    assert list(out) == ["accuracy", "macro_f1", "weighted_f1", "weighted_precision", *per_name]
     labels = y_pred.argmax(axis=1)
     assert out["accuracy"] == pytest.approx(skm.accuracy_score(y_true, labels))
     assert out["macro_f1"] == pytest.approx(
@@ -56,6 +57,15 @@ def test_classification_scores(kind: TaskKind, seed: int) -> None:
     per_class = skm.f1_score(y_true, labels, average=None, labels=range(c), zero_division=0)
     for name, value in zip(kind.class_names, per_class, strict=True):
         assert out[f"f1_{name}"] == pytest.approx(value)
+    assert out["weighted_f1"] == pytest.approx(
+        skm.f1_score(y_true, labels, average="weighted", labels=range(c), zero_division=0)
+    )
+    report = skm.precision_recall_fscore_support(
+        y_true, labels, labels=range(c), zero_division=0
+    )
+    for i, name in enumerate(kind.class_names):
+        assert out[f"precision_{name}"] == pytest.approx(report[0][i])
+        assert out[f"recall_{name}"] == pytest.approx(report[1][i])
     assert _all_python_floats(out)
     assert score(kind, y_true, y_pred) == out
 

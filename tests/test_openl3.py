@@ -280,3 +280,101 @@ def test_throughput_on_4q(shared_data, tmp_path):
               f"{frames / seconds:.1f} frames/s ({seconds:.1f} s)")
         assert stats.computed == len(tracks)
         assert all(a.shape[1] == extractor.dim and np.isfinite(a).all() for a in arrays.values())
+
+
+# --- the openl3 0.4 front end and an independent forward pass ------------------------------
+def _openl3_04_reference(frame: np.ndarray, input_repr: str) -> np.ndarray:
+    """openl3 0.4 (kapre 0.3, pad_end) in float64 numpy: end-padded periodic-Hann frames,
+    |rfft|, Slaney-scale mel filters on the magnitude, 10 log10, minus max, floor -80."""
+    import librosa
+    import scipy.signal
+
+    n_dft, n_mels, _ = KAPRE[input_repr]
+    n_out = int(np.ceil(SR / 242))
+    x = np.pad(frame.astype(np.float64), (0, (n_out - 1) * 242 + n_dft - SR))
+    windows = np.stack([x[i * 242 : i * 242 + n_dft] for i in range(n_out)])
+    window = scipy.signal.get_window("hann", n_dft, fftbins=True)
+    magnitude = np.abs(np.fft.rfft(windows * window, axis=1))  # [T, F]
+    mel = magnitude @ librosa.filters.mel(sr=SR, n_fft=n_dft, n_mels=n_mels, fmin=0,
+                                          fmax=SR / 2, htk=False, norm="slaney").T
+    db = 10 * np.log10(np.maximum(mel, 1e-10))
+    return np.maximum(db - db.max(), -80.0).T  # [F, T]
+
+
+@pytest.mark.filterwarnings("ignore:Empty filters detected")
+@pytest.mark.parametrize("input_repr", ["mel128", "mel256"])
+def test_openl3_04_spectrograms_equal_a_numpy_restatement(input_repr):
+    import torch
+
+    from mer_bench.features._frontends import openl3_04_spectrogram, slaney_scale_mel_basis
+
+    frame = _wave(1.0, seed=4)
+    n_dft, n_mels, _ = KAPRE[input_repr]
+    mel = torch.from_numpy(slaney_scale_mel_basis(n_mels, n_dft)).float()
+    ours = openl3_04_spectrogram(torch.from_numpy(frame)[None], input_repr, mel)[0, 0].numpy()
+    reference = _openl3_04_reference(frame, input_repr)
+    assert ours.shape == reference.shape == (n_mels, 199)
+    np.testing.assert_allclose(ours, reference, atol=0.05)
+    assert np.mean(np.abs(ours - reference) < 1e-3) > 0.999
+    # and it is not kapre 0.1.4's spectrogram
+    assert np.abs(reference - _kapre_reference(frame, input_repr)).mean() > 0.5
+
+
+def test_frontend_is_a_validated_parameter_in_the_cache_key():
+    a = FEATURES.get("openl3")(random_init=True)
+    b = FEATURES.get("openl3")(random_init=True, frontend="openl3-0.4")
+    assert a.params.frontend == "kapre-0.1.4"  # the front end the weights were trained with
+    assert a.params_hash != b.params_hash and a.cache_namespace != b.cache_namespace
+    with pytest.raises(ConfigError, match="frontend"):
+        FEATURES.get("openl3")(frontend="kapre-0.3")
+
+
+def _numpy_l3_forward(spec: np.ndarray, layers: dict[str, dict[str, np.ndarray]],
+                      pool: tuple[int, int]) -> np.ndarray:
+    """openl3's Keras audio network restated in numpy on a [F, T] dB spectrogram, Keras
+    layouts throughout: channels-last maps, HWIO kernels, 'same' 3x3 convolutions, batch
+    norm with epsilon 1e-3, 2x2 max pools, the final max pool and a channels-last flatten."""
+    def bn(x, w):
+        return (x - w["moving_mean"]) / np.sqrt(w["moving_variance"] + 1e-3) * w["gamma"] \
+            + w["beta"]
+
+    def conv(x, w):  # x [H, W, C], kernel [3, 3, C, O]
+        h, wd, _ = x.shape
+        padded = np.pad(x, ((1, 1), (1, 1), (0, 0)))
+        out = np.zeros((h, wd, w["kernel"].shape[3]), np.float64) + w["bias"]
+        for dy in range(3):
+            for dx in range(3):
+                out += padded[dy : dy + h, dx : dx + wd] @ w["kernel"][dy, dx]
+        return out
+
+    def max_pool(x, ph, pw):
+        h, wd = x.shape[0] // ph, x.shape[1] // pw
+        return x[: h * ph, : wd * pw].reshape(h, ph, wd, pw, -1).max(axis=(1, 3))
+
+    x = bn(spec.astype(np.float64)[:, :, None], layers["batch_normalization_1"])
+    for i in range(1, 8):
+        x = np.maximum(bn(conv(x, layers[f"conv2d_{i}"]), layers[f"batch_normalization_{i + 1}"]),
+                       0.0)
+        if i in (2, 4, 6):
+            x = max_pool(x, 2, 2)
+    x = conv(x, layers["audio_embedding_layer"])
+    return max_pool(x, *pool).reshape(-1)  # (row, column, channel) order
+
+
+@pytest.mark.filterwarnings("ignore:Empty filters detected")
+@pytest.mark.parametrize("size", [512, 6144])
+def test_forward_pass_of_an_official_layout_h5_equals_a_numpy_restatement(keras_h5, size):
+    """The whole extractor (h5 conversion, front end, network, pooling, flatten) against
+    numpy built only from the .h5 arrays and the numpy kapre 0.1.4 reference. At 6144
+    dimensions the pooled map is 4 x 3 x 512, so the flatten order is checked too."""
+    _, layers = keras_h5
+    wave = _wave(1.0, seed=5)
+    params = {"input_repr": "mel128", "embedding_size": size, "hop_s": 1.0, "center": False}
+    (ours,) = FEATURES.get("openl3")(**params).extract([wave])
+    spec = _kapre_reference(wave, "mel128")  # [128, 199]
+    reference = _numpy_l3_forward(spec, layers, L3.POOL["mel128"][size])
+    assert ours.shape == (1, size) and reference.shape == (size,)
+    np.testing.assert_allclose(ours[0], reference, rtol=1e-3, atol=1e-3 * np.abs(reference).max())
+    if size == 6144:  # a channels-first flatten would not match
+        channels_first = reference.reshape(4, 3, 512).transpose(2, 0, 1).reshape(-1)
+        assert not np.allclose(ours[0], channels_first, atol=1e-3 * np.abs(reference).max())

@@ -187,3 +187,14 @@ def test_won2021_has_every_table3_cell_and_says_why_none_compares():
     metric_rows = [r for r in rows if "Metric learning" in r.label]
     assert all(r.run["method_params"]["pair_mapping"] == "w2v" for r in metric_rows)
     assert not published_values([paper])
+
+
+def test_he2022_rounds_keep_the_folds_and_change_the_seed():
+    """He & Ferguson run 5 rounds in each fixed fold: split seed 0, model seeds 0..4."""
+    paper = load_paper(papers_dir() / "he2022.yaml")
+    runnable = [r for t in paper.tables for r in t.rows if r.run is not None]
+    assert runnable
+    for row in runnable:
+        first, fourth = resolve(row.spec(0)), resolve(row.spec(3))
+        assert first.spec.split_seed == fourth.spec.split_seed == 0
+        assert first.config_hash != fourth.config_hash

@@ -39,6 +39,32 @@ def test_segments_overlap_by_duration_minus_one_second_without_padding():
     assert spec.n_frames == 1 + 3 * SR // 512
     with pytest.raises(ConfigError):
         SegmentSpec(duration_s=2.5)
+    with pytest.raises(ConfigError, match="clip_s"):
+        SegmentSpec(duration_s=3, clip_s=2.0)
+
+
+def test_clips_are_cut_to_30_s_as_suns_segment_counts_imply():
+    """Sun et al.'s Table 1: EiM (1,000 songs, 45 s clips) gives 29,982 / 28,981 / 27,976 /
+    26,973 / 25,971 segments at 1-5 s. 30 s per song gives 1,000 * (31 - d); the whole
+    45 s clip would give 1,000 * (46 - d), 50 % more."""
+    printed = {1: 29982, 2: 28981, 3: 27976, 4: 26973, 5: 25971}
+    for d, count in printed.items():
+        capped = len(segment_starts(45 * SR, SegmentSpec(duration_s=d, sample_rate=SR)))
+        whole = len(segment_starts(45 * SR, SegmentSpec(duration_s=d, sample_rate=SR,
+                                                        clip_s=None)))
+        assert capped == 31 - d and whole == 46 - d
+        assert abs(1000 * capped - count) / count < 0.002
+    # a clip shorter than 30 s is not padded: its own whole segments only
+    assert len(segment_starts(20 * SR, SegmentSpec(duration_s=1, sample_rate=SR))) == 20
+
+
+def test_segment_methods_hand_validation_back_and_fit_with_an_empty_val(tmp_path):
+    for name in ("sssl", "segment-vote"):
+        cls = METHODS.get(name)
+        assert cls.uses_validation is False
+        method = cls(cls.make_params({**TINY, "warmup_epochs": 0} if name == "sssl" else TINY))
+        method.fit(_fold(_tracks(6), _tone_clip), _fold([], _tone_clip), _ctx(tmp_path))
+        assert method.predict(_fold(_tracks(2, start=6), _tone_clip)).shape == (2, 2)
 
 
 def _tone_clip(track: Track, sr: int) -> np.ndarray:
@@ -275,26 +301,58 @@ def test_sssl_defaults_are_the_papers_and_divide_mixs():
     p = METHODS.get("sssl").Params()
     assert (p.n_fft, p.hop_length, p.n_mels, p.hop_s, p.network) == (1024, 512, 128, 1.0, "vgg16")
     assert (p.tau, p.temperature, p.mixup_alpha, p.warmup_epochs) == (0.5, 0.5, 4.0, 10)
-    assert p.rdrop and p.label_noise == 0.0
+    assert p.rdrop and p.label_noise == 0.0 and p.clip_s == 30.0
     assert METHODS.get("segment-vote").consumes == METHODS.get("sssl").consumes == "audio"
 
 
 # --- experiments -------------------------------------------------------------------
-def test_paper_table_rows_resolve():
-    import yaml
-
-    from mer_bench.config import RunSpec
+def test_paper_table_rows_resolve_and_match_tables_2_and_3():
+    from mer_bench.papers import load_paper
     from mer_bench.runner import resolve
 
-    paper = yaml.safe_load((REPO / "experiments/papers/sun-sssl.yaml").read_text())
-    rows = [r for t in paper["tables"] for r in t["rows"]]
-    assert {t["id"] for t in paper["tables"]} == {"table2", "table3"}
-    for row in rows:
-        run = resolve(RunSpec(**{**paper["defaults"], **row["run"]}))
-        assert run.method_cls.name == "sssl" and row["metric"] in ("accuracy", "macro_f1")
-    published = {r["label"]: r["published"] for r in rows if r["published"] is not None}
-    assert published["4Q quadrant, SSSL (proposed), accuracy"] == 0.7649
-    assert sorted(r["run"]["method_params"]["segment_s"] for r in rows[:5]) == [1, 2, 3, 4, 5]
+    paper = load_paper(REPO / "experiments/papers/sun-sssl.yaml")
+    rows = {r.label: r for t in paper.tables for r in t.rows}
+    assert {t.id for t in paper.tables} == {"table2", "table3"}
+    table2 = [r for r in rows.values() if r.table == "table2"]
+    # Table 2 is binary V/A (acc, F1) x 5 durations on PMEmo and 4Q: 40 cells, no quadrant
+    assert len(table2) == 40 and {r.run["task"] for r in table2} == {
+        "binary_valence", "binary_arousal"}
+    for row in rows.values():
+        assert row.published is not None
+        if row.run is not None:
+            run = resolve(row.spec())
+            if run.method_cls.name == "sssl":
+                assert run.config["method_params"]["clip_s"] == 30
+                if run.config["dataset"] == "pmemo":
+                    assert run.config["label_rule"] == "kmeans"
+    assert rows["4Q valence, 1 s segments, F1"].published == 0.6732
+    assert rows["PMEmo arousal, 5 s segments, F1"].published == 0.8261
+    # Table 3's PMEmo arousal 85.42 is Table 2's 1 s result: the row runs 1 s segments
+    arousal = rows["PMEmo, SSSL (proposed), arousal, accuracy"]
+    assert arousal.published == 0.8542 and arousal.run["method_params"]["segment_s"] == 1
+    assert rows["PMEmo, SSSL (proposed), valence, accuracy"].run["method_params"]["segment_s"] == 3
+    assert rows["4Q, SSSL (proposed), four-class, accuracy"].published == 0.7649
+    ablation = rows["EiM, Proposed* (no L_KL), four-class, F1"]
+    assert ablation.published == 0.7332 and ablation.run["method_params"]["rdrop"] is False
+    labels = [r.label for r in table2]
+    assert len(set(labels)) == len(labels)
+
+
+def test_paper_rows_4q_plan_runs_both_papers_4q_rows_with_their_input_pipelines():
+    from mer_bench.config import load_plan
+    from mer_bench.runner import expand
+
+    runs, notes = expand(load_plan(REPO / "experiments/bench/paper-rows-4q.yaml"))
+    names = {(r.config["method"], r.task.value) for r in runs}
+    assert names == {(m, t) for m in ("chance", "sssl") for t in
+                     ("binary_valence", "binary_arousal", "quadrant")} | {
+        ("ae-bilstm", "binary_valence"), ("ae-bilstm", "binary_arousal")}
+    assert notes == ["ae-bilstm on 4q/quadrant: method does not support quadrant"]
+    for run in runs:
+        if run.config["method"] == "ae-bilstm":  # He's AllMusic input: 22.05 kHz, Table 1
+            assert run.params.sample_rate == 22050 and run.params.stft_rule == "table1"
+        if run.config["method"] == "sssl":
+            assert run.params.clip_s == 30 and run.params.segment_s == 3
 
 
 @pytest.mark.slow

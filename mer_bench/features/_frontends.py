@@ -4,8 +4,11 @@
   ``mel_features`` (16 kHz, 25 ms periodic-Hann frames, 10 ms hop, FFT 512,
   magnitude, 64 HTK mel bands 125-7500 Hz without the DC bin,
   ``log(mel + 0.01)``, non-overlapping 96-frame patches), in float64 numpy.
-* OpenL3: openl3's 1 s framing at 48 kHz and kapre 0.1.4's spectrogram
-  layers, the ones the L3-Net weights were trained with (see ``kapre_spectrogram``).
+* OpenL3: openl3's 1 s framing at 48 kHz and two spectrogram front ends:
+  kapre 0.1.4's layers (openl3 <= 0.3, the ones the L3-Net weights were
+  trained with; ``kapre_spectrogram``) and openl3 0.4's kapre 0.3 layers
+  (``openl3_04_spectrogram``). openl3's own regression files put the two
+  front ends' mel256 embeddings at a median cosine of 0.974 (relative L2 0.23).
 
 Torch is imported inside functions so that importing the feature package
 stays cheap.
@@ -95,6 +98,8 @@ OPENL3_HOP = 242
 # input_repr -> (n_dft, n_mels or None for linear, kapre padding)
 KAPRE = {"linear": (512, None, "valid"), "mel128": (2048, 128, "same"),
          "mel256": (2048, 256, "same")}
+# the spectrogram front ends the openl3 feature offers
+OPENL3_FRONTENDS = ("kapre-0.1.4", "openl3-0.4")
 
 
 def openl3_frames(wave: np.ndarray, hop_s: float, center: bool = True) -> np.ndarray:
@@ -149,8 +154,8 @@ def kapre_spectrogram(frames: Any, input_repr: str, mel_basis: Any | None = None
     through the filters and then a square root (``power_melgram=1``), for
     linear a square root directly (``power_spectrogram=1``): both are
     magnitudes. Then ``10 log10(max(x, 1e-10))``, minus the frame's maximum,
-    floored at -80 dB. (openl3 >= 0.4 moved to kapre 0.3, whose filters and
-    padding differ slightly; the weights were trained with this one.)
+    floored at -80 dB. (openl3 >= 0.4 moved to kapre 0.3: see
+    ``openl3_04_spectrogram``; the weights were trained with this one.)
     """
     import torch
 
@@ -167,6 +172,51 @@ def kapre_spectrogram(frames: Any, input_repr: str, mel_basis: Any | None = None
         power = torch.matmul(mel_basis, power)
     magnitude = power.sqrt()
     db = 10.0 * torch.log10(magnitude.clamp_min(1e-10))
+    db = db - db.amax(dim=(1, 2), keepdim=True)
+    return db.clamp_min(-80.0).unsqueeze(1)
+
+
+def slaney_scale_mel_basis(n_mels: int, n_dft: int, sr: int = OPENL3_SR) -> np.ndarray:
+    """[n_mels, n_dft // 2 + 1] kapre 0.3's default mel filters: Slaney mel scale
+    (``htk=False``), Slaney area normalisation, 0 Hz to sr / 2."""
+    import warnings
+
+    import librosa
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        basis = librosa.filters.mel(sr=sr, n_fft=n_dft, n_mels=n_mels, fmin=0.0, fmax=sr / 2,
+                                    htk=False, norm="slaney")
+    return basis.astype(np.float64)
+
+
+def openl3_04_spectrogram(frames: Any, input_repr: str, mel_basis: Any | None = None) -> Any:
+    """[B, 48000] torch frames -> [B, 1, F, T] dB spectrograms as openl3 0.4 computes them.
+
+    openl3 0.4 builds kapre 0.3's ``get_melspectrogram_layer(n_fft=2048,
+    hop_length=242, pad_end=True)`` (mel inputs) or ``get_stft_magnitude_layer``
+    (linear, no padding): a periodic-Hann STFT, zero padding at the END only
+    (``ceil(48000 / 242)`` = 199 frames), the magnitude ``|X|``, and for mel
+    inputs kapre 0.3's filters (``slaney_scale_mel_basis``: Slaney mel scale,
+    not HTK) applied to that magnitude; then openl3's own
+    ``kapre_v0_1_4_magnitude_to_decibel``: ``10 log10(max(x, 1e-10))`` minus
+    the frame's maximum, floored at -80 dB. The linear input equals kapre
+    0.1.4's.
+    """
+    import torch
+
+    n_dft, n_mels, _ = KAPRE[input_repr]
+    if n_mels is None:
+        return kapre_spectrogram(frames, input_repr)
+    x = frames
+    n_out = -(-x.shape[-1] // OPENL3_HOP)
+    total = (n_out - 1) * OPENL3_HOP + n_dft - x.shape[-1]
+    x = torch.nn.functional.pad(x, (0, total))
+    window = torch.hann_window(n_dft, periodic=True, dtype=x.dtype, device=x.device)
+    spec = torch.stft(x, n_dft, OPENL3_HOP, window=window, center=False, return_complex=True)
+    magnitude = spec.abs()  # [B, F, T]
+    mel = torch.matmul(mel_basis, magnitude)
+    db = 10.0 * torch.log10(mel.clamp_min(1e-10))
     db = db - db.amax(dim=(1, 2), keepdim=True)
     return db.clamp_min(-80.0).unsqueeze(1)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from mer_bench.errors import ConfigError, FeatureError
 from mer_bench.features import weights as W
-from mer_bench.features._frontends import KAPRE, OPENL3_SR
+from mer_bench.features._frontends import KAPRE, OPENL3_FRONTENDS, OPENL3_SR
 from mer_bench.features.base import FEATURES, FeatureExtractor
 
 RANDOM_SEED = 0
@@ -66,7 +66,13 @@ W.register(*(weight_slot(r, c) for r in INPUT_REPRS for c in CONTENT_TYPES))
 class OpenL3Params:
     """openl3's ``get_audio_embedding`` defaults: mel256, music, 6144 dimensions, 0.1 s hop,
     frames centred on their timestamps. ``random_init``: seeded untrained weights (pipeline
-    smoke runs only). ``half``: float16 network on CUDA (the front end stays float32)."""
+    smoke runs only). ``half``: float16 network on CUDA (the front end stays float32).
+
+    ``frontend``: ``kapre-0.1.4`` (openl3 <= 0.3; the spectrograms the weights were
+    trained with) or ``openl3-0.4`` (kapre 0.3 layers: end padding, magnitude into
+    Slaney-scale mel filters); part of the cache key. Which one Koh & Dubnov's
+    published numbers used is not stated in their paper: unknown.
+    """
 
     input_repr: str = "mel256"
     content_type: str = "music"
@@ -75,6 +81,7 @@ class OpenL3Params:
     center: bool = True
     random_init: bool = False
     half: bool = False
+    frontend: str = "kapre-0.1.4"
 
 
 @FEATURES.register("openl3")
@@ -109,6 +116,8 @@ class OpenL3(FeatureExtractor):
             raise ConfigError(f"openl3 content_type {p.content_type!r}; choose {CONTENT_TYPES}")
         if p.embedding_size not in (512, 6144):
             raise ConfigError(f"openl3 embedding_size {p.embedding_size}; choose 512 or 6144")
+        if p.frontend not in OPENL3_FRONTENDS:
+            raise ConfigError(f"openl3 frontend {p.frontend!r}; choose from {OPENL3_FRONTENDS}")
         if not 1 / OPENL3_SR <= p.hop_s:
             raise ConfigError(f"openl3 hop_s must be positive (seconds), got {p.hop_s}")
 
@@ -141,10 +150,12 @@ class OpenL3(FeatureExtractor):
         from mer_bench.features._frontends import (
             check_half,
             kapre_spectrogram,
+            openl3_04_spectrogram,
             openl3_frames,
             pick_device,
             run_batched,
             slaney_mel_basis,
+            slaney_scale_mel_basis,
         )
 
         p = self.params
@@ -153,13 +164,16 @@ class OpenL3(FeatureExtractor):
         net = _load_network(self.weights_identity, p.input_repr, p.content_type, str(device),
                             p.half)
         n_dft, n_mels, _ = KAPRE[p.input_repr]
+        old = p.frontend == "kapre-0.1.4"
+        spectrogram = kapre_spectrogram if old else openl3_04_spectrogram
         mel = None
         if n_mels is not None:
-            mel = torch.from_numpy(slaney_mel_basis(n_mels, n_dft)).float().to(device)
+            basis = slaney_mel_basis if old else slaney_scale_mel_basis
+            mel = torch.from_numpy(basis(n_mels, n_dft)).float().to(device)
         pool = POOL[p.input_repr][p.embedding_size]
 
         def forward(frames: torch.Tensor) -> torch.Tensor:
-            spec = kapre_spectrogram(frames, p.input_repr, mel)
+            spec = spectrogram(frames, p.input_repr, mel)
             if device.type == "cpu":
                 spec = spec.contiguous(memory_format=torch.channels_last)
             return pool_and_flatten(net(spec.half() if p.half else spec), pool)

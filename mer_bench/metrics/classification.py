@@ -83,3 +83,54 @@ def macro_f1(y_true: Any, y_pred: Any, n_classes: int | None = None) -> float:
         present[p] = True
         f1 = f1[present]
     return float(np.mean(f1))
+
+
+def _precision_recall(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # precision = TP / predicted, recall = TP / true; 0 where nothing was predicted or
+    # nothing is true (scikit-learn's zero_division=0)
+    tp = np.diag(cm).astype(float)
+    predicted = cm.sum(axis=0).astype(float)
+    true = cm.sum(axis=1).astype(float)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, true, out=np.zeros_like(tp), where=true > 0)
+    return precision, recall
+
+
+def per_class_precision(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
+    """Precision of each class (TP / predicted as that class); 0 when never predicted."""
+    t, p = _labels(y_true, y_pred)
+    return _precision_recall(confusion_matrix(t, p, _n_classes(t, p, n_classes)))[0]
+
+
+def per_class_recall(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
+    """Recall of each class (TP / true members); 0 for a class absent from ``y_true``."""
+    t, p = _labels(y_true, y_pred)
+    return _precision_recall(confusion_matrix(t, p, _n_classes(t, p, n_classes)))[1]
+
+
+def _support_weighted(values: np.ndarray, t: np.ndarray) -> float:
+    support = np.bincount(t, minlength=len(values)).astype(float)
+    return float(np.sum(values * support) / support.sum())
+
+
+def weighted_f1(y_true: Any, y_pred: Any, n_classes: int | None = None) -> float:
+    """Per-class F1 averaged with weights = true class sizes (``average="weighted"``).
+
+    This is the "weighted avg" row of scikit-learn's classification report, which
+    some papers (Koh & Dubnov 2021) report as their F1; it differs from macro F1
+    whenever classes are unbalanced in the test set.
+    """
+    t, p = _labels(y_true, y_pred)
+    return _support_weighted(per_class_f1(t, p, n_classes), t)
+
+
+def weighted_precision(y_true: Any, y_pred: Any, n_classes: int | None = None) -> float:
+    """Per-class precision averaged with weights = true class sizes."""
+    t, p = _labels(y_true, y_pred)
+    return _support_weighted(per_class_precision(t, p, n_classes), t)
+
+
+def weighted_recall(y_true: Any, y_pred: Any, n_classes: int | None = None) -> float:
+    """Per-class recall averaged with weights = true class sizes (equals accuracy)."""
+    t, p = _labels(y_true, y_pred)
+    return _support_weighted(per_class_recall(t, p, n_classes), t)

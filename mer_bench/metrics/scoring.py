@@ -61,12 +61,19 @@ def _classification(kind: TaskKind, y_true: Any, y_pred: Any) -> dict[str, float
         )
     p = scores.argmax(axis=1)
     f1 = classification.per_class_f1(t, p, n_classes)
+    precision = classification.per_class_precision(t, p, n_classes)
+    recall = classification.per_class_recall(t, p, n_classes)
     out = {
         "accuracy": classification.accuracy(t, p),
         "macro_f1": float(np.mean(f1)),
+        # scikit-learn's "weighted avg" (Koh & Dubnov's F): class sizes as weights
+        "weighted_f1": classification.weighted_f1(t, p, n_classes),
+        "weighted_precision": classification.weighted_precision(t, p, n_classes),
     }
-    for name, value in zip(kind.class_names, f1, strict=True):
-        out[f"f1_{name}"] = float(value)
+    for name, f, pr, rc in zip(kind.class_names, f1, precision, recall, strict=True):
+        out[f"f1_{name}"] = float(f)
+        out[f"precision_{name}"] = float(pr)
+        out[f"recall_{name}"] = float(rc)
     return out
 
 

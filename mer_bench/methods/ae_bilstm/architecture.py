@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from mer_bench.errors import ConfigError
 
 POOLS = 3  # 216 x 128 -> 27 x 16
+# where the L2 term on the first conv applies: its output (the paper's activity
+# regulariser) or its kernel weights (an alternative reading)
+L2_TARGETS = ("output", "kernel")
 
 
 def check_filters(filters: Sequence[int]) -> tuple[int, ...]:

@@ -7,9 +7,12 @@ maxpool -> conv (32); decoder: upsample -> conv (64) -> upsample -> conv (128)
 conv is ReLU too (the table's activation; targets log10(S + 1) are >= 0);
 ``output_relu=False`` makes it linear. Loss: Huber (delta 1) between the
 reconstruction of the MASKED input and the UNMASKED input, plus an L2 penalty
-``l2 * sum(W^2)`` on the first conv kernel (Keras' ``kernel_regularizer``).
-Validation inputs are masked too, with the same draws at every epoch, so the
-early-stopping loss measures the training objective on unseen clips.
+on the OUTPUT of the first conv (after its ReLU), as Keras'
+``activity_regularizer=l2(l)`` adds it: ``l * sum(a^2) / batch_size``
+(``l2_on="kernel"``: ``l * sum(W^2)`` on its weights instead, Keras'
+``kernel_regularizer``). Validation inputs are masked too, with the same draws
+at every epoch; early stopping watches the validation Huber loss alone
+(``ae_val_huber``), the reconstruction loss the paper monitors.
 """
 
 from __future__ import annotations
@@ -45,8 +48,15 @@ class Encoder(nn.Module):
         return self.net[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_activity(x)[0]
+
+    def forward_with_activity(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoding and ``sum(a^2) / batch`` of the first conv's ReLU output ``a``."""
         # channels-last halves CPU time here; it changes the memory layout, not the maths
-        return self.net(x.contiguous(memory_format=torch.channels_last))
+        h = x.contiguous(memory_format=torch.channels_last)
+        first = self.net[1](self.net[0](h))
+        activity = first.pow(2).sum() / max(1, len(x))
+        return self.net[2:](first), activity
 
     def embedding_dim(self, n_time: int, n_freq: int) -> int:
         """Length of a flattened segment embedding."""
@@ -54,7 +64,15 @@ class Encoder(nn.Module):
         return self.out_channels * (n_time // scale) * (n_freq // scale)
 
     def l2_penalty(self) -> torch.Tensor:
+        """``sum(W^2)`` of the first conv kernel (the ``l2_on="kernel"`` reading)."""
         return self.first_conv.weight.pow(2).sum()
+
+
+def l2_term(encoder: Encoder, activity: torch.Tensor, l2: float, on: str) -> torch.Tensor | float:
+    """The L2 term on the first conv: its output (``activity``) or its kernel, times ``l2``."""
+    if not l2:
+        return 0.0
+    return l2 * (activity if on == "output" else encoder.l2_penalty())
 
 
 class Decoder(nn.Module):
@@ -86,11 +104,12 @@ class MaskedAutoencoder(L.LightningModule):
     def __init__(self, filters: Sequence[int] = (128, 64, 32, 32), l2_first_conv: float = 1e-3,
                  huber_delta: float = 1.0, lr: float = 1e-3, masking: bool = True,
                  mask_freq: int = 30, mask_time: int = 32, mask_fill: Fill = "mean",
-                 output_relu: bool = True, seed: int = 0) -> None:
+                 output_relu: bool = True, seed: int = 0, l2_on: str = "output") -> None:
         super().__init__()
         self.encoder = Encoder(filters)
         self.decoder = Decoder(filters, output_relu)
         self.l2_first_conv, self.huber_delta, self.lr = l2_first_conv, huber_delta, lr
+        self.l2_on = l2_on
         self.masking, self.mask_freq, self.mask_time = masking, mask_freq, mask_time
         self.mask_fill: Fill = mask_fill
         self.seed = seed
@@ -105,9 +124,10 @@ class MaskedAutoencoder(L.LightningModule):
         return mask_batch(x, self.mask_freq, self.mask_time, self.mask_fill, generator)
 
     def _loss(self, x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        recon = self(self._masked(x, generator))
+        z, activity = self.encoder.forward_with_activity(self._masked(x, generator))
+        recon = self.decoder(z)
         huber = nn.functional.huber_loss(recon, x, delta=self.huber_delta)
-        return huber + self.l2_first_conv * self.encoder.l2_penalty(), huber
+        return huber + l2_term(self.encoder, activity, self.l2_first_conv, self.l2_on), huber
 
     def training_step(self, batch: tuple[torch.Tensor], _: int) -> torch.Tensor:
         loss, huber = self._loss(batch[0], self._train_gen)

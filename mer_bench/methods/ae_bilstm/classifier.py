@@ -23,7 +23,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from mer_bench.methods.ae_bilstm.autoencoder import Encoder
+from mer_bench.methods.ae_bilstm.autoencoder import Encoder, l2_term
 
 EMBED_BATCH = 64  # segments per encoder call when embedding
 
@@ -114,15 +114,21 @@ class EndToEndClassifier(_ClassifierBase):
 
     def __init__(self, filters: Sequence[int], n_time: int, n_freq: int, n_classes: int,
                  units: int = 512, dropout: float = 0.5, lr: float = 1e-5,
-                 l2_first_conv: float = 1e-3) -> None:
+                 l2_first_conv: float = 0.0, l2_on: str = "output") -> None:
         super().__init__(lr)
         self.encoder = Encoder(filters)
         self.head = BiLSTMHead(self.encoder.embedding_dim(n_time, n_freq), n_classes, units,
                                dropout)
-        self.l2_first_conv = l2_first_conv
+        self.l2_first_conv, self.l2_on = l2_first_conv, l2_on
+        self._activity: torch.Tensor | float = 0.0
 
     def forward(self, segments: torch.Tensor) -> torch.Tensor:
-        return self.head(encode_segments(self.encoder, segments))
+        b, s = segments.shape[:2]
+        z, activity = self.encoder.forward_with_activity(
+            segments.reshape(b * s, 1, *segments.shape[2:]))
+        self._activity = activity * s  # per clip of the batch, as Keras' TimeDistributed
+        return self.head(z.reshape(b, s, -1))
 
     def extra_loss(self) -> torch.Tensor | float:
-        return self.l2_first_conv * self.encoder.l2_penalty() if self.l2_first_conv else 0.0
+        """Optional L2 on the first conv (none in the paper's baseline), of the last forward."""
+        return l2_term(self.encoder, self._activity, self.l2_first_conv, self.l2_on)

@@ -1,23 +1,37 @@
 """He & Ferguson's input: a 30 s clip cut into contiguous segments, each a 216 x 128 log-mel.
 
-Every segment, whatever the sample rate and segment duration, becomes exactly
-``N_FRAMES`` x ``N_MELS`` = 216 frames x 128 mel bands of ``log10(S + 1)``
-(``S`` the librosa power mel spectrogram), because the paper chooses the STFT
-per (sample rate, duration) pair (its Table 1: 44.1 kHz, 5 s -> n_fft 2048,
-hop 1024; 22.05 kHz, 3 s -> n_fft 1024, hop 307). The rule, derived so that it
-reproduces those rows and covers every other pair:
+Every segment, whatever the segment duration, becomes exactly ``N_FRAMES`` x
+``N_MELS`` = 216 frames x 128 mel bands of ``log10(S + 1)`` (``S`` the librosa
+power mel spectrogram), because the paper chooses the STFT per (sample rate,
+duration) pair. Its Table 1 is used as printed (``TABLE_1``):
+
+    PMEmo 44.1 kHz:    1 s -> n_fft 1024, hop 205;  3 s -> 1024 / 615;
+                       5 s -> 2048 / 1024;         10 s -> 2048 / 2048
+    AllMusic 22.05 kHz: 3 s -> 1024 / 307;  5 s -> 1024 / 512;  10 s -> 2048 / 1024
+
+(At 3 s / 44.1 kHz the 1024-sample window is longer than the 615-sample hop,
+so windows still overlap, by 409 samples.) For a pair outside the
+table (``stft_rule="table1"``):
 
 * a segment has ``N = round(segment_s * sr)`` samples; librosa's centred STFT
   gives ``1 + floor(N / hop)`` frames, so the hops giving at least 216 frames
   are ``hop <= N / 215`` and exactly 216 those with ``N / 216 < hop <= N / 215``;
 * ``hop`` is the power of two in that exact interval when there is one
   (44.1 kHz, 5 s -> 1024), otherwise the largest hop still giving 216 frames,
-  ``floor(N / 215)`` (22.05 kHz, 3 s -> 307);
-* ``n_fft`` is the smallest power of two >= 2 * hop, so windows overlap by at
-  least half and no sample is skipped (2048 and 1024 in the two rows);
-* when no integer hop gives exactly 216 frames (e.g. 16 kHz, 1 s: 16000 / 216
-  = 74.07 and 16000 / 215 = 74.42), the 217 frames of ``floor(N / 215)`` are
-  cut to the first 216.
+  ``floor(N / 215)`` (22.05 kHz, 3 s -> 307) -- this reproduces all seven hops;
+* ``n_fft`` is 2048 when the hop is 1024 or more, else 1024, the one rule that
+  reproduces all seven printed n_fft values.
+
+``stft_rule="overlap"`` keeps the earlier reading for every pair: the same hop
+and ``n_fft`` = the smallest power of two >= 2 * hop (e.g. 512 at 44.1 kHz /
+1 s, where 11 of the 128 mel filters are empty).
+
+The sample rate is always fixed (the paper: 22,050 Hz for AllMusic / 4Q,
+44,100 Hz for PMEmo); clips are resampled to it when decoded, so a mel band
+means the same frequencies for every clip whatever its file's native rate.
+When no integer hop gives exactly 216 frames (e.g. 16 kHz, 1 s: 16000 / 216
+= 74.07 and 16000 / 215 = 74.42), the 217 frames of ``floor(N / 215)`` are
+cut to the first 216.
 
 Shorter clips are padded by repeating themselves from the start, longer ones
 cut to their first ``clip_s`` seconds (the paper's 30 s). Log-mels are kept in
@@ -45,6 +59,17 @@ N_MELS = 128
 SEGMENT_DURATIONS = (1.0, 3.0, 5.0, 10.0)  # the paper's Table 5
 SUPPORTED_SAMPLE_RATES = (16000, 22050, 32000, 44100, 48000)  # what MER datasets ship
 MIN_SAMPLE_RATE = 8000
+# He & Ferguson's Table 1: (sample rate, segment s) -> (n_fft, hop_length)
+TABLE_1: dict[tuple[int, float], tuple[int, int]] = {
+    (44100, 1.0): (1024, 205),
+    (44100, 3.0): (1024, 615),
+    (44100, 5.0): (2048, 1024),
+    (44100, 10.0): (2048, 2048),
+    (22050, 3.0): (1024, 307),
+    (22050, 5.0): (1024, 512),
+    (22050, 10.0): (2048, 1024),
+}
+STFT_RULES = ("table1", "overlap")
 MEMO_MAX_BYTES = 2 << 30  # the memo forgets its oldest clips beyond 2 GiB
 
 
@@ -67,8 +92,11 @@ def _next_pow2(n: int) -> int:
     return 1 << max(0, math.ceil(math.log2(max(n, 1))))
 
 
-def stft_geometry(sample_rate: int, segment_s: float, n_frames: int = N_FRAMES) -> StftGeometry:
-    """The (n_fft, hop) rule of the module docstring for one (sample rate, duration) pair."""
+def stft_geometry(sample_rate: int, segment_s: float, n_frames: int = N_FRAMES,
+                  rule: str = "table1") -> StftGeometry:
+    """The (n_fft, hop) of the module docstring for one (sample rate, duration) pair."""
+    if rule not in STFT_RULES:
+        raise ConfigError(f"stft_rule must be one of {STFT_RULES}, got {rule!r}")
     if sample_rate < MIN_SAMPLE_RATE:
         raise AudioError(f"sample rate {sample_rate} Hz is below {MIN_SAMPLE_RATE} Hz; "
                          "resample the audio or set the method's sample_rate")
@@ -82,7 +110,12 @@ def stft_geometry(sample_rate: int, segment_s: float, n_frames: int = N_FRAMES) 
     hop_min = n // n_frames + 1  # smallest hop with <= n_frames frames
     pow2 = [1 << k for k in range(hop_max.bit_length() + 1) if hop_min <= 1 << k <= hop_max]
     hop = pow2[-1] if pow2 else hop_max
-    return StftGeometry(sample_rate, n, _next_pow2(2 * hop), hop)
+    if rule == "overlap":
+        return StftGeometry(sample_rate, n, _next_pow2(2 * hop), hop)
+    if n_frames == N_FRAMES and (sample_rate, float(segment_s)) in TABLE_1:
+        n_fft, hop = TABLE_1[(sample_rate, float(segment_s))]
+        return StftGeometry(sample_rate, n, n_fft, hop)
+    return StftGeometry(sample_rate, n, 2048 if hop >= 1024 else 1024, hop)
 
 
 def fit_clip(wave: np.ndarray, sample_rate: int, clip_s: float) -> np.ndarray:
@@ -103,12 +136,12 @@ def n_segments(clip_s: float, segment_s: float) -> int:
     return count
 
 
-def segment_logmels(wave: np.ndarray, sample_rate: int, clip_s: float, segment_s: float
-                    ) -> np.ndarray:
+def segment_logmels(wave: np.ndarray, sample_rate: int, clip_s: float, segment_s: float,
+                    stft_rule: str = "table1") -> np.ndarray:
     """[n_segments, 216, 128] float32 log10(mel + 1) of one clip (time x mel bands)."""
     import librosa
 
-    geometry = stft_geometry(sample_rate, segment_s)
+    geometry = stft_geometry(sample_rate, segment_s, rule=stft_rule)
     count = n_segments(clip_s, segment_s)
     clip = fit_clip(wave, sample_rate, count * segment_s)
     out = np.empty((count, N_FRAMES, N_MELS), dtype=np.float32)
@@ -116,7 +149,7 @@ def segment_logmels(wave: np.ndarray, sample_rate: int, clip_s: float, segment_s
         piece = clip[i * geometry.n_samples:(i + 1) * geometry.n_samples]
         if piece.size < geometry.n_samples:  # rounding of count * segment_s
             piece = np.pad(piece, (0, geometry.n_samples - piece.size))
-        with warnings.catch_warnings():  # small n_fft leaves some of 128 mel filters empty
+        with warnings.catch_warnings():  # "overlap" at 1 s leaves some mel filters empty
             warnings.simplefilter("ignore", UserWarning)
             mel = librosa.feature.melspectrogram(
                 y=piece, sr=sample_rate, n_fft=geometry.n_fft, hop_length=geometry.hop_length,
@@ -127,33 +160,31 @@ def segment_logmels(wave: np.ndarray, sample_rate: int, clip_s: float, segment_s
 
 @dataclass(frozen=True)
 class Frontend:
-    """The frontend settings of a method: clip and segment length, sample rate (None = native)."""
+    """The frontend settings of a method: clip and segment length, the fixed sample rate
+    every clip is resampled to, and the STFT rule."""
 
     clip_s: float = 30.0
     segment_s: float = 5.0
-    sample_rate: int | None = None
+    sample_rate: int = 22050
+    stft_rule: str = "table1"
 
     def __post_init__(self) -> None:
         n_segments(self.clip_s, self.segment_s)
-        if self.sample_rate is not None:
-            stft_geometry(self.sample_rate, self.segment_s)
+        if self.sample_rate is None or int(self.sample_rate) != self.sample_rate:
+            raise ConfigError(
+                f"sample_rate must be a fixed rate in Hz (the paper: 22050 for AllMusic/4Q, "
+                f"44100 for PMEmo), got {self.sample_rate!r}; a file's native rate would make "
+                "a mel band mean different frequencies for different clips"
+            )
+        stft_geometry(int(self.sample_rate), self.segment_s, rule=self.stft_rule)
 
     @property
     def n_segments(self) -> int:
         return n_segments(self.clip_s, self.segment_s)
 
     def rate_of(self, track: Track) -> int:
-        """The rate the track is analysed at: the fixed one, else its native rate."""
-        if self.sample_rate is not None:
-            return self.sample_rate
-        if track.sample_rate:
-            return int(track.sample_rate)
-        if track.audio_path is None:
-            raise AudioError(f"track {track.id} has no audio file and no sample rate; "
-                             "set the method's sample_rate")
-        from mer_bench.data.audio import audio_info
-
-        return audio_info(track.audio_path).sample_rate
+        """The rate every track is analysed at (the decoder resamples to it)."""
+        return int(self.sample_rate)
 
     def track_segments(self, track: Track, load: Callable[[Track, int], np.ndarray]
                        ) -> np.ndarray:
@@ -169,7 +200,7 @@ class Frontend:
         except Exception as exc:  # decoders raise many types
             raise AudioError(f"track {track.id}: cannot decode {track.audio_path}: {exc}") from exc
         array = segment_logmels(np.asarray(wave, dtype=np.float32), rate, self.clip_s,
-                                self.segment_s)
+                                self.segment_s, self.stft_rule)
         if key is not None:
             _MEMO.put(key, array)
         return array
@@ -230,7 +261,7 @@ def _memo_key(track: Track, rate: int, frontend: Frontend) -> tuple | None:
     except OSError:
         return None  # let the loader report the problem
     return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, rate, frontend.clip_s,
-            frontend.segment_s)
+            frontend.segment_s, frontend.stft_rule)
 
 
 def clear_memo() -> None:

@@ -9,17 +9,27 @@ choice is documented here and exposed as a parameter:
 
 * ``segment_s`` = 5 s: the paper reports 1, 3, 5 and 10 s (Table 5) with no
   single default; 5 s is the duration of its AllMusic (4Q) arousal figure.
-* ``sample_rate`` = None: each clip is analysed at its native rate, with the
-  STFT chosen per (rate, duration) so every segment is 216 x 128 (frontend.py).
+* ``sample_rate`` = 22050: the paper's rate for AllMusic (4Q); its PMEmo rows
+  use 44100 (the paper files set it per row). Every clip is resampled to it, so
+  a mel band covers the same frequencies for every clip; a file's native rate
+  is never used. ``stft_rule`` = ``table1``: n_fft and hop as printed in
+  Table 1 (``overlap`` keeps the earlier n_fft >= 2 * hop reading; frontend.py).
+* ``l2_first_conv`` = 1e-3 on the OUTPUT of the first conv (the paper: "the L2
+  regularizer applies a penalty to the output of the first CNN layer", i.e. a
+  Keras activity regulariser, ``l2 * sum(a^2) / batch``); ``l2_on="kernel"``
+  penalises that layer's weights instead (the earlier reading). The
+  autoencoder's early stopping watches the reconstruction Huber loss alone
+  (the paper "monitors reconstruction Huber loss"), not Huber + L2.
+* the baseline (``cnn-bilstm``) has no L2 term by default
+  (``l2_first_conv`` = 0): the paper states none for it.
 * ``ae_max_epochs`` / ``max_epochs`` = 200: the method is specified by early
   stopping with patience 10; 200 is only a ceiling for it.
 * each stage ends with the weights of its best validation epoch
   (``restore_best``; False keeps the last epoch run, Keras' ``EarlyStopping``
   default, i.e. ``patience`` epochs past the best). The autoencoder's early
-  stopping watches the masked reconstruction loss of the validation clips,
-  stage 2 their accuracy (ties keep the earlier epoch).
-* the segment embedding is the flattened encoder output (classifier.py); the
-  baseline keeps the encoder's L2 penalty, since it is the same encoder.
+  stopping watches the masked-input reconstruction Huber loss of the
+  validation clips, stage 2 their accuracy (ties keep the earlier epoch).
+* the segment embedding is the flattened encoder output (classifier.py).
 * stage 1 trains on the training clips only (never on test audio).
 
 Cost at the paper's settings on a CPU: one autoencoder epoch over ~1,000
@@ -38,7 +48,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from mer_bench.errors import ConfigError
-from mer_bench.methods.ae_bilstm.architecture import check_filters
+from mer_bench.methods.ae_bilstm.architecture import L2_TARGETS, check_filters
 from mer_bench.methods.ae_bilstm.frontend import N_FRAMES, N_MELS, Frontend
 from mer_bench.methods.ae_bilstm.masking import FILLS
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
@@ -61,9 +71,11 @@ class CnnBiLSTMParams:
 
     clip_s: float = 30.0  # every clip is brought to 30 s (repeat-padded)
     segment_s: float = 5.0  # contiguous segments of 1, 3, 5 or 10 s (Table 5)
-    sample_rate: int | None = None  # None = native rate (Table 1 STFT per rate)
+    sample_rate: int = 22050  # fixed analysis rate: 22050 AllMusic/4Q, 44100 PMEmo (Table 1)
+    stft_rule: str = "table1"  # Table 1's n_fft/hop ("overlap": n_fft >= 2 * hop)
     filters: list[int] = field(default_factory=_paper_filters)  # Table 2 conv widths
-    l2_first_conv: float = 1e-3  # L2 penalty on the first conv kernel
+    l2_first_conv: float = 0.0  # the baseline: no L2 term (the paper states none)
+    l2_on: str = "output"  # "output" of the first conv (activity) or its "kernel"
     lstm_units: int = 512  # per direction
     dropout: float = 0.5
     lr: float = 1e-5  # Adam
@@ -74,7 +86,11 @@ class CnnBiLSTMParams:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "filters", list(check_filters(self.filters)))
-        self.frontend()  # validates clip_s, segment_s and sample_rate
+        self.frontend()  # validates clip_s, segment_s, sample_rate and stft_rule
+        if self.l2_on not in L2_TARGETS:
+            raise ConfigError(f"l2_on must be one of {L2_TARGETS}, got {self.l2_on!r}")
+        if self.l2_first_conv < 0:
+            raise ConfigError(f"l2_first_conv must be >= 0, got {self.l2_first_conv}")
         for name in ("lstm_units", "batch_size", "max_epochs", "patience"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -82,13 +98,15 @@ class CnnBiLSTMParams:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
 
     def frontend(self) -> Frontend:
-        return Frontend(float(self.clip_s), float(self.segment_s), self.sample_rate)
+        return Frontend(float(self.clip_s), float(self.segment_s), self.sample_rate,
+                        self.stft_rule)
 
 
 @dataclass(frozen=True)
 class AEBiLSTMParams(CnnBiLSTMParams):
     """Two-stage settings: the baseline's plus the masked autoencoder's (stage 1)."""
 
+    l2_first_conv: float = 1e-3  # the paper's L2 on the first conv's output (activity)
     masking: bool = True  # False = the paper's "autoencoder without masking" ablation
     mask_freq: int = 30  # F: frequency-mask width drawn from [0, F) mel bands
     mask_time: int = 32  # T: time-mask width drawn from [0, T) frames
@@ -123,6 +141,7 @@ class _SegmentMethod(Method):
 
     consumes = "audio"
     supports = BINARY_TASKS
+    label_params: ClassVar[tuple[str, ...]] = ("segment_s",)  # each duration its own row
 
     def _spectrograms(self, data: FoldData) -> np.ndarray:
         return self.params.frontend().batch(data.tracks, data.audio)
@@ -199,7 +218,7 @@ class AEBiLSTM(_SegmentMethod):
     """
 
     name = "ae-bilstm"
-    version = "1"
+    version = "2"
     Params = AEBiLSTMParams
     smoke_params: ClassVar[dict[str, Any]] = {**_SMOKE, "ae_max_epochs": 1, "ae_batch_size": 8}
 
@@ -227,12 +246,13 @@ class AEBiLSTM(_SegmentMethod):
 
         # stage 1: masked autoencoder on single segments (unsupervised, training clips only)
         ae = MaskedAutoencoder(p.filters, p.l2_first_conv, p.huber_delta, p.ae_lr, p.masking,
-                               p.mask_freq, p.mask_time, p.mask_fill, p.output_relu, self.seed)
+                               p.mask_freq, p.mask_time, p.mask_fill, p.output_relu, self.seed,
+                               p.l2_on)
         segments = x_train.reshape(-1, 1, N_FRAMES, N_MELS)
         val_segments = None if x_val is None else x_val.reshape(-1, 1, N_FRAMES, N_MELS)
         trainer = ctx.make_trainer(
             max_epochs=p.ae_max_epochs,
-            callbacks=self._stopping("ae_val_loss", "min", p.ae_patience)
+            callbacks=self._stopping("ae_val_huber", "min", p.ae_patience)
             if val_segments is not None else [],
         )
         trainer.fit(
@@ -267,7 +287,7 @@ class CnnBiLSTM(_SegmentMethod):
     """
 
     name = "cnn-bilstm"
-    version = "1"
+    version = "2"
     Params = CnnBiLSTMParams
     smoke_params: ClassVar[dict[str, Any]] = dict(_SMOKE)
 
@@ -289,7 +309,7 @@ class CnnBiLSTM(_SegmentMethod):
         x_train = torch.from_numpy(self._spectrograms(train))
         x_val = torch.from_numpy(self._spectrograms(val)) if len(val) else None
         model = EndToEndClassifier(p.filters, N_FRAMES, N_MELS, train.task.kind.n_classes,
-                                   p.lstm_units, p.dropout, p.lr, p.l2_first_conv)
+                                   p.lstm_units, p.dropout, p.lr, p.l2_first_conv, p.l2_on)
         self._fit_classifier(model, x_train, x_val, train, val, ctx)
         self._model = model
         return self

@@ -26,17 +26,20 @@ class EmbeddingClassifiers(Method):
 
     ``classifier`` picks one of the paper's six: ``svm`` (RBF SVC), ``nb``
     (Gaussian naive Bayes), ``rf`` (random forest), ``mlp`` (512 ReLU units),
-    ``cnn`` (four Conv1d(64) + ReLU + MaxPool1d blocks over the clip vector)
-    and ``rnn`` (LSTM over the frame sequence). The first five see one vector
+    ``cnn`` (four Conv1d(64) + ReLU layers and one MaxPool1d over the clip
+    vector) and ``rnn`` (LSTM over the frame sequence). The first five see one vector
     per clip (frame mean by default, see ``pooling``); the RNN sees every
     frame, padded per batch and packed by true length, never truncated. A
     clip-level feature such as ``mfcc`` is a one-frame sequence for the RNN.
 
     The networks train through ``ctx.make_trainer`` with Adam, cross-entropy,
-    batch 32, at most 1000 epochs, early stopping on the validation loss
-    (patience 100) and, by default, the best validation epoch's weights.
-    scikit-learn models train on the training part only; the validation part
-    serves the networks' early stopping (the paper's 80/10/10 split).
+    batch 32 and 1000 epochs: the MLP runs all of them and keeps the last
+    (the paper evaluates it after every epoch, with no stopping rule); the CNN
+    and RNN stop early on the validation loss (patience 100) and, by default,
+    keep the best validation epoch's weights. Every model trains on the
+    training part only: the paper's own protocol is 80 % train / 10 %
+    validation / 10 % test, so the validation part stays out of training even
+    for the models that never look at it (``uses_validation`` stays True).
 
     ``static_va`` (the paper's Emotion-in-Music r² comparison) uses the
     regression form of each model: SVR per dimension, a forest regressor, or
@@ -46,7 +49,7 @@ class EmbeddingClassifiers(Method):
     """
 
     name = "embedding-classifiers"
-    version = "1"
+    version = "2"
     consumes = "sequences"  # the RNN needs frames; the others pool them here
     label_params = ("classifier",)
     supports = frozenset(CLASS_TASKS | {TaskKind.STATIC_VA})
@@ -108,17 +111,19 @@ class EmbeddingClassifiers(Method):
         )
 
         p: EmbeddingClassifierParams = self.params
-        if len(val) == 0:  # the protocol gave no validation part: hold out 10 % of train
+        early = p.classifier != "mlp" or p.mlp_early_stopping
+        if early and len(val) == 0:  # no validation part to stop on: hold out 10 % of train
             keep, held = carve_validation(len(train), self.seed)
             train, val = train.subset(keep), train.subset(held)
-        train_x, val_x = self._inputs(train, fit=True), self._inputs(val)
+        train_x = self._inputs(train, fit=True)
+        val_x = self._inputs(val) if len(val) else []
         torch.manual_seed(self.seed)
         self._module = EmbeddingNetModule(self._build_net(train_x[0].shape[-1]),
                                           self._regression, p.lr)
         summary = train_network(
             self._module, (train_x, train.y), (val_x, val.y), make_trainer=ctx.make_trainer,
             batch_size=p.batch_size, max_epochs=p.max_epochs, patience=p.patience,
-            restore_best=p.restore_best, seed=self.seed,
+            restore_best=p.restore_best, seed=self.seed, early_stopping=early,
         )
         ctx.log_metrics(summary)
 
@@ -143,7 +148,7 @@ class EmbeddingClassifiers(Method):
             return Mlp(in_dim, self._out_dim, p.mlp_hidden)
         if p.classifier == "cnn":
             return Cnn1d(in_dim, self._out_dim, p.cnn_layers, p.cnn_filters, p.cnn_kernel,
-                         p.cnn_pool)
+                         p.cnn_pool, p.cnn_pool_every)
         return LstmNet(in_dim, self._out_dim, p.rnn_hidden, p.rnn_layers)
 
     # --- predict ----------------------------------------------------------------

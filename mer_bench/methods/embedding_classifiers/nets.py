@@ -24,21 +24,24 @@ class Mlp(nn.Module):
 
 
 class Cnn1d(nn.Module):
-    """Conv1d -> ReLU -> MaxPool1d blocks over the clip vector seen as a 1-channel signal.
+    """Conv1d -> ReLU layers, then one MaxPool1d, over the clip vector as a 1-channel signal.
 
-    Paper: four blocks of 64 filters. ``same`` padding and ``ceil_mode`` pooling
-    keep every block's output at least one sample long, so any embedding width
-    works; the flattened maps feed one linear output layer.
+    Paper: "four 1D convolution layers and a 1D max-pooling operation layer", 64
+    filters each. ``pool_every`` puts a max-pool after every conv instead.
+    ``same`` padding and ``ceil_mode`` pooling keep every output at least one
+    sample long, so any embedding width works; the flattened maps feed one
+    linear output layer.
     """
 
     def __init__(self, in_dim: int, out_dim: int, layers: int, filters: int, kernel: int,
-                 pool: int) -> None:
+                 pool: int, pool_every: bool = False) -> None:
         super().__init__()
         blocks: list[nn.Module] = []
         channels = 1
-        for _ in range(layers):
-            blocks += [nn.Conv1d(channels, filters, kernel, padding=kernel // 2), nn.ReLU(),
-                       nn.MaxPool1d(pool, ceil_mode=True)]
+        for i in range(layers):
+            blocks += [nn.Conv1d(channels, filters, kernel, padding=kernel // 2), nn.ReLU()]
+            if pool_every or i == layers - 1:
+                blocks.append(nn.MaxPool1d(pool, ceil_mode=True))
             channels = filters
         self.features = nn.Sequential(*blocks)
         with torch.no_grad():

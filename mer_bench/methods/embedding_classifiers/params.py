@@ -1,14 +1,16 @@
 """Hyper-parameters of Koh & Dubnov's classifiers, with the paper's values as defaults.
 
 Koh & Dubnov (2021, arXiv:2104.06517, "Comparison and analysis of deep audio
-embeddings for music emotion recognition") state: MLP with one hidden layer of
+embeddings for music emotion recognition") state: MLP with a hidden layer of
 512 ReLU units and a softmax output, Adam, categorical cross-entropy, batch 32,
-up to 1000 epochs with early stopping on validation; a 1-D CNN of four
-convolution layers of 64 filters with ReLU and 1-D max-pooling over the
-embedding vector, softmax output, early stopping after 100 epochs without
-improvement; an LSTM RNN; SVM (RBF), Gaussian naive Bayes and random forest
-from scikit-learn. Everything the paper leaves unsaid is a parameter whose
-default is documented on its field below.
+fitted for 1000 epochs and "evaluated at the end of each training epoch" (no
+early stopping: ``mlp_early_stopping`` = False, the last epoch is kept); a 1-D
+CNN of "four 1D convolution layers and a 1D max-pooling operation layer" of 64
+filters with ReLU (one max-pool after the last conv: ``cnn_pool_every`` =
+False), softmax output, 1000 epochs with early stopping after 100 epochs
+without improvement; an LSTM RNN with the CNN's stopping rule; SVM (RBF),
+Gaussian naive Bayes and random forest from scikit-learn. Everything the paper
+leaves unsaid is a parameter whose default is documented on its field below.
 """
 
 from __future__ import annotations
@@ -46,12 +48,15 @@ class EmbeddingClassifierParams:
     rf_n_estimators: int = 100
     rf_max_depth: int | None = None
 
-    # --- neural training (paper: Adam, batch 32, <= 1000 epochs, early stopping) ---
+    # --- neural training (paper: Adam, batch 32, 1000 epochs) ---
     batch_size: int = 32
     max_epochs: int = 1000
-    # epochs without a lower validation loss before stopping: the paper's 100
-    # for the CNN; it gives no number for the MLP and RNN, so they share it
+    # epochs without a lower validation loss before stopping: the paper's 100 for
+    # the CNN and ("the same stopping criterion") the RNN
     patience: int = 100
+    # the MLP trains all max_epochs with no early stopping (the paper); True applies
+    # the CNN's rule to it as well (the earlier reading)
+    mlp_early_stopping: bool = False
     lr: float = 1e-3  # Adam's default rate (Keras and PyTorch); the paper gives none
     # keep the weights of the epoch with the lowest validation loss rather than
     # the last epoch's (100 epochs later); the paper does not say
@@ -62,7 +67,9 @@ class EmbeddingClassifierParams:
     cnn_layers: int = 4  # paper
     cnn_filters: int = 64  # paper
     cnn_kernel: int = 3  # not stated; odd, with "same" padding so no layer shrinks to nothing
-    cnn_pool: int = 2  # not stated; MaxPool1d(2) halves the length per layer
+    cnn_pool: int = 2  # pool size, not stated: MaxPool1d(2)
+    # one max-pool after the four convs (the paper); True pools after every conv
+    cnn_pool_every: bool = False
     # LSTM hidden size: not stated. 128 = VGGish's width; on L3-Net's 512-d
     # frames the LSTM then has ~330k weights, the size of the 512-unit MLP (~260k).
     rnn_hidden: int = 128

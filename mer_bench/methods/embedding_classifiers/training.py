@@ -103,13 +103,24 @@ def train_network(
     patience: int,
     restore_best: bool,
     seed: int,
+    early_stopping: bool = True,
 ) -> dict[str, float]:
-    """Fit with early stopping on ``val_loss``; returns a summary to log (epochs, best loss)."""
+    """Fit with early stopping on ``val_loss`` (or for all ``max_epochs`` when
+    ``early_stopping`` is False, keeping the last epoch); returns a summary to log."""
     regression = module.regression
     generator = torch.Generator().manual_seed(seed)
     train_loader = DataLoader(_Examples(train[0], _targets(train[1], regression)),
                               batch_size=batch_size, shuffle=True, generator=generator,
                               collate_fn=_collate)
+    if not early_stopping:
+        trainer = make_trainer(max_epochs=max_epochs, num_sanity_val_steps=0,
+                               limit_val_batches=0,
+                               log_every_n_steps=max(1, min(50, len(train_loader))))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+            warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+            trainer.fit(module, train_loader)
+        return {"epochs_trained": float(trainer.current_epoch)}
     val_loader = DataLoader(_Examples(val[0], _targets(val[1], regression)),
                             batch_size=PREDICT_BATCH, collate_fn=_collate)
     best = BestWeights()
