@@ -27,6 +27,23 @@ weights_app = typer.Typer(help="Pretrained weight files: status and download.",
                           no_args_is_help=True)
 app.add_typer(weights_app, name="weights")
 
+def _version(value: bool) -> None:
+    """Print the package version and stop (eager option)."""
+    if value:
+        from mer_bench import __version__
+
+        print(f"mer-bench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """mer-bench: reproducible Music Emotion Recognition benchmarks tracked in MLflow."""
+
+
 console = Console()
 err = Console(stderr=True)
 
@@ -145,19 +162,44 @@ def list_plugins(
 
 
 # --- run / bench ----------------------------------------------------------------
+def _plan_folders() -> list[Path]:
+    """Where plan names are looked up: ./experiments/bench, then the installed package's."""
+    folders = [Path.cwd() / "experiments" / "bench", REPO / "experiments" / "bench"]
+    return list(dict.fromkeys(p.resolve() for p in folders))
+
+
+def available_plans() -> list[str]:
+    """Names of the bench plans a bare name can refer to."""
+    return sorted({p.stem for folder in _plan_folders() for p in folder.glob("*.yaml")})
+
+
 def _plan_path(plan: str) -> Path:
-    candidates = [Path(plan)]
+    """A plan name or YAML path; an unknown name lists the plans there are."""
+    from mer_bench.suggest import unknown
+
+    if Path(plan).is_file():
+        return Path(plan)
     if not plan.endswith((".yaml", ".yml")):
-        candidates += [
-            Path.cwd() / "experiments" / "bench" / f"{plan}.yaml",
-            REPO / "experiments" / "bench" / f"{plan}.yaml",
-        ]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise MerBenchError(
-        f"bench plan {plan!r} not found (looked for {', '.join(map(str, candidates))})"
-    )
+        for folder in _plan_folders():
+            if (folder / f"{plan}.yaml").is_file():
+                return folder / f"{plan}.yaml"
+        raise MerBenchError(
+            unknown("bench plan", plan, available_plans())
+            + "; or give a plan file's path (a .yaml)"
+        )
+    raise MerBenchError(f"bench plan file {plan} not found")
+
+
+def _check_tasks(tasks: list[str] | tuple[str, ...]) -> None:
+    """Refuse an unknown task name up front, with the nearest known one."""
+    from mer_bench.errors import TaskError
+    from mer_bench.suggest import unknown
+    from mer_bench.types import TaskKind
+
+    names = [k.value for k in TaskKind]
+    for task in tasks:
+        if str(task).strip().lower() not in names:
+            raise TaskError(unknown("task", str(task), names))
 
 
 def _check_method_params(entries) -> None:
@@ -177,6 +219,7 @@ def _execute(
     from mer_bench.tracking import make_tracker
 
     start = time.perf_counter()
+    _check_tasks(plan_obj.tasks)
     _check_method_params((m.name, dict(m.params)) for m in plan_obj.methods)
     runs, notes = expand(plan_obj, smoke=smoke)
     for note in notes:
@@ -223,7 +266,8 @@ def bench(
     tracking_uri: TrackingUri = None,
     smoke: Smoke = False,
     out: LeaderboardDir = Path("leaderboard"),
-    no_leaderboard: Annotated[bool, typer.Option("--no-leaderboard")] = False,
+    no_leaderboard: Annotated[bool, typer.Option(
+        "--no-leaderboard", help="Do not rebuild the leaderboard after the runs.")] = False,
     jobs: Annotated[int | None, typer.Option("--jobs", help="Feature worker processes.")] = None,
     weights: WeightsPaths = None,
     random_init: RandomInit = False,
@@ -243,7 +287,9 @@ def run(
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset name.")],
     task: Annotated[str, typer.Option("--task", "-t", help="Task kind.")],
     features: Annotated[str, typer.Option("--features", "-f", help="Feature extractor.")] = "mfcc",
-    protocol: Annotated[str, typer.Option("--protocol", "-p")] = "kfold:5",
+    protocol: Annotated[str, typer.Option(
+        "--protocol", "-p", help="official, kfold:K, repeated:R:0.8, artist-disjoint or "
+        "transfer:DATASET.")] = "kfold:5",
     seeds: Annotated[int, typer.Option("--seeds", help="Number of seeds (0..N-1).")] = 1,
     root: Root = None,
     overrides: Annotated[
@@ -391,7 +437,9 @@ def sweep(
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset name.")],
     task: Annotated[str, typer.Option("--task", "-t", help="Task kind.")],
     features: Annotated[str, typer.Option("--features", "-f", help="Feature extractor.")] = "mfcc",
-    protocol: Annotated[str, typer.Option("--protocol", "-p")] = "kfold:5",
+    protocol: Annotated[str, typer.Option(
+        "--protocol", "-p", help="official, kfold:K, repeated:R:0.8, artist-disjoint or "
+        "transfer:DATASET.")] = "kfold:5",
     trials: Annotated[int, typer.Option("--trials", "-n", help="Trials the study holds.")] = 20,
     storage: Annotated[str, typer.Option("--storage", help="Optuna RDB URL.")] = (
         "sqlite:///sweeps.db"
@@ -424,6 +472,7 @@ def sweep(
         if not sep:
             raise MerBenchError(f"--set {item!r} is not key=value")
         values[key.strip()] = yaml.safe_load(text)
+    _check_tasks([task])
     _check_method_params([(method, values)])
     spec = RunSpec(method=method, dataset=dataset, task=task, features=features,
                    protocol=protocol, seed=seed, dataset_root=root)
@@ -514,9 +563,10 @@ def data_info(dataset: Annotated[str, typer.Argument(help="Dataset name.")]) -> 
 @features_app.command("extract")
 def features_extract(
     name: Annotated[str, typer.Argument(help="Feature extractor.")],
-    dataset: Annotated[str, typer.Option("--dataset", "-d")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset name.")],
     root: Root = None,
-    jobs: Annotated[int | None, typer.Option("--jobs")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", help="Feature worker processes (default: one per core).")] = None,
     weights: WeightsPaths = None,
     random_init: RandomInit = False,
 ) -> None:

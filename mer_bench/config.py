@@ -236,7 +236,11 @@ def load_plan(path: Path | str, overrides: Sequence[str] = ()) -> BenchPlan:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a plan is a mapping of keys to values")
-    return BenchPlan.from_dict(apply_overrides(raw, overrides), str(path))
+    plan = BenchPlan.from_dict(raw, str(path))  # the file's own faults name the file
+    for i, item in enumerate(overrides):  # an override's faults name the override
+        applied = apply_overrides(raw, overrides[: i + 1])
+        plan = BenchPlan.from_dict(applied, f"--set {item}")
+    return plan
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:

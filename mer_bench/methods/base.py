@@ -161,8 +161,11 @@ class Method(ABC):
         known = {f.name: f for f in dataclasses.fields(cls.Params)}
         unknown = sorted(set(values) - set(known))
         if unknown:
+            from mer_bench.suggest import did_you_mean
+
+            hint = did_you_mean(unknown[0], known)
             raise ConfigError(
-                f"method {cls.name!r} has no parameter(s) {unknown}; known: {sorted(known)}"
+                f"method {cls.name!r} has no parameter(s) {unknown}{hint} (known: {sorted(known)})"
             )
         return dataclasses.replace(cls.Params(), **values)
 
