@@ -58,7 +58,9 @@ TrackingUri = Annotated[
     ),
 ]
 Smoke = Annotated[bool, typer.Option("--smoke", help="Tiny method parameters (pipeline checks).")]
-Root = Annotated[str | None, typer.Option("--root", help="Dataset folder.")]
+Roots = Annotated[list[str] | None, typer.Option(
+    "--root", help="Dataset folder as NAME=PATH (repeatable); a bare PATH where one dataset "
+    "is named.")]
 AllowMissing = Annotated[
     bool,
     typer.Option(
@@ -234,6 +236,7 @@ def _execute(
         smoke=smoke, n_jobs=jobs, trainer=TrainerSettings(**dict(plan_obj.trainer))
     )
     runner = Runner(tracker, settings, report=_say)
+    _check_datasets(runner, runs)
     try:
         outcomes = runner.run_all(runs)
     except KeyboardInterrupt:
@@ -257,12 +260,31 @@ def _execute(
         raise typer.Exit(1)
 
 
+def _check_datasets(runner, runs) -> None:
+    """Validate every dataset of the runs once, before the first fit; one message for all."""
+    from mer_bench.errors import DatasetError
+
+    problems: dict[str, list[str]] = {}
+    for run in runs:
+        try:
+            runner.check_datasets(run)
+        except MerBenchError as exc:
+            problems.setdefault(str(exc), []).append(run.name)
+    if problems:
+        n = sum(map(len, problems.values()))
+        lines = [f"{text}\n  (stops {len(names)} run(s))" for text, names in problems.items()]
+        raise DatasetError(
+            f"{len(problems)} dataset problem(s) stop {n} of {len(runs)} run(s); nothing was "
+            "run:\n" + "\n".join(lines))
+
+
 @app.command()
 def bench(
     plan: Annotated[
         str, typer.Argument(help="Plan name in experiments/bench/ or a YAML path.")
     ] = "quick",
     overrides: Overrides = None,
+    roots: Roots = None,
     tracking_uri: TrackingUri = None,
     smoke: Smoke = False,
     out: LeaderboardDir = Path("leaderboard"),
@@ -275,8 +297,9 @@ def bench(
     """Run every run of a bench plan (finished ones are skipped), then rebuild the leaderboard."""
     from mer_bench.config import load_plan
     from mer_bench.features.weights import apply_cli_options
+    from mer_bench.roots import apply_roots
 
-    plan_obj = load_plan(_plan_path(plan), overrides or [])
+    plan_obj = apply_roots(load_plan(_plan_path(plan), overrides or []), roots)
     plan_obj = apply_cli_options(plan_obj, weights, random_init, _say)
     _execute(plan_obj, tracking_uri, smoke, None if no_leaderboard else out, jobs)
 
@@ -291,7 +314,7 @@ def run(
         "--protocol", "-p", help="official, kfold:K, repeated:R:0.8, artist-disjoint or "
         "transfer:DATASET.")] = "kfold:5",
     seeds: Annotated[int, typer.Option("--seeds", help="Number of seeds (0..N-1).")] = 1,
-    root: Root = None,
+    roots: Roots = None,
     overrides: Annotated[
         list[str] | None,
         typer.Option(
@@ -319,7 +342,7 @@ def run(
 
     raw = {
         "name": "run",
-        "datasets": [{"name": dataset, "root": root}],
+        "datasets": [{"name": dataset}],
         "tasks": [task],
         "features": [features],
         "methods": [{"name": method, "params": {}}],
@@ -335,7 +358,15 @@ def run(
         key = item.partition("=")[0].strip()
         first = key.split(".")[0]
         qualified.append(item if first in PLAN_KEYS else f"methods.{method}.params.{item}")
-    plan_obj = BenchPlan.from_dict(apply_overrides(raw, qualified))
+    from mer_bench.roots import apply_roots
+
+    plan_obj = BenchPlan.from_dict(apply_overrides(raw, qualified), "--set")
+    if roots:  # a bare PATH is the --dataset's folder, even beside --music
+        from mer_bench.roots import parse_roots
+
+        named = parse_roots(roots, dataset)
+        roots = [f"{name}={path}" for name, path in named.items()]
+    plan_obj = apply_roots(plan_obj, roots)
     plan_obj = apply_cli_options(plan_obj, weights, random_init, _say)
     _execute(plan_obj, tracking_uri, smoke, None, jobs)
 
@@ -362,7 +393,7 @@ def reproduce(
         bool, typer.Option("--list", help="List every paper table and what it needs.")
     ] = False,
     roots: Annotated[
-        list[str] | None, typer.Option("--root", help="Dataset root as NAME=PATH (repeatable).")
+        list[str] | None, typer.Option("--root", help="Dataset folder as NAME=PATH (repeatable).")
     ] = None,
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds per row (0..N-1).")] = 1,
     tracking_uri: TrackingUri = None,
@@ -401,12 +432,9 @@ def reproduce(
                         line += f"; published not comparable: {row.published_note}"
                     _say(line)
         return
-    root_map = {}
-    for item in roots or []:
-        name, sep, path = item.partition("=")
-        if not sep:
-            raise MerBenchError(f"--root {item!r} is not NAME=PATH")
-        root_map[name.strip()] = path.strip()
+    from mer_bench.roots import parse_roots
+
+    root_map = parse_roots(roots)
     tables = select(papers, target)
     tracker = make_tracker(tracking_uri)
     try:
@@ -445,7 +473,7 @@ def sweep(
         "sqlite:///sweeps.db"
     ),
     study: Annotated[str | None, typer.Option("--study", help="Study name (resumed).")] = None,
-    root: Root = None,
+    roots: Roots = None,
     fixed: Annotated[
         list[str] | None,
         typer.Option("--set", help="Fix a method parameter instead of searching it: C=0.5."),
@@ -463,6 +491,7 @@ def sweep(
     import yaml
 
     from mer_bench.config import RunSpec
+    from mer_bench.data import DATASETS
     from mer_bench.tracking import make_tracker
     from mer_bench.tuning import sweep as run_sweep
 
@@ -474,6 +503,9 @@ def sweep(
         values[key.strip()] = yaml.safe_load(text)
     _check_tasks([task])
     _check_method_params([(method, values)])
+    from mer_bench.roots import parse_roots
+
+    root = parse_roots(roots, dataset).get(DATASETS.canonical(dataset))
     spec = RunSpec(method=method, dataset=dataset, task=task, features=features,
                    protocol=protocol, seed=seed, dataset_root=root)
     tracker = make_tracker(tracking_uri)
@@ -493,7 +525,7 @@ def sweep(
 @data_app.command("check")
 def data_check(
     dataset: Annotated[str, typer.Argument(help="Dataset name.")],
-    root: Root = None,
+    roots: Roots = None,
     allow_missing_audio: AllowMissing = False,
     deep: Annotated[
         bool, typer.Option("--deep", help="Decode every audio file completely.")
@@ -502,8 +534,9 @@ def data_check(
     """Validate a dataset folder: counts, splits, label ranges and every problem found."""
     from mer_bench.data import DATASETS
     from mer_bench.data.base import MISSING_AUDIO, TRACK_LEVEL_CODES
+    from mer_bench.roots import parse_roots
 
-    adapter = DATASETS.get(dataset)(root)
+    adapter = DATASETS.get(dataset)(parse_roots(roots, dataset).get(DATASETS.canonical(dataset)))
     report = adapter.validate(deep=deep)
     waived = {MISSING_AUDIO: "--allow-missing-audio"} if allow_missing_audio else {}
     # soft_wrap: each finding stays on one line, whole (paths can be copied, lines grepped)
@@ -564,7 +597,7 @@ def data_info(dataset: Annotated[str, typer.Argument(help="Dataset name.")]) -> 
 def features_extract(
     name: Annotated[str, typer.Argument(help="Feature extractor.")],
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset name.")],
-    root: Root = None,
+    roots: Roots = None,
     jobs: Annotated[int | None, typer.Option(
         "--jobs", help="Feature worker processes (default: one per core).")] = None,
     weights: WeightsPaths = None,
@@ -583,7 +616,9 @@ def features_extract(
     if random_init and not weight_files.accepts_random_init(name):
         raise MerBenchError(f"--random-init: feature {name!r} has no pretrained weights")
     extractor = FEATURES.get(name)(**({"random_init": True} if random_init else {}))
-    adapter = DATASETS.get(dataset)(root)
+    from mer_bench.roots import parse_roots
+
+    adapter = DATASETS.get(dataset)(parse_roots(roots, dataset).get(DATASETS.canonical(dataset)))
     tracks = [t for t in adapter.tracks() if t.audio_path and _Path(t.audio_path).is_file()]
     if random_init:
         _say(f"{name}: untrained seeded weights (cache entries tagged weights=random)")

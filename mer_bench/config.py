@@ -236,11 +236,29 @@ def load_plan(path: Path | str, overrides: Sequence[str] = ()) -> BenchPlan:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a plan is a mapping of keys to values")
+    raw = _plan_relative_roots(raw, path.resolve().parent)
     plan = BenchPlan.from_dict(raw, str(path))  # the file's own faults name the file
     for i, item in enumerate(overrides):  # an override's faults name the override
         applied = apply_overrides(raw, overrides[: i + 1])
         plan = BenchPlan.from_dict(applied, f"--set {item}")
     return plan
+
+
+def _plan_relative_roots(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Relative ``root:`` values of a plan file, made absolute against the file's folder.
+
+    A plan then means the same folders whichever directory it is run from.
+    """
+    for key in ("datasets", "music"):
+        entries = raw.get(key)
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("root"), str):
+                root = Path(entry["root"]).expanduser()
+                if not root.is_absolute():
+                    entry["root"] = str((folder / root).resolve())
+    return raw
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:

@@ -616,12 +616,16 @@ class Runner:
         Validates the dataset(s) and locates the extractor's weight files; no
         feature is extracted and nothing is logged (``reproduce --dry-run``).
         """
+        self.check_datasets(run)
+        if run.extractor is not None:
+            _ = run.extractor.weights_identity  # resolves the weight files; raises when absent
+
+    def check_datasets(self, run: ResolvedRun) -> None:
+        """Validate the run's dataset(s) once (cached) and raise what would stop it."""
         specs = [run.spec] if run.music_cls is None else [run.spec, _music_spec(run)]
         for spec in specs:
             adapter, report = self._dataset(spec)
             self._usable(adapter, report, spec)
-        if run.extractor is not None:
-            _ = run.extractor.weights_identity  # resolves the weight files; raises when absent
 
     # --- helpers -------------------------------------------------------------
     def _dataset(self, spec: RunSpec) -> tuple[DatasetAdapter, ValidationReport]:
