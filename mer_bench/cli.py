@@ -518,7 +518,12 @@ def sweep(
     _say(f"study {result.study_name} in {storage}: {result.n_trials} trials; this process "
          f"fitted {result.fits} fold model(s) and re-used {result.reuses}")
     if result.best_value is not None:
+        from mer_bench.tuning import reproduce_command
+
         _say(f"best validation score {result.best_value:.4f} with {result.best_params}")
+        _say("score these parameters on the test folds with:")
+        console.print(reproduce_command(spec, result.best_params, smoke, roots or []),
+                      highlight=False, markup=False, soft_wrap=True)
 
 
 # --- data -------------------------------------------------------------------------
