@@ -42,7 +42,16 @@ from mer_bench.metrics import score
 from mer_bench.metrics.scoring import Text2MusicTruth
 from mer_bench.provenance import provenance_tags
 from mer_bench.tracking import lease
-from mer_bench.tracking.base import FINISHED, FOLD, KILLED, RUN, RUNNING, RunInfo, Tracker
+from mer_bench.tracking.base import (
+    FINISHED,
+    FOLD,
+    KILLED,
+    RUN,
+    RUNNING,
+    DatasetRecord,
+    RunInfo,
+    Tracker,
+)
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import EmotionBridge, Split, Task, TaskKind, Track, dataset_label, stable_hash
 
@@ -386,8 +395,10 @@ class Runner:
                 "n_folds": len(splits),
             }
         )
+        tags.update(_track_tags(run, prep))
         self.tracker.set_tags(parent, {**tags, "kind": RUN})
         self.tracker.log_params(parent, params)
+        self.tracker.log_dataset(parent, _dataset_record(run, prep))
         current = parent
         try:
             fold_metrics, rows = [], []
@@ -396,6 +407,7 @@ class Runner:
                 fold_run = self.tracker.start_run(
                     f"{run.name}/{split.name}",
                     {**tags, "kind": FOLD, "fold": split.name, "fold_split_hash": split.hash},
+                    params={**params, "fold": split.name},
                     parent_id=parent,
                 )
                 current = fold_run
@@ -743,6 +755,34 @@ class Runner:
         if self.settings.plots:
             for path in _plots(run, rows, task, folder):
                 self.tracker.log_artifact(parent, path, "plots")
+
+
+def _dataset_total(run: ResolvedRun, prep: Prepared) -> int | None:
+    """Tracks of the whole dataset (its published size where the adapter knows it);
+    None where the run mixes datasets (transfer, text2music) and no share applies."""
+    if transfer_target(run) is not None or run.music_cls is not None:
+        return None
+    published = getattr(prep.adapter, "published_tracks", None)
+    return int(published) if published else len(prep.adapter.tracks())
+
+
+def _track_tags(run: ResolvedRun, prep: Prepared) -> dict[str, str]:
+    """How many tracks the run used, of how many: a subset never passes for the whole."""
+    total = _dataset_total(run, prep)
+    return {"tracks_used": str(len(prep.tracks)),
+            "tracks_total": "" if total is None else str(total)}
+
+
+def _dataset_record(run: ResolvedRun, prep: Prepared) -> DatasetRecord:
+    total = _dataset_total(run, prep)
+    return DatasetRecord(
+        name=run.dataset_label,
+        version=prep.adapter.version,
+        n_tracks=len(prep.tracks),
+        n_total=len(prep.tracks) if total is None else total,
+        digest=stable_hash(sorted(prep.tracks), 12),
+        source=str(prep.adapter.root),
+    )
 
 
 def _music_spec(run: ResolvedRun) -> RunSpec:

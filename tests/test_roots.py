@@ -89,3 +89,10 @@ def test_run_accepts_named_and_bare_root(tmp_path):
                      "--tracking-uri", "memory", cwd=tmp_path)
         assert result.returncode == 2
         assert f"root folder {tmp_path / 'nope'} does not exist" in result.stderr
+
+
+def test_shipped_plans_point_at_the_shared_data_from_any_directory(tmp_path, monkeypatch):
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(tmp_path)
+    plan = load_plan(repo / "experiments" / "bench" / "4q-subset.yaml")
+    assert plan.datasets[0].root == str((repo.parent / "shared" / "data" / "4q").resolve())
