@@ -430,6 +430,7 @@ class Runner:
                 current = parent
                 fold_metrics.append(metrics)
                 rows.extend(_prediction_rows(test, truth, prediction, split.name, k))
+                self._report(_fold_line(run, k, len(splits), metrics, start))
             summary = _mean_metrics(fold_metrics)
             self.tracker.log_metrics(parent, summary)
             self._artifacts(run, parent, rows, prep.dropped, prep.task)
@@ -608,7 +609,8 @@ class Runner:
             out_dir=out_dir,
             tracker=self.tracker,
             run_id=run_id,
-            make_trainer=partial(make_trainer, self.settings.trainer, out_dir, log),
+            make_trainer=partial(make_trainer, self.settings.trainer, out_dir, log,
+                                 progress_label=_fold_label(run, prep, split)),
         )
         method = run.method_cls(run.params, seed)
         method.fit(parts["train"], parts["val"], ctx)
@@ -755,6 +757,26 @@ class Runner:
         if self.settings.plots:
             for path in _plots(run, rows, task, folder):
                 self.tracker.log_artifact(parent, path, "plots")
+
+
+def _fold_line(
+    run: ResolvedRun, k: int, n: int, metrics: Mapping[str, float], start: float
+) -> str:
+    """``  fold k/K: metric = v (t s; ETA s)`` after each fold of a run."""
+    primary = run.task.primary_metric
+    elapsed = time.perf_counter() - start
+    eta = elapsed / (k + 1) * (n - k - 1)
+    value = metrics.get(primary, float("nan"))
+    tail = f"; ETA {eta:.0f} s" if k + 1 < n else ""
+    return f"  fold {k + 1}/{n}: {primary} = {value:.3f} ({elapsed:.1f} s{tail})"
+
+
+def _fold_label(run: ResolvedRun, prep: Prepared, split: Split) -> str:
+    """``  method/dataset/task fold k/K``: what a progress line is about."""
+    names = [s.name for s in prep.splits]
+    k = names.index(split.name) + 1 if split.name in names else 0
+    where = f"fold {k}/{len(names)}" if k else split.name
+    return f"  {run.config['method']}/{run.dataset_label}/{run.task.value} {where}"
 
 
 def _dataset_total(run: ResolvedRun, prep: Prepared) -> int | None:
