@@ -423,7 +423,8 @@ def reproduce(
                 _say(f"  {paper.name}:{table.id} — {table.caption} "
                      f"({runnable}/{len(table.rows)} rows have a run; each needs what it lists)")
                 for row in table.rows:
-                    line = f"    - {row.label}: needs {row.needs()}"
+                    line = (f"    - {row.label}: needs {row.needs()}" if row.run is not None
+                            else f"    - {row.label}: cannot run here: {row.needs()}")
                     if row.run is not None:
                         line += f"; runs {row.settings()}"
                     if row.published is None:
