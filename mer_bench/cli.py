@@ -492,7 +492,6 @@ def sweep(
     import yaml
 
     from mer_bench.config import RunSpec
-    from mer_bench.data import DATASETS
     from mer_bench.tracking import make_tracker
     from mer_bench.tuning import sweep as run_sweep
 
@@ -504,9 +503,9 @@ def sweep(
         values[key.strip()] = yaml.safe_load(text)
     _check_tasks([task])
     _check_method_params([(method, values)])
-    from mer_bench.roots import parse_roots
+    from mer_bench.roots import single_root
 
-    root = parse_roots(roots, dataset).get(DATASETS.canonical(dataset))
+    root = single_root(roots, dataset)
     spec = RunSpec(method=method, dataset=dataset, task=task, features=features,
                    protocol=protocol, seed=seed, dataset_root=root)
     tracker = make_tracker(tracking_uri)
@@ -540,9 +539,9 @@ def data_check(
     """Validate a dataset folder: counts, splits, label ranges and every problem found."""
     from mer_bench.data import DATASETS
     from mer_bench.data.base import MISSING_AUDIO, TRACK_LEVEL_CODES
-    from mer_bench.roots import parse_roots
+    from mer_bench.roots import single_root
 
-    adapter = DATASETS.get(dataset)(parse_roots(roots, dataset).get(DATASETS.canonical(dataset)))
+    adapter = DATASETS.get(dataset)(single_root(roots, dataset))
     report = adapter.validate(deep=deep)
     waived = {MISSING_AUDIO: "--allow-missing-audio"} if allow_missing_audio else {}
     # soft_wrap: each finding stays on one line, whole (paths can be copied, lines grepped)
@@ -622,9 +621,9 @@ def features_extract(
     if random_init and not weight_files.accepts_random_init(name):
         raise MerBenchError(f"--random-init: feature {name!r} has no pretrained weights")
     extractor = FEATURES.get(name)(**({"random_init": True} if random_init else {}))
-    from mer_bench.roots import parse_roots
+    from mer_bench.roots import single_root
 
-    adapter = DATASETS.get(dataset)(parse_roots(roots, dataset).get(DATASETS.canonical(dataset)))
+    adapter = DATASETS.get(dataset)(single_root(roots, dataset))
     tracks = [t for t in adapter.tracks() if t.audio_path and _Path(t.audio_path).is_file()]
     if random_init:
         _say(f"{name}: untrained seeded weights (cache entries tagged weights=random)")

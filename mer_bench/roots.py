@@ -43,6 +43,18 @@ def parse_roots(items: Iterable[str] | None, single: str | None = None) -> dict[
     return roots
 
 
+def single_root(items: Iterable[str] | None, dataset: str) -> str | None:
+    """The folder of the one dataset a command reads; a root for another is refused."""
+    from mer_bench.data import DATASETS
+
+    name = DATASETS.canonical(dataset)
+    roots = parse_roots(items, name)
+    others = sorted(set(roots) - {name})
+    if others:
+        raise ConfigError(f"--root {others[0]}=...: this command reads only dataset {name!r}")
+    return roots.get(name)
+
+
 def plan_dataset_names(plan: BenchPlan) -> list[str]:
     """Canonical names of every dataset a plan reads (datasets and music)."""
     from mer_bench.data import DATASETS

@@ -96,3 +96,13 @@ def test_shipped_plans_point_at_the_shared_data_from_any_directory(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     plan = load_plan(repo / "experiments" / "bench" / "4q-subset.yaml")
     assert plan.datasets[0].root == str((repo.parent / "shared" / "data" / "4q").resolve())
+
+
+def test_single_dataset_commands_refuse_another_datasets_root():
+    from mer_bench.roots import single_root
+
+    assert single_root(["/x"], "deam") == "/x"
+    assert single_root(["deam=/x"], "deam") == "/x"
+    assert single_root(None, "deam") is None
+    with pytest.raises(ConfigError, match="reads only dataset 'deam'"):
+        single_root(["pmemo=/p"], "deam")
