@@ -286,7 +286,11 @@ def _set_path(node: dict[str, Any], parts: list[str], value: Any, item: str) -> 
         node[head] = entries
         match = [e for e in entries if str(e.get("name")) == rest[0]]
         if not match:
-            raise ConfigError(f"override {item!r}: no {head} entry named {rest[0]!r}")
+            from mer_bench.suggest import did_you_mean
+
+            names = [str(e.get("name")) for e in entries]
+            raise ConfigError(f"override {item!r}: no {head} entry named {rest[0]!r}"
+                              f"{did_you_mean(rest[0], names)} (the plan's: {', '.join(names)})")
         entry, rest = match[0], rest[1:]
         if not rest:
             raise ConfigError(f"override {item!r}: say which setting of {head} {parts[1]!r}")

@@ -100,3 +100,13 @@ def test_every_option_has_help():
         if isinstance(p, click.Option) and not (p.help or "").strip()
     ]
     assert missing == []
+
+
+def test_feature_parameter_and_plan_entry_suggestions():
+    from mer_bench.config import apply_overrides
+    from mer_bench.features import FEATURES
+
+    with pytest.raises(ConfigError, match=r"did you mean 'n_mfcc'\?"):
+        FEATURES.get("mfcc")(n_mfc=40)
+    with pytest.raises(ConfigError, match=r"did you mean 'linear'\?"):
+        apply_overrides({"methods": ["chance", "linear"]}, ["methods.lineer.C=1"])
