@@ -971,13 +971,42 @@ def _seed_everything(seed: int) -> None:
         torch.manual_seed(seed)
 
 
+QUIET_S = 2.0  # work that ends sooner than this prints no progress lines
+
+
 class _progress:
-    """A rich progress bar as a context manager yielding an ``update(done, total)`` callback."""
+    """A rich progress bar as a context manager yielding an ``update(done, total)`` callback.
+
+    Without a terminal (logs, CI) it prints one line per tenth of the work instead.
+    """
 
     def __init__(self, enabled: bool, label: str) -> None:
-        self.enabled, self.label = enabled and sys.stderr.isatty(), label
+        self.tty = sys.stderr.isatty()
+        self.enabled, self.label = enabled and self.tty, label
+        self.lines = enabled and not self.tty
+
+    def _line_updates(self) -> Callable[[int, int], None]:
+        start, shown = time.perf_counter(), [-1]
+
+        def update(done: int, total: int) -> None:
+            if total <= 0:
+                return
+            block = done * 10 // total
+            elapsed = time.perf_counter() - start
+            quick = elapsed < QUIET_S and shown[0] < 0  # cache hits stay silent
+            if block == shown[0] or done == 0 or quick:
+                return
+            shown[0] = block
+            eta = elapsed / max(done, 1) * (total - done)
+            tail = f", ETA {eta:.0f} s" if done < total else ""
+            print(f"  {self.label}: {done}/{total} ({elapsed:.0f} s{tail})", file=sys.stderr,
+                  flush=True)
+
+        return update
 
     def __enter__(self) -> Callable[[int, int], None]:
+        if self.lines:
+            return self._line_updates()
         if not self.enabled:
             return lambda done, total: None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn

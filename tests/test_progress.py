@@ -148,3 +148,21 @@ def test_package_metadata_installs_without_setuptools_warnings(monkeypatch):
         warnings.simplefilter("always")
         apply_configuration(Distribution(), "pyproject.toml")
     assert [str(w.message) for w in caught] == []
+
+
+def test_feature_progress_in_logs_prints_blocks(monkeypatch, capsys):
+    """Without a terminal, long feature extraction prints about ten lines; quick work none."""
+    import mer_bench.runner as runner
+
+    clock = iter(float(t) for t in range(1000))
+    monkeypatch.setattr(runner.time, "perf_counter", lambda: next(clock) * 3.0)
+    with runner._progress(True, "features mfcc") as update:
+        for done in range(1, 101):
+            update(done, 100)
+    lines = capsys.readouterr().err.splitlines()
+    assert 9 <= len(lines) <= 11
+    assert lines[-1].startswith("  features mfcc: 100/100") and "ETA" in lines[0]
+    monkeypatch.setattr(runner.time, "perf_counter", lambda: 0.0)
+    with runner._progress(True, "features mfcc") as update:
+        update(320, 320)  # all from the cache at once
+    assert capsys.readouterr().err == ""
