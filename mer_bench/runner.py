@@ -637,6 +637,11 @@ class Runner:
     def check_datasets(self, run: ResolvedRun) -> None:
         """Validate the run's dataset(s) once (cached) and raise what would stop it."""
         specs = [run.spec] if run.music_cls is None else [run.spec, _music_spec(run)]
+        target = transfer_target(run)
+        if target is not None:  # the test dataset of transfer:TARGET, as _transfer reads it
+            specs.append(dataclasses.replace(run.spec, dataset=target,
+                                             dataset_root=run.spec.target_root,
+                                             dataset_params={}))
         for spec in specs:
             adapter, report = self._dataset(spec)
             self._usable(adapter, report, spec)
