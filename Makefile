@@ -48,5 +48,5 @@ sweep-dashboard: $(STAMP)
 	$(VENV)/bin/optuna-dashboard $(SWEEP_STORAGE) --port 8080
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info leaderboard/ mlruns.db mlartifacts/ sweeps.db test-artifacts/
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info leaderboard/ mlruns.db mlruns.db.lock mlartifacts/ sweeps.db sweeps.db.lock test-artifacts/
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -27,6 +27,23 @@ weights_app = typer.Typer(help="Pretrained weight files: status and download.",
                           no_args_is_help=True)
 app.add_typer(weights_app, name="weights")
 
+def _version(value: bool) -> None:
+    """Print the package version and stop (eager option)."""
+    if value:
+        from mer_bench import __version__
+
+        print(f"mer-bench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """mer-bench: reproducible Music Emotion Recognition benchmarks tracked in MLflow."""
+
+
 console = Console()
 err = Console(stderr=True)
 
@@ -41,7 +58,9 @@ TrackingUri = Annotated[
     ),
 ]
 Smoke = Annotated[bool, typer.Option("--smoke", help="Tiny method parameters (pipeline checks).")]
-Root = Annotated[str | None, typer.Option("--root", help="Dataset folder.")]
+Roots = Annotated[list[str] | None, typer.Option(
+    "--root", help="Dataset folder as NAME=PATH (repeatable); a bare PATH where one dataset "
+    "is named.")]
 AllowMissing = Annotated[
     bool,
     typer.Option(
@@ -145,19 +164,44 @@ def list_plugins(
 
 
 # --- run / bench ----------------------------------------------------------------
+def _plan_folders() -> list[Path]:
+    """Where plan names are looked up: ./experiments/bench, then the installed package's."""
+    folders = [Path.cwd() / "experiments" / "bench", REPO / "experiments" / "bench"]
+    return list(dict.fromkeys(p.resolve() for p in folders))
+
+
+def available_plans() -> list[str]:
+    """Names of the bench plans a bare name can refer to."""
+    return sorted({p.stem for folder in _plan_folders() for p in folder.glob("*.yaml")})
+
+
 def _plan_path(plan: str) -> Path:
-    candidates = [Path(plan)]
+    """A plan name or YAML path; an unknown name lists the plans there are."""
+    from mer_bench.suggest import unknown
+
+    if Path(plan).is_file():
+        return Path(plan)
     if not plan.endswith((".yaml", ".yml")):
-        candidates += [
-            Path.cwd() / "experiments" / "bench" / f"{plan}.yaml",
-            REPO / "experiments" / "bench" / f"{plan}.yaml",
-        ]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise MerBenchError(
-        f"bench plan {plan!r} not found (looked for {', '.join(map(str, candidates))})"
-    )
+        for folder in _plan_folders():
+            if (folder / f"{plan}.yaml").is_file():
+                return folder / f"{plan}.yaml"
+        raise MerBenchError(
+            unknown("bench plan", plan, available_plans())
+            + "; or give a plan file's path (a .yaml)"
+        )
+    raise MerBenchError(f"bench plan file {plan} not found")
+
+
+def _check_tasks(tasks: list[str] | tuple[str, ...]) -> None:
+    """Refuse an unknown task name up front, with the nearest known one."""
+    from mer_bench.errors import TaskError
+    from mer_bench.suggest import unknown
+    from mer_bench.types import TaskKind
+
+    names = [k.value for k in TaskKind]
+    for task in tasks:
+        if str(task).strip().lower() not in names:
+            raise TaskError(unknown("task", str(task), names))
 
 
 def _check_method_params(entries) -> None:
@@ -177,6 +221,7 @@ def _execute(
     from mer_bench.tracking import make_tracker
 
     start = time.perf_counter()
+    _check_tasks(plan_obj.tasks)
     _check_method_params((m.name, dict(m.params)) for m in plan_obj.methods)
     runs, notes = expand(plan_obj, smoke=smoke)
     for note in notes:
@@ -191,6 +236,7 @@ def _execute(
         smoke=smoke, n_jobs=jobs, trainer=TrainerSettings(**dict(plan_obj.trainer))
     )
     runner = Runner(tracker, settings, report=_say)
+    _check_datasets(runner, runs)
     try:
         outcomes = runner.run_all(runs)
     except KeyboardInterrupt:
@@ -214,16 +260,36 @@ def _execute(
         raise typer.Exit(1)
 
 
+def _check_datasets(runner, runs) -> None:
+    """Validate every dataset of the runs once, before the first fit; one message for all."""
+    from mer_bench.errors import DatasetError
+
+    problems: dict[str, list[str]] = {}
+    for run in runs:
+        try:
+            runner.check_datasets(run)
+        except MerBenchError as exc:
+            problems.setdefault(str(exc), []).append(run.name)
+    if problems:
+        n = sum(map(len, problems.values()))
+        lines = [f"{text}\n  (stops {len(names)} run(s))" for text, names in problems.items()]
+        raise DatasetError(
+            f"{len(problems)} dataset problem(s) stop {n} of {len(runs)} run(s); nothing was "
+            "run:\n" + "\n".join(lines))
+
+
 @app.command()
 def bench(
     plan: Annotated[
         str, typer.Argument(help="Plan name in experiments/bench/ or a YAML path.")
     ] = "quick",
     overrides: Overrides = None,
+    roots: Roots = None,
     tracking_uri: TrackingUri = None,
     smoke: Smoke = False,
     out: LeaderboardDir = Path("leaderboard"),
-    no_leaderboard: Annotated[bool, typer.Option("--no-leaderboard")] = False,
+    no_leaderboard: Annotated[bool, typer.Option(
+        "--no-leaderboard", help="Do not rebuild the leaderboard after the runs.")] = False,
     jobs: Annotated[int | None, typer.Option("--jobs", help="Feature worker processes.")] = None,
     weights: WeightsPaths = None,
     random_init: RandomInit = False,
@@ -231,8 +297,9 @@ def bench(
     """Run every run of a bench plan (finished ones are skipped), then rebuild the leaderboard."""
     from mer_bench.config import load_plan
     from mer_bench.features.weights import apply_cli_options
+    from mer_bench.roots import apply_roots
 
-    plan_obj = load_plan(_plan_path(plan), overrides or [])
+    plan_obj = apply_roots(load_plan(_plan_path(plan), overrides or []), roots)
     plan_obj = apply_cli_options(plan_obj, weights, random_init, _say)
     _execute(plan_obj, tracking_uri, smoke, None if no_leaderboard else out, jobs)
 
@@ -243,9 +310,11 @@ def run(
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset name.")],
     task: Annotated[str, typer.Option("--task", "-t", help="Task kind.")],
     features: Annotated[str, typer.Option("--features", "-f", help="Feature extractor.")] = "mfcc",
-    protocol: Annotated[str, typer.Option("--protocol", "-p")] = "kfold:5",
+    protocol: Annotated[str, typer.Option(
+        "--protocol", "-p", help="official, kfold:K, repeated:R:0.8, artist-disjoint or "
+        "transfer:DATASET.")] = "kfold:5",
     seeds: Annotated[int, typer.Option("--seeds", help="Number of seeds (0..N-1).")] = 1,
-    root: Root = None,
+    roots: Roots = None,
     overrides: Annotated[
         list[str] | None,
         typer.Option(
@@ -273,7 +342,7 @@ def run(
 
     raw = {
         "name": "run",
-        "datasets": [{"name": dataset, "root": root}],
+        "datasets": [{"name": dataset}],
         "tasks": [task],
         "features": [features],
         "methods": [{"name": method, "params": {}}],
@@ -289,7 +358,15 @@ def run(
         key = item.partition("=")[0].strip()
         first = key.split(".")[0]
         qualified.append(item if first in PLAN_KEYS else f"methods.{method}.params.{item}")
-    plan_obj = BenchPlan.from_dict(apply_overrides(raw, qualified))
+    from mer_bench.roots import apply_roots
+
+    plan_obj = BenchPlan.from_dict(apply_overrides(raw, qualified), "--set")
+    if roots:  # a bare PATH is the --dataset's folder, even beside --music
+        from mer_bench.roots import parse_roots
+
+        named = parse_roots(roots, dataset)
+        roots = [f"{name}={path}" for name, path in named.items()]
+    plan_obj = apply_roots(plan_obj, roots)
     plan_obj = apply_cli_options(plan_obj, weights, random_init, _say)
     _execute(plan_obj, tracking_uri, smoke, None, jobs)
 
@@ -316,7 +393,7 @@ def reproduce(
         bool, typer.Option("--list", help="List every paper table and what it needs.")
     ] = False,
     roots: Annotated[
-        list[str] | None, typer.Option("--root", help="Dataset root as NAME=PATH (repeatable).")
+        list[str] | None, typer.Option("--root", help="Dataset folder as NAME=PATH (repeatable).")
     ] = None,
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds per row (0..N-1).")] = 1,
     tracking_uri: TrackingUri = None,
@@ -346,7 +423,8 @@ def reproduce(
                 _say(f"  {paper.name}:{table.id} — {table.caption} "
                      f"({runnable}/{len(table.rows)} rows have a run; each needs what it lists)")
                 for row in table.rows:
-                    line = f"    - {row.label}: needs {row.needs()}"
+                    line = (f"    - {row.label}: needs {row.needs()}" if row.run is not None
+                            else f"    - {row.label}: cannot run here: {row.needs()}")
                     if row.run is not None:
                         line += f"; runs {row.settings()}"
                     if row.published is None:
@@ -355,12 +433,9 @@ def reproduce(
                         line += f"; published not comparable: {row.published_note}"
                     _say(line)
         return
-    root_map = {}
-    for item in roots or []:
-        name, sep, path = item.partition("=")
-        if not sep:
-            raise MerBenchError(f"--root {item!r} is not NAME=PATH")
-        root_map[name.strip()] = path.strip()
+    from mer_bench.roots import parse_roots
+
+    root_map = parse_roots(roots)
     tables = select(papers, target)
     tracker = make_tracker(tracking_uri)
     try:
@@ -391,13 +466,15 @@ def sweep(
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset name.")],
     task: Annotated[str, typer.Option("--task", "-t", help="Task kind.")],
     features: Annotated[str, typer.Option("--features", "-f", help="Feature extractor.")] = "mfcc",
-    protocol: Annotated[str, typer.Option("--protocol", "-p")] = "kfold:5",
+    protocol: Annotated[str, typer.Option(
+        "--protocol", "-p", help="official, kfold:K, repeated:R:0.8, artist-disjoint or "
+        "transfer:DATASET.")] = "kfold:5",
     trials: Annotated[int, typer.Option("--trials", "-n", help="Trials the study holds.")] = 20,
     storage: Annotated[str, typer.Option("--storage", help="Optuna RDB URL.")] = (
         "sqlite:///sweeps.db"
     ),
     study: Annotated[str | None, typer.Option("--study", help="Study name (resumed).")] = None,
-    root: Root = None,
+    roots: Roots = None,
     fixed: Annotated[
         list[str] | None,
         typer.Option("--set", help="Fix a method parameter instead of searching it: C=0.5."),
@@ -424,7 +501,11 @@ def sweep(
         if not sep:
             raise MerBenchError(f"--set {item!r} is not key=value")
         values[key.strip()] = yaml.safe_load(text)
+    _check_tasks([task])
     _check_method_params([(method, values)])
+    from mer_bench.roots import single_root
+
+    root = single_root(roots, dataset)
     spec = RunSpec(method=method, dataset=dataset, task=task, features=features,
                    protocol=protocol, seed=seed, dataset_root=root)
     tracker = make_tracker(tracking_uri)
@@ -437,14 +518,19 @@ def sweep(
     _say(f"study {result.study_name} in {storage}: {result.n_trials} trials; this process "
          f"fitted {result.fits} fold model(s) and re-used {result.reuses}")
     if result.best_value is not None:
+        from mer_bench.tuning import reproduce_command
+
         _say(f"best validation score {result.best_value:.4f} with {result.best_params}")
+        _say("score these parameters on the test folds with:")
+        console.print(reproduce_command(spec, result.best_params, smoke, roots or []),
+                      highlight=False, markup=False, soft_wrap=True)
 
 
 # --- data -------------------------------------------------------------------------
 @data_app.command("check")
 def data_check(
     dataset: Annotated[str, typer.Argument(help="Dataset name.")],
-    root: Root = None,
+    roots: Roots = None,
     allow_missing_audio: AllowMissing = False,
     deep: Annotated[
         bool, typer.Option("--deep", help="Decode every audio file completely.")
@@ -453,8 +539,9 @@ def data_check(
     """Validate a dataset folder: counts, splits, label ranges and every problem found."""
     from mer_bench.data import DATASETS
     from mer_bench.data.base import MISSING_AUDIO, TRACK_LEVEL_CODES
+    from mer_bench.roots import single_root
 
-    adapter = DATASETS.get(dataset)(root)
+    adapter = DATASETS.get(dataset)(single_root(roots, dataset))
     report = adapter.validate(deep=deep)
     waived = {MISSING_AUDIO: "--allow-missing-audio"} if allow_missing_audio else {}
     # soft_wrap: each finding stays on one line, whole (paths can be copied, lines grepped)
@@ -514,9 +601,10 @@ def data_info(dataset: Annotated[str, typer.Argument(help="Dataset name.")]) -> 
 @features_app.command("extract")
 def features_extract(
     name: Annotated[str, typer.Argument(help="Feature extractor.")],
-    dataset: Annotated[str, typer.Option("--dataset", "-d")],
-    root: Root = None,
-    jobs: Annotated[int | None, typer.Option("--jobs")] = None,
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset name.")],
+    roots: Roots = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", help="Feature worker processes (default: one per core).")] = None,
     weights: WeightsPaths = None,
     random_init: RandomInit = False,
 ) -> None:
@@ -533,7 +621,9 @@ def features_extract(
     if random_init and not weight_files.accepts_random_init(name):
         raise MerBenchError(f"--random-init: feature {name!r} has no pretrained weights")
     extractor = FEATURES.get(name)(**({"random_init": True} if random_init else {}))
-    adapter = DATASETS.get(dataset)(root)
+    from mer_bench.roots import single_root
+
+    adapter = DATASETS.get(dataset)(single_root(roots, dataset))
     tracks = [t for t in adapter.tracks() if t.audio_path and _Path(t.audio_path).is_file()]
     if random_init:
         _say(f"{name}: untrained seeded weights (cache entries tagged weights=random)")

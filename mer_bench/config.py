@@ -236,7 +236,29 @@ def load_plan(path: Path | str, overrides: Sequence[str] = ()) -> BenchPlan:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a plan is a mapping of keys to values")
-    return BenchPlan.from_dict(apply_overrides(raw, overrides), str(path))
+    raw = _plan_relative_roots(raw, path.resolve().parent)
+    plan = BenchPlan.from_dict(raw, str(path))  # the file's own faults name the file
+    for i, item in enumerate(overrides):  # an override's faults name the override
+        applied = apply_overrides(raw, overrides[: i + 1])
+        plan = BenchPlan.from_dict(applied, f"--set {item}")
+    return plan
+
+
+def _plan_relative_roots(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Relative ``root:`` values of a plan file, made absolute against the file's folder.
+
+    A plan then means the same folders whichever directory it is run from.
+    """
+    for key in ("datasets", "music"):
+        entries = raw.get(key)
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("root"), str):
+                root = Path(entry["root"]).expanduser()
+                if not root.is_absolute():
+                    entry["root"] = str((folder / root).resolve())
+    return raw
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -264,7 +286,11 @@ def _set_path(node: dict[str, Any], parts: list[str], value: Any, item: str) -> 
         node[head] = entries
         match = [e for e in entries if str(e.get("name")) == rest[0]]
         if not match:
-            raise ConfigError(f"override {item!r}: no {head} entry named {rest[0]!r}")
+            from mer_bench.suggest import did_you_mean
+
+            names = [str(e.get("name")) for e in entries]
+            raise ConfigError(f"override {item!r}: no {head} entry named {rest[0]!r}"
+                              f"{did_you_mean(rest[0], names)} (the plan's: {', '.join(names)})")
         entry, rest = match[0], rest[1:]
         if not rest:
             raise ConfigError(f"override {item!r}: say which setting of {head} {parts[1]!r}")

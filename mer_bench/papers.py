@@ -89,8 +89,10 @@ class PaperRow:
             return self.unavailable or "not reproducible here"
         run = self.run
         data = dataset_label(str(run["dataset"]), run.get("music_dataset"))
-        parts = [f"dataset {data}", f"features {run['features']}"]
-        return ", ".join(parts)
+        features = str(run.get("features", "none"))
+        if features == "none":  # audio methods compute their own front end from the audio
+            return f"dataset {data} with its audio"
+        return f"dataset {data}, features {features}"
 
     def settings(self) -> str:
         """What the row runs, as its paper file gives it: method, data options, protocol,
@@ -105,7 +107,8 @@ class PaperRow:
         data = str(run["dataset"])
         if run.get("dataset_params"):
             data += f" ({pairs(run['dataset_params'])})"
-        parts = [str(run["method"]), data, str(run["task"]), str(run["features"]),
+        features = [] if str(run.get("features", "none")) == "none" else [str(run["features"])]
+        parts = [str(run["method"]), data, str(run["task"]), *features,
                  str(run.get("protocol", "kfold:5"))]
         if run.get("split_seed") is not None:
             parts.append(f"split_seed={run['split_seed']}")

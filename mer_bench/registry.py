@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from mer_bench.errors import UnknownNameError
+from mer_bench.suggest import unknown
 
 T = TypeVar("T")
 
@@ -45,9 +46,7 @@ class Registry(Generic[T]):
             return key
         if key in self._aliases:
             return self._aliases[key]
-        raise UnknownNameError(
-            f"unknown {self.family} {name!r}; available: {', '.join(self.names()) or '(none)'}"
-        )
+        raise UnknownNameError(unknown(self.family, name, self._items, self._aliases))
 
     def get(self, name: str) -> T:
         return self._items[self.canonical(name)]

@@ -42,7 +42,16 @@ from mer_bench.metrics import score
 from mer_bench.metrics.scoring import Text2MusicTruth
 from mer_bench.provenance import provenance_tags
 from mer_bench.tracking import lease
-from mer_bench.tracking.base import FINISHED, FOLD, KILLED, RUN, RUNNING, RunInfo, Tracker
+from mer_bench.tracking.base import (
+    FINISHED,
+    FOLD,
+    KILLED,
+    RUN,
+    RUNNING,
+    DatasetRecord,
+    RunInfo,
+    Tracker,
+)
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import EmotionBridge, Split, Task, TaskKind, Track, dataset_label, stable_hash
 
@@ -386,8 +395,10 @@ class Runner:
                 "n_folds": len(splits),
             }
         )
+        tags.update(_track_tags(run, prep))
         self.tracker.set_tags(parent, {**tags, "kind": RUN})
         self.tracker.log_params(parent, params)
+        self.tracker.log_dataset(parent, _dataset_record(run, prep))
         current = parent
         try:
             fold_metrics, rows = [], []
@@ -396,6 +407,7 @@ class Runner:
                 fold_run = self.tracker.start_run(
                     f"{run.name}/{split.name}",
                     {**tags, "kind": FOLD, "fold": split.name, "fold_split_hash": split.hash},
+                    params={**params, "fold": split.name},
                     parent_id=parent,
                 )
                 current = fold_run
@@ -418,6 +430,7 @@ class Runner:
                 current = parent
                 fold_metrics.append(metrics)
                 rows.extend(_prediction_rows(test, truth, prediction, split.name, k))
+                self._report(_fold_line(run, k, len(splits), metrics, start))
             summary = _mean_metrics(fold_metrics)
             self.tracker.log_metrics(parent, summary)
             self._artifacts(run, parent, rows, prep.dropped, prep.task)
@@ -596,7 +609,8 @@ class Runner:
             out_dir=out_dir,
             tracker=self.tracker,
             run_id=run_id,
-            make_trainer=partial(make_trainer, self.settings.trainer, out_dir, log),
+            make_trainer=partial(make_trainer, self.settings.trainer, out_dir, log,
+                                 progress_label=_fold_label(run, prep, split)),
         )
         method = run.method_cls(run.params, seed)
         method.fit(parts["train"], parts["val"], ctx)
@@ -616,12 +630,21 @@ class Runner:
         Validates the dataset(s) and locates the extractor's weight files; no
         feature is extracted and nothing is logged (``reproduce --dry-run``).
         """
+        self.check_datasets(run)
+        if run.extractor is not None:
+            _ = run.extractor.weights_identity  # resolves the weight files; raises when absent
+
+    def check_datasets(self, run: ResolvedRun) -> None:
+        """Validate the run's dataset(s) once (cached) and raise what would stop it."""
         specs = [run.spec] if run.music_cls is None else [run.spec, _music_spec(run)]
+        target = transfer_target(run)
+        if target is not None:  # the test dataset of transfer:TARGET, as _transfer reads it
+            specs.append(dataclasses.replace(run.spec, dataset=target,
+                                             dataset_root=run.spec.target_root,
+                                             dataset_params={}))
         for spec in specs:
             adapter, report = self._dataset(spec)
             self._usable(adapter, report, spec)
-        if run.extractor is not None:
-            _ = run.extractor.weights_identity  # resolves the weight files; raises when absent
 
     # --- helpers -------------------------------------------------------------
     def _dataset(self, spec: RunSpec) -> tuple[DatasetAdapter, ValidationReport]:
@@ -739,6 +762,54 @@ class Runner:
         if self.settings.plots:
             for path in _plots(run, rows, task, folder):
                 self.tracker.log_artifact(parent, path, "plots")
+
+
+def _fold_line(
+    run: ResolvedRun, k: int, n: int, metrics: Mapping[str, float], start: float
+) -> str:
+    """``  fold k/K: metric = v (t s; ETA s)`` after each fold of a run."""
+    primary = run.task.primary_metric
+    elapsed = time.perf_counter() - start
+    eta = elapsed / (k + 1) * (n - k - 1)
+    value = metrics.get(primary, float("nan"))
+    tail = f"; ETA {eta:.0f} s" if k + 1 < n else ""
+    return f"  fold {k + 1}/{n}: {primary} = {value:.3f} ({elapsed:.1f} s{tail})"
+
+
+def _fold_label(run: ResolvedRun, prep: Prepared, split: Split) -> str:
+    """``  method/dataset/task fold k/K``: what a progress line is about."""
+    names = [s.name for s in prep.splits]
+    k = names.index(split.name) + 1 if split.name in names else 0
+    where = f"fold {k}/{len(names)}" if k else split.name
+    return f"  {run.config['method']}/{run.dataset_label}/{run.task.value} {where}"
+
+
+def _dataset_total(run: ResolvedRun, prep: Prepared) -> int | None:
+    """Tracks of the whole dataset (its published size where the adapter knows it);
+    None where the run mixes datasets (transfer, text2music) and no share applies."""
+    if transfer_target(run) is not None or run.music_cls is not None:
+        return None
+    published = getattr(prep.adapter, "published_tracks", None)
+    return int(published) if published else len(prep.adapter.tracks())
+
+
+def _track_tags(run: ResolvedRun, prep: Prepared) -> dict[str, str]:
+    """How many tracks the run used, of how many: a subset never passes for the whole."""
+    total = _dataset_total(run, prep)
+    return {"tracks_used": str(len(prep.tracks)),
+            "tracks_total": "" if total is None else str(total)}
+
+
+def _dataset_record(run: ResolvedRun, prep: Prepared) -> DatasetRecord:
+    total = _dataset_total(run, prep)
+    return DatasetRecord(
+        name=run.dataset_label,
+        version=prep.adapter.version,
+        n_tracks=len(prep.tracks),
+        n_total=len(prep.tracks) if total is None else total,
+        digest=stable_hash(sorted(prep.tracks), 12),
+        source=str(prep.adapter.root),
+    )
 
 
 def _music_spec(run: ResolvedRun) -> RunSpec:
@@ -906,13 +977,42 @@ def _seed_everything(seed: int) -> None:
         torch.manual_seed(seed)
 
 
+QUIET_S = 2.0  # work that ends sooner than this prints no progress lines
+
+
 class _progress:
-    """A rich progress bar as a context manager yielding an ``update(done, total)`` callback."""
+    """A rich progress bar as a context manager yielding an ``update(done, total)`` callback.
+
+    Without a terminal (logs, CI) it prints one line per tenth of the work instead.
+    """
 
     def __init__(self, enabled: bool, label: str) -> None:
-        self.enabled, self.label = enabled and sys.stderr.isatty(), label
+        self.tty = sys.stderr.isatty()
+        self.enabled, self.label = enabled and self.tty, label
+        self.lines = enabled and not self.tty
+
+    def _line_updates(self) -> Callable[[int, int], None]:
+        start, shown = time.perf_counter(), [-1]
+
+        def update(done: int, total: int) -> None:
+            if total <= 0:
+                return
+            block = done * 10 // total
+            elapsed = time.perf_counter() - start
+            quick = elapsed < QUIET_S and shown[0] < 0  # cache hits stay silent
+            if block == shown[0] or done == 0 or quick:
+                return
+            shown[0] = block
+            eta = elapsed / max(done, 1) * (total - done)
+            tail = f", ETA {eta:.0f} s" if done < total else ""
+            print(f"  {self.label}: {done}/{total} ({elapsed:.0f} s{tail})", file=sys.stderr,
+                  flush=True)
+
+        return update
 
     def __enter__(self) -> Callable[[int, int], None]:
+        if self.lines:
+            return self._line_updates()
         if not self.enabled:
             return lambda done, total: None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn

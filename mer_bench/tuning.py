@@ -5,7 +5,8 @@ accepts, e.g. PostgreSQL, lets several machines work on one study) and is
 resumed by name, so an interrupted sweep continues where it stopped and
 several ``mer-bench sweep`` processes can share it. Each trial:
 
-* draws the method's ``search_space(trial)`` (fixed values override it);
+* draws the method's ``search_space(trial, task)`` for the task (fixed values
+  override it);
 * fits the method on each fold's training part and scores the fold's
   *validation* part with the task's primary metric (the test parts are never
   seen by a sweep), reporting after each fold so the pruner can stop it;
@@ -29,9 +30,10 @@ import dataclasses
 import math
 import os
 import pickle
+import shlex
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,7 +138,7 @@ def sweep(
     counts = {"fits": 0, "reuses": 0}
 
     def objective(trial: optuna.Trial) -> float:
-        drawn = base.method_cls.search_space(trial)
+        drawn = base.method_cls.task_search_space(trial, base.task)
         params = {**drawn, **fixed}
         trial.set_user_attr("params", params)  # what ran: fixed values override drawn ones
         run = resolve(
@@ -284,3 +286,28 @@ def _trial(
         + (f" (re-used {reused} fitted fold(s))" if reused else "")
     )
     return value
+
+
+def reproduce_command(
+    spec: RunSpec, params: Mapping[str, Any], smoke: bool = False, roots: Sequence[str] = ()
+) -> str:
+    """The ``mer-bench run`` line that fits ``params`` and scores them on the test folds.
+
+    Values are written as YAML literals (floats with every digit), so the run uses
+    exactly the trial's numbers; the sweep's seed goes in as the run's one seed.
+    """
+    import yaml
+
+    args = ["mer-bench", "run", "-m", spec.method, "-d", spec.dataset, "-t", spec.task,
+            "-f", spec.features, "-p", spec.protocol]
+    for root in roots:
+        args += ["--root", root]
+    if spec.seed != 0:
+        args += ["--set", f"seeds=[{spec.seed}]"]
+    for key, value in sorted(params.items()):
+        text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+        text = text.removesuffix("...").strip()
+        args += ["--set", f"{key}={text}"]
+    if smoke:
+        args.append("--smoke")
+    return shlex.join(args)

@@ -143,7 +143,7 @@ def test_a_run_refuses_an_overlong_id_with_a_message_not_a_traceback(tmp_path: P
         "run", "-m", "chance", "-d", "emomusic", "-t", "static_va", "--root", str(root),
         "--tracking-uri", "memory", "--protocol", "kfold:2",
     )
-    assert code == 1, out  # the run is reported as failed, with the dataset's errors
+    assert code == 2, out  # stopped before any run, with the dataset's errors
     assert "1 bad_id" in out and "static_annotations.csv, line 10" in out
     assert "missing_audio" not in out and "Traceback" not in out
 

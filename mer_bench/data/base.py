@@ -164,6 +164,9 @@ class DatasetAdapter(ABC):
     modality: ClassVar[Literal["audio", "text"]] = "audio"
     # the emotion / mood words a track's tags use (text2music_retrieval); empty: none
     emotion_vocabulary: ClassVar[tuple[str, ...]] = ()
+    # tracks in the dataset as published (None: whatever the folder holds is the whole);
+    # a local copy with fewer is a subset, and leaderboard rows say so (e.g. 240/900)
+    published_tracks: ClassVar[int | None] = None
 
     def __init__(self, root: Path | str | None = None) -> None:
         resolved = Path(root).expanduser() if root is not None else self.default_root()

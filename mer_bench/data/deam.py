@@ -174,6 +174,7 @@ class DeamAdapter(AnnotatedDataset):
 
     name = "deam"
     version = "2017"
+    published_tracks = 1802  # 1744 clips (2013/14) + 58 full songs (2015)
     citation = (
         "Aljanaki, A., Yang, Y.-H., & Soleymani, M. (2017). Developing a benchmark for "
         "emotional analysis of music. PLOS ONE 12(3): e0173392. "

@@ -69,6 +69,7 @@ class FourQAdapter(AnnotatedDataset):
 
     name = "4q"
     version = "2018"
+    published_tracks = 900  # 225 clips per quadrant
     citation = (
         "Panda, R., Malheiro, R., & Paiva, R. P. (2018). Novel audio features for music "
         "emotion recognition. IEEE Transactions on Affective Computing 11(4), 614-626. "

@@ -93,6 +93,7 @@ class PMEmoAdapter(AnnotatedDataset):
 
     name = "pmemo"
     version = "2019"
+    published_tracks = 794
     citation = (
         "Zhang, K., Zhang, H., Li, S., Yang, C., & Sun, L. (2018). The PMEmo dataset for "
         "music emotion recognition. In Proceedings of the 2018 ACM International Conference "

@@ -41,9 +41,13 @@ class FeatureExtractor(ABC):
         try:
             self.params = dataclasses.replace(base, **overrides)
         except TypeError as exc:
+            from mer_bench.suggest import did_you_mean
+
             fields = [f.name for f in dataclasses.fields(self.Params)]
+            unknown = sorted(set(overrides) - set(fields))
+            hint = did_you_mean(unknown[0], fields) if unknown else ""
             raise ConfigError(
-                f"feature {self.name!r}: bad parameter ({exc}); known: {fields}"
+                f"feature {self.name!r}: bad parameter ({exc}){hint}; known: {fields}"
             ) from None
 
     @property

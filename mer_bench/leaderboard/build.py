@@ -127,6 +127,11 @@ class LeaderboardRow:
     # paired test against the table's best row on their common splits
     vs_best_p: float | None = None
     vs_best_pairs: int = 0
+    # tracks used of the dataset's tracks, e.g. "240/900" (empty: not recorded)
+    tracks: str = ""
+    skipped_tracks: int = 0  # tracks left out for validation problems
+    # the part of ``variant`` that tells this row from the table's others
+    short_variant: str | None = None
 
     @property
     def method(self) -> str:
@@ -173,11 +178,22 @@ class LeaderboardRow:
         return tuple(out)
 
     @property
+    def shown_variant(self) -> str:
+        """The variant as tables show it: only what differs from the table's other rows."""
+        return self.variant if self.short_variant is None else self.short_variant
+
+    @property
+    def tracks_text(self) -> str:
+        """``240/900``, plus how many tracks were skipped when any were."""
+        text = self.tracks or "?"
+        return f"{text} ({self.skipped_tracks} skipped)" if self.skipped_tracks else text
+
+    @property
     def label(self) -> str:
         """Short human name of the row, e.g. ``ridge · musicnn (alpha=10)``."""
         text = f"{self.method} · {self.features}" if self.features else self.method
-        if self.variant:
-            text += f" ({self.variant})"
+        if self.shown_variant:
+            text += f" ({self.shown_variant})"
         return text
 
     def stat(self, metric: str) -> MetricStat | None:
@@ -192,15 +208,22 @@ class LeaderboardTable:
     primary_metric: str
     rows: tuple[LeaderboardRow, ...]
     published_metrics: tuple[str, ...] = field(default=())
+    # "240/900" when the rows used part of the dataset: such a table is never mixed
+    # with rows on the whole dataset or on another subset
+    subset: str = ""
+
+    @property
+    def dataset_text(self) -> str:
+        return f"{self.dataset} · {self.subset} tracks" if self.subset else self.dataset
 
     @property
     def title(self) -> str:
-        return f"{self.task} — {self.dataset}"
+        return f"{self.task} — {self.dataset_text}"
 
     @property
     def anchor(self) -> str:
         """A stable HTML/Markdown anchor for the table of contents."""
-        raw = f"{self.task}-{self.dataset}".lower()
+        raw = f"{self.task}-{self.dataset}-{self.subset}".lower()
         return "".join(c if c.isalnum() else "-" for c in raw).strip("-")
 
     @property
@@ -323,8 +346,12 @@ def _build_row(
     provenance = {
         tag: tuple(sorted({r.tag(tag) for r in records if r.tag(tag)})) for tag in PROVENANCE_TAGS
     }
+    tracks = sorted({_tracks_of(r) for r in records} - {""})
+    skipped = [int(t) for r in records if (t := r.tag("skipped_tracks")).isdigit()]
     return LeaderboardRow(
         key=key,
+        tracks=", ".join(tracks),
+        skipped_tracks=max(skipped, default=0),
         metrics=stats,
         n_folds=len({r.tag("fold") or r.run_id for r in records}),
         n_seeds=len({r.tag("seed") for r in records}),
@@ -334,6 +361,50 @@ def _build_row(
             _split_key(r): float(v) for r in records if (v := _metric_value(r, primary)) is not None
         },
     )
+
+
+def _tracks_of(record: FoldRecord) -> str:
+    """``used/total`` from a fold's tags; ``used`` alone when the total is unknown."""
+    used, total = record.tag("tracks_used"), record.tag("tracks_total")
+    if not used:
+        return ""
+    return f"{used}/{total}" if total else used
+
+
+def _subset_of(record: FoldRecord) -> str:
+    """The ``used/total`` mark of a run on part of its dataset; "" for the whole."""
+    used, total = record.tag("tracks_used"), record.tag("tracks_total")
+    if used.isdigit() and total.isdigit() and int(used) < int(total):
+        return f"{used}/{total}"
+    return ""
+
+
+SHORT_PARTS = 2  # a row alone in its group shows its variant only up to this many parts
+
+
+def short_variants(variants: Sequence[str], groups: Sequence[object] | None = None) -> list[str]:
+    """Each variant without the ``key=value`` parts the other rows of its group share.
+
+    Rows of one (method, features) group then read ``network=large`` instead of the
+    full parameter list; a row alone in its group keeps a short variant and drops a
+    long one (method and features already tell it apart). The full list stays in
+    each row's details.
+    """
+    keys = list(groups) if groups is not None else [None] * len(variants)
+    split = [[p for p in v.split(",") if p] for v in variants]
+    members: dict[object, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        members[key].append(i)
+    out = list(variants)
+    for idx in members.values():
+        if len(idx) == 1:
+            parts = split[idx[0]]
+            out[idx[0]] = ",".join(parts) if len(parts) <= SHORT_PARTS else ""
+            continue
+        common = set(split[idx[0]]).intersection(*(set(split[i]) for i in idx[1:]))
+        for i in idx:
+            out[i] = ",".join(p for p in split[i] if p not in common)
+    return out
 
 
 def sort_rows(rows: Iterable[LeaderboardRow], primary: str) -> tuple[LeaderboardRow, ...]:
@@ -379,6 +450,7 @@ def _build_table(
     dataset: str,
     records: Sequence[FoldRecord],
     published: Mapping[tuple[str, str, str], Sequence[PublishedValue]],
+    subset: str = "",
 ) -> LeaderboardTable:
     kind = TaskKind.parse(task)
     metrics = _present_metrics(kind, records, (m for (_, _, m) in published))
@@ -390,9 +462,13 @@ def _build_table(
         for k, recs in by_row.items()
     ]
     used = {m for r in rows for m, s in r.metrics.items() if s.published is not None}
+    short = short_variants([r.variant for r in rows],
+                           [(r.method, r.features, r.protocol, r.weights) for r in rows])
+    rows = [replace(r, short_variant=v) for r, v in zip(rows, short, strict=True)]
     return LeaderboardTable(
         task=kind.value,
         dataset=dataset,
+        subset=subset,
         metrics=metrics,
         primary_metric=kind.primary_metric,
         rows=_with_paired_tests(sort_rows(rows, kind.primary_metric)),
@@ -403,20 +479,24 @@ def _build_table(
 def build_tables(
     records: Iterable[FoldRecord], published: Iterable[PublishedValue] = ()
 ) -> list[LeaderboardTable]:
-    """One table per (task, dataset), sorted by task then dataset.
+    """One table per (task, dataset, subset), sorted by task then dataset.
+
+    Runs on part of a dataset (``tracks_used < tracks_total``) get their own table,
+    titled with the share, so they are never ranked beside runs on the whole.
 
     Records without a ``task``/``dataset`` tag or with an unknown task kind are
     skipped with a warning: they cannot be placed in any table.
     """
-    groups: dict[tuple[str, str], list[FoldRecord]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[FoldRecord]] = defaultdict(list)
     for rec in records:
         kind = _task_kind(rec.tag("task"))
         if kind is None or not rec.tag("dataset"):
             log.warning("fold run %s has no usable task/dataset tags; skipped", rec.run_id)
             continue
-        groups[(kind.value, rec.tag("dataset"))].append(rec)
+        groups[(kind.value, rec.tag("dataset"), _subset_of(rec))].append(rec)
     index = _published_index(published)
     return [
-        _build_table(task, dataset, groups[(task, dataset)], index.get((task, dataset), {}))
-        for task, dataset in sorted(groups)
+        _build_table(task, dataset, groups[(task, dataset, subset)],
+                     index.get((task, dataset), {}), subset)
+        for task, dataset, subset in sorted(groups)
     ]

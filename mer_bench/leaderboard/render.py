@@ -59,6 +59,9 @@ CSV_COLUMNS = (
     "n",
     "n_folds",
     "n_seeds",
+    "tracks_used",
+    "tracks_total",
+    "skipped_tracks",
     "baseline",
     "random_weights",
     "flags",
@@ -133,7 +136,8 @@ def atomic_write(path: Path, data: str | bytes) -> Path:
 
 
 def _variant(row: LeaderboardRow) -> str:
-    return row.variant or "default"
+    """The short variant (what tells the row apart); the full list is in its details."""
+    return row.shown_variant or ("default" if not row.variant else "see details")
 
 
 # --- Markdown -----------------------------------------------------------------
@@ -158,7 +162,7 @@ def _md_header(table: LeaderboardTable) -> list[str]:
         head.append(f"{metric} {arrow(metric)}")
         if metric in table.published_metrics:
             head.append(f"{metric} published")
-    return head + ["n (folds × seeds)", "flags"]
+    return head + ["n (folds × seeds)", "tracks", "flags"]
 
 
 def _md_row(rank: int, row: LeaderboardRow, table: LeaderboardTable) -> list[str]:
@@ -167,7 +171,7 @@ def _md_row(rank: int, row: LeaderboardRow, table: LeaderboardTable) -> list[str
         cells.append(fmt_ci(row.stat(metric)))
         if metric in table.published_metrics:
             cells.append(published_text(row.stat(metric)))
-    cells += [f"{row.n_folds} × {row.n_seeds}", ", ".join(row.flags)]
+    cells += [f"{row.n_folds} × {row.n_seeds}", row.tracks_text, ", ".join(row.flags)]
     return cells
 
 
@@ -191,7 +195,8 @@ def _md_table(table: LeaderboardTable) -> list[str]:
         lines += ["", "_No chance baseline run for this table._"]
     lines += ["", "Provenance:", ""]
     for rank, row in enumerate(table.rows, 1):
-        lines.append(f"{rank}. {_md_cell(row.label)}: {_md_cell(provenance_text(row))}")
+        full = f"; parameters: {row.variant}" if row.variant != row.shown_variant else ""
+        lines.append(f"{rank}. {_md_cell(row.label)}: {_md_cell(provenance_text(row) + full)}")
     return lines + [""]
 
 
@@ -253,6 +258,9 @@ def _csv_line(
         "n": str(stat.n),
         "n_folds": str(row.n_folds),
         "n_seeds": str(row.n_seeds),
+        "tracks_used": row.tracks.split("/")[0] if row.tracks else "",
+        "tracks_total": row.tracks.split("/")[1] if "/" in row.tracks else "",
+        "skipped_tracks": str(row.skipped_tracks),
         "baseline": str(row.is_baseline).lower(),
         "random_weights": str(row.random_weights).lower(),
         "flags": "; ".join(row.flags),
@@ -290,8 +298,11 @@ main{max-width:1200px;margin:0 auto;padding:1rem 2rem}
 nav#toc{background:#f6f8fa;border:1px solid #ddd;border-radius:6px;padding:.5rem 1.5rem}
 nav#toc ul{margin:.2rem 0}
 section{margin-top:2.5rem;border-top:1px solid #ddd}
-table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}
+table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0;display:block;max-width:100%;
+overflow-x:auto}
 th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;white-space:nowrap}
+tr.prov td{white-space:normal;overflow-wrap:anywhere}
+code,pre{overflow-wrap:anywhere;white-space:pre-wrap}
 th{background:#f0f3f6}
 td.num{font-variant-numeric:tabular-nums}
 td.pub{color:#555;font-style:italic}
@@ -326,7 +337,7 @@ def _html_header(table: LeaderboardTable) -> str:
         cells.append(f"{metric} {arrow(metric)}")
         if metric in table.published_metrics:
             cells.append(f"{metric} published")
-    cells.append("n (folds × seeds)")
+    cells += ["n (folds × seeds)", "tracks"]
     return "<tr>" + "".join(f"<th>{_esc(c)}</th>" for c in cells) + "</tr>"
 
 
@@ -347,9 +358,12 @@ def _html_row(rank: int, row: LeaderboardRow, table: LeaderboardTable) -> str:
         if metric in table.published_metrics:
             cells.append(f'<td class="num pub">{_esc(published_text(row.stat(metric)))}</td>')
     cells.append(f'<td class="num">{row.n_folds} × {row.n_seeds}</td>')
+    cells.append(f'<td class="num">{_esc(row.tracks_text)}</td>')
     width = len(cells)
+    full = f"; parameters: {row.variant}" if row.variant != row.shown_variant else ""
     prov = (
-        f'<tr class="prov {classes}"><td colspan="{width}">{_esc(provenance_text(row))}</td></tr>'
+        f'<tr class="prov {classes}"><td colspan="{width}">'
+        f"{_esc(provenance_text(row) + full)}</td></tr>"
     )
     return f'<tr class="{classes}">' + "".join(cells) + "</tr>\n" + prov
 
@@ -360,7 +374,9 @@ def _html_toc(tables: Sequence[LeaderboardTable]) -> str:
         by_task.setdefault(table.task, []).append(table)
     items = []
     for task, group in by_task.items():
-        links = "".join(f'<li><a href="#{t.anchor}">{_esc(t.dataset)}</a></li>' for t in group)
+        links = "".join(
+            f'<li><a href="#{t.anchor}">{_esc(t.dataset_text)}</a></li>' for t in group
+        )
         items.append(f'<li><a href="#task-{_esc(task)}">{_esc(task)}</a><ul>{links}</ul></li>')
     return '<nav id="toc"><h2>Contents</h2><ul>' + "".join(items) + "</ul></nav>"
 
@@ -387,9 +403,9 @@ def _html_body(tables: Sequence[LeaderboardTable], source: str, appendix: str = 
     parts.append(_html_toc(tables))
     seen: set[str] = set()
     for table in tables:
-        if table.task not in seen:  # a task anchor for the table of contents
+        if table.task not in seen:  # an anchor (not an empty heading) for the contents
             seen.add(table.task)
-            parts.append(f'<h2 id="task-{_esc(table.task)}" class="task">{_esc(table.task)}</h2>')
+            parts.append(f'<a id="task-{_esc(table.task)}"></a>')
         parts.append(_html_table(table))
     if appendix:
         parts.append(appendix)
@@ -426,9 +442,41 @@ def write_html(
 _COLORS = {"real": "#4c72b0", "baseline": "#9a9a9a", "random": "#dd8452"}
 
 
+LABEL_CHARS = 38  # a plot label wraps (at commas) beyond this many characters
+
+
 def _chart_label(row: LeaderboardRow) -> str:
     text = row.label + (" (random weights)" if row.random_weights else "")
-    return text.replace("$", r"\$")  # matplotlib would read $...$ as math
+    return _wrap(text).replace("$", r"\$")  # matplotlib would read $...$ as math
+
+
+def _wrap(text: str, width: int = LABEL_CHARS) -> str:
+    """Break a long label into lines at commas or spaces, never inside a word if avoidable."""
+    import textwrap
+
+    spaced = text.replace(",", ", ")
+    lines = textwrap.wrap(spaced, width, break_long_words=True, break_on_hyphens=False)
+    return "\n".join(line.replace(", ", ",") for line in lines) or text
+
+
+def _fit_layout(fig: Any, ax: Any, n_lines: int) -> None:
+    """Margins measured from the drawn labels, so none is clipped (tight_layout may give up).
+
+    The SVG's text is drawn by the browser's font, which may be wider than
+    matplotlib's metrics: the label margin keeps 20 % to spare.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    dpi = fig.dpi
+    label_w = max((t.get_window_extent(renderer).width for t in ax.get_yticklabels()),
+                  default=0.0) / dpi * 1.2 + 0.25
+    width = max(7.5, label_w + 4.0)
+    height = 1.3 + 0.22 * n_lines + 0.12 * len(ax.get_yticks())
+    fig.set_size_inches(width, height)
+    fig.subplots_adjust(left=label_w / width, right=1 - 0.3 / width,
+                        bottom=0.75 / height, top=1 - 0.45 / height)
 
 
 def _row_color(row: LeaderboardRow) -> str:
@@ -474,6 +522,7 @@ def chart_svg(table: LeaderboardTable) -> str:
     high = [max(0.0, s.ci_high - s.mean) for _, s in plotted]
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": table.anchor}):
         fig = Figure(figsize=(7.5, 1.2 + 0.35 * len(rows)))
+        labels = [_chart_label(r) for r in rows]
         ax = fig.add_subplot()
         y = list(range(len(rows)))
         bars = ax.barh(
@@ -487,7 +536,7 @@ def chart_svg(table: LeaderboardTable) -> str:
         for bar, row in zip(bars, rows, strict=True):
             if row.random_weights:
                 bar.set_hatch("//")
-        ax.set_yticks(y, [_chart_label(r) for r in rows], fontsize=8)
+        ax.set_yticks(y, labels, fontsize=8)
         ax.invert_yaxis()
         ax.axvline(0.0, color="#444", linewidth=0.6)
         base = table.baseline
@@ -499,5 +548,5 @@ def chart_svg(table: LeaderboardTable) -> str:
         ax.set_xlabel(f"{metric} ({direction} is better), mean and 95 % CI", fontsize=9)
         ax.set_title(table.title, fontsize=10)
         ax.grid(axis="x", alpha=0.3)
-        fig.tight_layout()
+        _fit_layout(fig, ax, sum(label.count("\n") + 1 for label in labels))
         return svg_of(fig)

@@ -161,8 +161,11 @@ class Method(ABC):
         known = {f.name: f for f in dataclasses.fields(cls.Params)}
         unknown = sorted(set(values) - set(known))
         if unknown:
+            from mer_bench.suggest import did_you_mean
+
+            hint = did_you_mean(unknown[0], known)
             raise ConfigError(
-                f"method {cls.name!r} has no parameter(s) {unknown}; known: {sorted(known)}"
+                f"method {cls.name!r} has no parameter(s) {unknown}{hint} (known: {sorted(known)})"
             )
         return dataclasses.replace(cls.Params(), **values)
 
@@ -171,9 +174,22 @@ class Method(ABC):
         return self.uses_validation
 
     @classmethod
-    def search_space(cls, trial: optuna.Trial) -> dict[str, Any]:
-        """Optuna search space; methods without hyper-parameters return {}."""
+    def search_space(cls, trial: optuna.Trial, task: TaskKind | None = None) -> dict[str, Any]:
+        """Optuna search space; methods without hyper-parameters return {}.
+
+        ``task`` (None: any) lets a method leave out parameters the task never reads,
+        so a sweep neither spends trials on them nor ranks their importance.
+        """
         return {}
+
+    @classmethod
+    def task_search_space(cls, trial: optuna.Trial, task: TaskKind) -> dict[str, Any]:
+        """``search_space`` for one task; spaces written without a ``task`` argument get none."""
+        import inspect
+
+        if "task" in inspect.signature(cls.search_space).parameters:
+            return cls.search_space(trial, task=task)
+        return cls.search_space(trial)
 
     @abstractmethod
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> Method:

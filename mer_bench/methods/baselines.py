@@ -79,11 +79,14 @@ class Linear(Method):
     Params = LinearParams
 
     @classmethod
-    def search_space(cls, trial: Any) -> dict[str, Any]:
-        return {
-            "C": trial.suggest_float("C", 1e-3, 1e2, log=True),
-            "alpha": trial.suggest_float("alpha", 1e-3, 1e3, log=True),
-        }
+    def search_space(cls, trial: Any, task: TaskKind | None = None) -> dict[str, Any]:
+        # C is read by the classifier only, alpha by the regressor only
+        space = {}
+        if task is None or task.is_classification:
+            space["C"] = trial.suggest_float("C", 1e-3, 1e2, log=True)
+        if task is None or not task.is_classification:
+            space["alpha"] = trial.suggest_float("alpha", 1e-3, 1e3, log=True)
+        return space
 
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> Linear:
         from sklearn.linear_model import LogisticRegression, Ridge

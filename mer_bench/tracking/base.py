@@ -49,6 +49,18 @@ class FoldRecord:
         return (seed_n, seed, int(digits) if digits else 0, fold, self.run_id)
 
 
+@dataclass(frozen=True)
+class DatasetRecord:
+    """What a run read: MLflow's Dataset column shows name, digest and the profile."""
+
+    name: str
+    version: str
+    n_tracks: int  # tracks the run used
+    n_total: int  # tracks the dataset has (its published size where the adapter knows it)
+    digest: str  # hash of the used track ids: equal digests, equal subsets
+    source: str  # the dataset's root folder
+
+
 @runtime_checkable
 class Tracker(Protocol):
     """What the runner, methods and leaderboard need from an experiment tracker."""
@@ -75,6 +87,9 @@ class Tracker(Protocol):
     def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None: ...
 
     def end_run(self, run_id: str, status: str = FINISHED) -> None: ...
+
+    def log_dataset(self, run_id: str, dataset: DatasetRecord) -> None:
+        """Record the data the run read (MLflow: its dataset input)."""
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run and its child (fold) runs together."""

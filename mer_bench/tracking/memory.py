@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mer_bench.tracking.base import FINISHED, FOLD, RUN, RUNNING, FoldRecord, RunInfo
+from mer_bench.tracking.base import (
+    FINISHED,
+    FOLD,
+    RUN,
+    RUNNING,
+    DatasetRecord,
+    FoldRecord,
+    RunInfo,
+)
 
 
 @dataclass
@@ -25,6 +33,7 @@ class _Run:
     deleted: bool = False
     metrics: dict[str, list[tuple[int | None, float]]] = field(default_factory=dict)
     artifacts: dict[str, Path] = field(default_factory=dict)
+    datasets: list[DatasetRecord] = field(default_factory=list)
 
     def latest(self) -> dict[str, float]:
         return {k: v[-1][1] for k, v in self.metrics.items()}
@@ -67,6 +76,9 @@ class InMemoryTracker:
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         self.runs[run_id].params.update(params)
+
+    def log_dataset(self, run_id: str, dataset: DatasetRecord) -> None:
+        self.runs[run_id].datasets.append(dataset)
 
     def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
         if self._artifacts is None:

@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from mer_bench.errors import TrackingError
-from mer_bench.tracking.base import FINISHED, FOLD, RUN, FoldRecord, RunInfo
+from mer_bench.tracking.base import FINISHED, FOLD, RUN, DatasetRecord, FoldRecord, RunInfo
 from mer_bench.tracking.stores import open_store
 
 DEFAULT_URI = "sqlite:///mlruns.db"
 DEFAULT_EXPERIMENT = "mer-bench"
+# MLflow 3 opens an experiment on its GenAI overview unless it is marked as model training
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
+SOURCE_TAGS = {"mlflow.source.name": "mer-bench", "mlflow.source.type": "LOCAL"}
 _PAGE = 5000
 
 
@@ -61,6 +64,9 @@ class MLflowTracker:
             if found.lifecycle_stage == "deleted":
                 self.client.restore_experiment(found.experiment_id)
             self.experiment_id = found.experiment_id
+        if (found is None or found.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND):
+            self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND_TAG,
+                                           EXPERIMENT_KIND)
 
     def describe(self) -> str:
         return self.uri
@@ -91,7 +97,7 @@ class MLflowTracker:
         params: Mapping[str, Any] | None = None,
         parent_id: str | None = None,
     ) -> str:
-        all_tags = {k: str(v) for k, v in tags.items()}
+        all_tags = {**SOURCE_TAGS, **{k: str(v) for k, v in tags.items()}}
         if parent_id:
             all_tags["mlflow.parentRunId"] = parent_id
         run = self.client.create_run(self.experiment_id, tags=all_tags, run_name=name)
@@ -130,6 +136,24 @@ class MLflowTracker:
 
     def end_run(self, run_id: str, status: str = FINISHED) -> None:
         self.client.set_terminated(run_id, status)
+
+    def log_dataset(self, run_id: str, dataset: DatasetRecord) -> None:
+        """An MLflow dataset input, so the UI's Dataset column names what the run read."""
+        import json
+
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        entity = Dataset(
+            name=f"{dataset.name}@{dataset.version}",
+            digest=dataset.digest,
+            source_type="local",
+            source=json.dumps({"uri": dataset.source}),
+            profile=json.dumps({"num_rows": dataset.n_tracks, "num_tracks": dataset.n_tracks,
+                                "dataset_tracks": dataset.n_total,
+                                "version": dataset.version}),
+        )
+        tags = [InputTag("mlflow.data.context", "eval")]
+        self.client.log_inputs(run_id, datasets=[DatasetInput(entity, tags)])
 
     def delete_run(self, run_id: str) -> None:
         """Soft-delete the run and its fold runs (a parent must not leave active children).

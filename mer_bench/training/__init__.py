@@ -31,22 +31,33 @@ def make_trainer(
     settings: TrainerSettings,
     out_dir: Path,
     log_metrics: Callable[[Mapping[str, float], int | None], None] | None = None,
+    progress_label: str | None = None,
     **overrides: Any,
 ) -> Any:
-    """A ``lightning.Trainer`` with the run's settings plus the method's ``overrides``."""
+    """A ``lightning.Trainer`` with the run's settings plus the method's ``overrides``.
+
+    ``progress_label`` (e.g. the run and fold k/K) turns on mer-bench's epoch
+    progress lines unless Lightning's own bar is asked for.
+    """
     import logging
 
     import lightning as L
+
+    from mer_bench.noise import silence_third_party
+
+    silence_third_party()
 
     # "GPU available: False ..." once per fold drowns the bench log: keep warnings only
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    from mer_bench.training.callbacks import MetricsToTracker
+    from mer_bench.training.callbacks import EpochProgress, MetricsToTracker
 
     callbacks = list(overrides.pop("callbacks", []))
     if log_metrics is not None:
         callbacks.append(MetricsToTracker(log_metrics))
+    if progress_label and not settings.progress_bar:
+        callbacks.append(EpochProgress(progress_label))
     max_epochs = overrides.pop("max_epochs", None)
     if settings.max_epochs_cap is not None:
         max_epochs = min(max_epochs or settings.max_epochs_cap, settings.max_epochs_cap)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import sys
+import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import lightning as L
 import torch
@@ -51,3 +55,74 @@ class RestoreBest(L.Callback):
     def on_fit_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if self.state is not None:
             module.load_state_dict(self.state)
+
+
+class EpochProgress(L.Callback):
+    """Epoch, loss and ETA of one fold's training, so a long fit is never silent.
+
+    On a terminal one status line is rewritten in place; otherwise (logs, CI) one
+    line is printed per block of epochs (about ten lines per fit, at most one
+    every ``min_interval_s`` apart from the last).
+    """
+
+    def __init__(self, label: str, stream: Any = None, min_interval_s: float = 10.0) -> None:
+        self.label, self.stream, self.min_interval_s = label, stream, min_interval_s
+        self._start = self._last = 0.0
+
+    def _out(self) -> Any:
+        return self.stream if self.stream is not None else sys.stderr
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.monotonic()
+        self._last = -math.inf
+
+    def line(self, trainer: L.Trainer) -> str:
+        """``label · epoch e/E · loss x · ETA s`` from the trainer's state."""
+        epoch = trainer.current_epoch + 1
+        total = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else None
+        parts = [self.label, f"epoch {epoch}/{total}" if total else f"epoch {epoch}"]
+        losses = {k: float(v) for k, v in trainer.callback_metrics.items()
+                  if "loss" in k and v.numel() == 1}
+        for key in sorted(losses)[:2]:
+            parts.append(f"{key} {losses[key]:.4f}")
+        elapsed = time.monotonic() - self._start
+        if total:
+            eta = elapsed / epoch * (total - epoch)
+            parts.append(f"ETA {_duration(eta)}" + (" (at most)" if epoch < total else ""))
+        parts.append(f"{_duration(elapsed)} so far")
+        return " · ".join(parts)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        out = self._out()
+        text = self.line(trainer)
+        if _is_terminal(out):
+            out.write("\r\x1b[2K" + text)
+            out.flush()
+            return
+        epoch = trainer.current_epoch + 1
+        total = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else 0
+        block = max(1, math.ceil(total / 10)) if total else 10
+        now = time.monotonic()
+        last = total and epoch >= total
+        if (epoch % block == 0 or epoch == 1 or last) and (
+            last or now - self._last >= self.min_interval_s or epoch == 1
+        ):
+            self._last = now
+            print(text, file=out, flush=True)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        out = self._out()
+        if _is_terminal(out):  # the fit's last state stays on screen as its summary
+            out.write("\n")
+            out.flush()
+
+
+def _is_terminal(stream: Any) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min"
