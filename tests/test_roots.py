@@ -96,6 +96,12 @@ def test_shipped_plans_point_at_the_shared_data_from_any_directory(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     plan = load_plan(repo / "experiments" / "bench" / "4q-subset.yaml")
     assert plan.datasets[0].root == str((repo.parent / "shared" / "data" / "4q").resolve())
+    # every shipped plan's relative root lands in the shared data folder beside the checkout
+    shared = (repo.parent / "shared" / "data").resolve()
+    for path in sorted((repo / "experiments" / "bench").glob("*.yaml")):
+        for entry in load_plan(path).datasets:
+            if entry.root is not None:
+                assert Path(entry.root).parent == shared, (path.name, entry.root)
 
 
 def test_single_dataset_commands_refuse_another_datasets_root():
