@@ -27,3 +27,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (set MER_BENCH_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture()
+def no_env_roots(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dataset roots come only from the test: no MER_BENCH_DATA or MER_BENCH_<NAME>_ROOT from
+    the environment (a real EiM found that way would change DEAM's swap check, for one)."""
+    for var in list(os.environ):
+        if var == "MER_BENCH_DATA" or (var.startswith("MER_BENCH_") and var.endswith("_ROOT")):
+            monkeypatch.delenv(var, raising=False)

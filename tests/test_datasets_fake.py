@@ -40,6 +40,8 @@ from mer_bench.data.pmemo import PMEmoAdapter
 from mer_bench.errors import DatasetError
 from mer_bench.types import Task, TaskKind
 
+pytestmark = pytest.mark.usefixtures("no_env_roots")
+
 
 def codes(report, severity: str | None = None) -> dict[str, int]:
     out: dict[str, int] = {}
@@ -47,13 +49,6 @@ def codes(report, severity: str | None = None) -> dict[str, int]:
         if severity is None or p.severity == severity:
             out[p.code] = out.get(p.code, 0) + 1
     return out
-
-
-@pytest.fixture(autouse=True)
-def _no_env_roots(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The DEAM swap check must not pick up a real EiM from the environment."""
-    monkeypatch.delenv("MER_BENCH_EMOMUSIC_ROOT", raising=False)
-    monkeypatch.delenv("MER_BENCH_DATA", raising=False)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from mer_bench.data.fourq import FourQAdapter
 from mer_bench.data.pmemo import PMEmoAdapter
 from mer_bench.types import Task, TaskKind
 
-pytestmark = pytest.mark.realdata
+pytestmark = [pytest.mark.realdata, pytest.mark.usefixtures("no_env_roots")]
 
 
 def codes(report, severity: str) -> dict[str, int]:
@@ -27,12 +27,6 @@ def codes(report, severity: str) -> dict[str, int]:
         if p.severity == severity:
             out[p.code] = out.get(p.code, 0) + 1
     return out
-
-
-@pytest.fixture(autouse=True)
-def _no_env_roots(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MER_BENCH_EMOMUSIC_ROOT", raising=False)
-    monkeypatch.delenv("MER_BENCH_DATA", raising=False)
 
 
 @pytest.fixture(scope="module")

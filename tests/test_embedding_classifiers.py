@@ -151,18 +151,25 @@ def test_regressors_explain_variance(tmp_path):
         assert metrics["r2_valence"] > 0.3 and metrics["r2_arousal"] > 0.3, (classifier, metrics)
 
 
+def _recording_ctx(tmp_path, cap: int) -> tuple[FitContext, list[dict], list[dict]]:
+    """A CPU FitContext that records each trainer's keyword arguments and logged metrics."""
+    calls: list[dict] = []
+    logged: list[dict] = []
+
+    def recording(**kw):
+        calls.append(kw)
+        return make_trainer(TrainerSettings(accelerator="cpu", max_epochs_cap=cap), tmp_path, **kw)
+
+    ctx = FitContext(seed=0, out_dir=tmp_path, make_trainer=recording)
+    ctx.log_metrics = lambda metrics, step=None: logged.append(dict(metrics))  # type: ignore[method-assign]
+    return ctx, calls, logged
+
+
 # --- training goes through ctx.make_trainer with early stopping -------------------------------
 def test_networks_use_the_shared_trainer_with_paper_early_stopping(tmp_path):
     from lightning.pytorch.callbacks import EarlyStopping
 
-    calls, logged = [], []
-
-    def recording(**kw):
-        calls.append(kw)
-        return make_trainer(TrainerSettings(accelerator="cpu", max_epochs_cap=2), tmp_path, **kw)
-
-    ctx = FitContext(seed=0, out_dir=tmp_path, make_trainer=recording)
-    ctx.log_metrics = lambda metrics, step=None: logged.append(dict(metrics))  # type: ignore[method-assign]
+    ctx, calls, logged = _recording_ctx(tmp_path, 2)
     kind = TaskKind.QUADRANT
     _method(classifier="cnn", cnn_filters=4).fit(_fold(kind, 40, 0), _fold(kind, 8, 1), ctx)
     (kw,) = calls
@@ -176,14 +183,7 @@ def test_mlp_trains_every_epoch_without_early_stopping(tmp_path):
     """Koh & Dubnov fit the MLP for 1000 epochs and evaluate after each: no stopping rule."""
     from lightning.pytorch.callbacks import EarlyStopping
 
-    calls, logged = [], []
-
-    def recording(**kw):
-        calls.append(kw)
-        return make_trainer(TrainerSettings(accelerator="cpu", max_epochs_cap=3), tmp_path, **kw)
-
-    ctx = FitContext(seed=0, out_dir=tmp_path, make_trainer=recording)
-    ctx.log_metrics = lambda metrics, step=None: logged.append(dict(metrics))  # type: ignore[method-assign]
+    ctx, calls, logged = _recording_ctx(tmp_path, 3)
     kind = TaskKind.QUADRANT
     method = _method(classifier="mlp", mlp_hidden=8)
     # an empty validation part is fine: nothing is held out of training for the MLP

@@ -17,13 +17,9 @@ from mer_bench.data import DATASETS
 from mer_bench.data.base import TRACK_LEVEL_CODES, UNSAFE_PATH
 from mer_bench.errors import AudioError, DatasetError, MerBenchError
 
+pytestmark = pytest.mark.usefixtures("no_env_roots")
+
 ANNOTATIONS = "panda_dataset_taffc_annotations.csv"
-
-
-@pytest.fixture(autouse=True)
-def _no_env_roots(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MER_BENCH_EMOMUSIC_ROOT", raising=False)
-    monkeypatch.delenv("MER_BENCH_DATA", raising=False)
 
 
 def append_rows(path: Path, *rows: bytes) -> None:

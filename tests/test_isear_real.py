@@ -14,18 +14,12 @@ import pytest
 
 from mer_bench.data.isear import IsearAdapter
 
-pytestmark = pytest.mark.realdata
+pytestmark = [pytest.mark.realdata, pytest.mark.usefixtures("no_env_roots")]
 
 # rows per emotion of the ISEAR databank (Scherer & Wallbott), 7,666 in all
 DATABANK = {"anger": 1096, "disgust": 1096, "fear": 1095, "guilt": 1093, "joy": 1094,
             "sadness": 1096, "shame": 1096}  # fmt: skip
 FIELD1, MYKEY, SIT = 36, 39, 40  # columns of the pipe-separated export
-
-
-@pytest.fixture(autouse=True)
-def _no_env_roots(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MER_BENCH_ISEAR_ROOT", raising=False)
-    monkeypatch.delenv("MER_BENCH_DATA", raising=False)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,8 @@ from mer_bench.data.text import (
 from mer_bench.errors import DatasetError
 from mer_bench.types import Split, Task, TaskKind, Track
 
+pytestmark = pytest.mark.usefixtures("no_env_roots")
+
 T2M = Task("any", TaskKind.TEXT2MUSIC_RETRIEVAL)
 
 
@@ -37,12 +39,6 @@ def assert_partition(split: Split, ids: set[str]) -> None:
     parts = [set(split.train), set(split.val), set(split.test)]
     assert sum(len(p) for p in parts) == len(ids)
     assert set().union(*parts) == ids
-
-
-@pytest.fixture(autouse=True)
-def _no_env_roots(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("MER_BENCH_DATA", "MER_BENCH_ALM_ROOT", "MER_BENCH_ISEAR_ROOT"):
-        monkeypatch.delenv(var, raising=False)
 
 
 # --------------------------------------------------------------------------
