@@ -59,6 +59,9 @@ NO_FEATURES = "none"
 Reporter = Callable[[str], None]
 
 
+FOLD_SEED_VERSION = "1"  # in every config hash: runs made with one seed for all splits differ
+
+
 @dataclass(frozen=True)
 class RunnerSettings:
     """How runs execute; none of this changes the numbers, so none of it is hashed."""
@@ -933,9 +936,6 @@ def _mean_metrics(fold_metrics: list[dict[str, float]]) -> dict[str, float]:
         if values:
             out[key] = float(np.mean(values))
     return out
-
-
-FOLD_SEED_VERSION = "1"  # in every config hash: runs made with one seed for all splits differ
 
 
 def score_fold(

@@ -129,6 +129,7 @@ def test_rows_run_the_papers_settings(paper):
         got = params(label)
         assert {k: got.get(k) for k in values} == values, label
     for r in by_label.values():
+        assert r.run["method_params"]["standardize"] is False  # raw VGGish, as the authors
         if r.run["dataset"] == "pmemo":
             assert r.run["dataset_params"]["min_annotation_s"] == 7.0
         else:
