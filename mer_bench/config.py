@@ -38,6 +38,8 @@ from typing import Any, Literal
 import yaml
 
 from mer_bench.errors import ConfigError
+from mer_bench.protocol import Protocol
+from mer_bench.types import stable_hash
 
 PLAN_KEYS = {
     "name",
@@ -98,6 +100,30 @@ class RunSpec:
     music_root: str | None = None
     music_params: Mapping[str, Any] = field(default_factory=dict)
     music_protocol: str | None = None  # None: the same protocol as the text side
+
+    def key(self, smoke: bool = False) -> str:
+        """What the spec asks for, as written, minus its seed and where the data lives.
+
+        Runs carry it in their ``spec_keys`` tag, so a paper row finds its runs in
+        the tracker without resolving the row again. Fields left at their default
+        are omitted, so adding a field later keeps every existing key.
+        """
+        values: dict[str, Any] = {"smoke": True} if smoke else {}
+        for f in dataclasses.fields(self):
+            if f.name in _NOT_IN_KEY:
+                continue
+            value = getattr(self, f.name)
+            if f.name in ("protocol", "music_protocol") and isinstance(value, str):
+                value = value.strip().lower()
+            factory = f.default_factory
+            default = factory() if factory is not dataclasses.MISSING else f.default
+            if value != default:
+                values[f.name] = dict(value) if isinstance(value, Mapping) else value
+        return stable_hash(values)
+
+
+# the seed varies within a paper row; roots say where data lives, not what ran
+_NOT_IN_KEY = frozenset({"seed", "dataset_root", "target_root", "music_root"})
 
 
 @dataclass(frozen=True)
@@ -167,7 +193,8 @@ class BenchPlan:
         ``text2music_retrieval`` pairs every (text) dataset with every ``music`` entry.
         """
         pairs = [(d, None) for d in self.datasets]
-        if self.protocol.strip().lower() == "transfer":
+        protocol = Protocol.parse(self.protocol)
+        if protocol.is_transfer and not protocol.target:
             pairs = [(d, t) for d in self.datasets for t in self.datasets if t.name != d.name]
         specs = [
             RunSpec(
@@ -335,10 +362,6 @@ def _entries(value: Any, key: str, source: str) -> tuple[Entry, ...]:
         else:
             raise ConfigError(f"{source}: each {key} entry is a name or a mapping with 'name'")
     return tuple(entries)
-
-
-def spec_to_dict(spec: RunSpec) -> dict[str, Any]:
-    return dataclasses.asdict(spec)
 
 
 # --------------------------------------------------------------------------

@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 
 from mer_bench.config import RunSpec
-from mer_bench.errors import ConfigError, MerBenchError
+from mer_bench.errors import ConfigError
 from mer_bench.leaderboard.build import PublishedValue
 from mer_bench.metrics.stats import bootstrap_ci
-from mer_bench.tracking.base import FINISHED, Tracker
+from mer_bench.tracking.base import FoldRecord, Tracker
 from mer_bench.types import dataset_label
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,6 +83,10 @@ class PaperRow:
         if music_root is not None:
             values["music_root"] = music_root
         return RunSpec(**{**values, "seed": seed})
+
+    def spec_key(self, smoke: bool = False) -> str:
+        """The key its runs carry in their ``spec_keys`` tag (``RunSpec.key``)."""
+        return self.spec().key(smoke)
 
     def needs(self) -> str:
         if self.run is None:
@@ -221,23 +225,17 @@ def select(papers: Iterable[Paper], target: str) -> list[PaperTable]:
 def published_values(papers: Iterable[Paper]) -> list[PublishedValue]:
     """Every runnable row's published number, for the leaderboard's 'published' column.
 
-    Each is shown only beside rows run as the paper row specifies (same protocol
-    and parameters), so a reduced-budget run never stands beside the paper's number;
-    a row with a ``published_note`` (its run differs from the paper's in parts or
-    data) contributes none.
+    Each is shown only beside runs of exactly the row's spec (their ``spec_keys``
+    tag holds the row's key), so a reduced-budget run never stands beside the
+    paper's number; a row with a ``published_note`` (its run differs from the
+    paper's in parts or data) contributes none.
     """
-    from mer_bench.runner import resolve
-
     values = []
     for paper in papers:
         for table in paper.tables:
             for row in table.rows:
                 if row.run is None or row.comparable is None:
                     continue
-                try:
-                    run = resolve(row.spec())
-                except MerBenchError:
-                    continue  # a row naming something this installation lacks
                 values.append(
                     PublishedValue(
                         task=str(row.run["task"]),
@@ -245,13 +243,11 @@ def published_values(papers: Iterable[Paper]) -> list[PublishedValue]:
                             str(row.run["dataset"]), row.run.get("music_dataset")
                         ),
                         method=str(row.run["method"]),
-                        features=str(row.run["features"]),
+                        features=str(row.run.get("features", "none")),
                         metric=row.metric,
                         value=row.comparable,
                         source=f"{paper.name}:{table.id} {row.label}",
-                        protocol=run.config["protocol"],
-                        variant=run.variant,
-                        fit_tags=run.method_cls.label_tags,
+                        spec_key=row.spec_key(),
                     )
                 )
     return values
@@ -285,103 +281,54 @@ class RowResult:
 MAX_SEEDS = 100  # how far ``summarise`` looks for seeds of a row that ran
 
 
-def reproduce(
-    tables: list[PaperTable],
-    tracker: Tracker,
-    seeds: int = 1,
-    roots: Mapping[str, str] | None = None,
-    smoke: bool = False,
-    report: Callable[[str], None] | None = None,
-    dry_run: bool = False,
-) -> list[RowResult]:
-    """Run every row's missing runs (seeds 0..seeds-1), then summarise them against the paper.
-
-    ``dry_run`` fits nothing: it checks each missing run's data and weights
-    and marks the row "to run" (with the run's name) or "cannot run here".
-    """
-    from mer_bench.runner import Runner, RunnerSettings, resolve
-
-    say = report or (lambda message: None)
-    runner = Runner(tracker, RunnerSettings(smoke=smoke), report=say)
-    failed: dict[int, str] = {}
-    planned: dict[int, list[str]] = {}
-    for table in tables:
-        for row in table.rows:
-            if row.run is None:
-                continue
-            try:
-                for seed in range(seeds):
-                    run = resolve(row.spec(seed, roots), smoke)
-                    if not dry_run:
-                        say(f"{table.paper}:{table.id} {row.label} (seed {seed})")
-                        runner.run(run)
-                    elif not any(r.status == FINISHED for r in tracker.find_runs(run.config_hash)):
-                        runner.check(run)
-                        label = f"{run.name} [{run.variant}]" if run.variant else run.name
-                        planned.setdefault(id(row), []).append(label)
-            except MerBenchError as exc:
-                failed[id(row)] = _first_line(exc)
-    results = []
-    for r in summarise(tables, tracker, seeds, smoke):
-        if r.status != "ok" and id(r.row) in failed:
-            r = RowResult(r.row, "unavailable", reason=failed[id(r.row)])
-        elif r.status != "ok" and id(r.row) in planned:
-            r = RowResult(r.row, "to run", reason="to run: " + "; ".join(planned[id(r.row)]))
-        results.append(r)
-    return results
-
-
 def summarise(
     tables: Iterable[PaperTable], tracker: Tracker, seeds: int | None = None, smoke: bool = False
 ) -> list[RowResult]:
-    """Every row against what the tracker already holds; nothing is run.
+    """Every row against what the tracker already holds; nothing is run or resolved.
 
-    ``seeds=None`` takes every seed 0, 1, ... that has finished runs (what the
-    leaderboard shows); a number takes exactly seeds 0..seeds-1.
+    A row's runs are the finished runs whose ``spec_keys`` tag holds the row's
+    key (``PaperRow.spec_key``). ``seeds=None`` takes every seed 0, 1, ... that
+    has finished runs (what the leaderboard shows); a number takes exactly
+    seeds 0..seeds-1.
     """
-    from mer_bench.runner import resolve
-
-    by_hash: dict[str, list[Mapping[str, float]]] = {}
+    by_key: dict[tuple[str, str], list[FoldRecord]] = {}
     # canonical (seed, fold) order: the bootstrap CI must not depend on the store's order
     for record in sorted(tracker.fold_records(), key=lambda r: r.order_key):
-        by_hash.setdefault(record.tags.get("config_hash", ""), []).append(record.metrics)
+        for key in record.tag("spec_keys").split(","):
+            if key:
+                by_key.setdefault((key, record.tag("seed")), []).append(record)
     results = []
     for table in tables:
         for row in table.rows:
             if row.run is None:
                 results.append(RowResult(row, "unavailable", reason=row.unavailable))
                 continue
-            hashes: list[str] = []
-            try:
-                for seed in range(MAX_SEEDS if seeds is None else seeds):
-                    config_hash = resolve(row.spec(seed), smoke).config_hash
-                    if seeds is None and config_hash not in by_hash:
-                        break
-                    hashes.append(config_hash)
-            except MerBenchError as exc:
-                results.append(RowResult(row, "unavailable", reason=_first_line(exc)))
-                continue
-            results.append(_summarise(row, hashes, by_hash))
+            key = row.spec_key(smoke)
+            records: list[FoldRecord] = []
+            for seed in range(MAX_SEEDS if seeds is None else seeds):
+                found = by_key.get((key, str(seed)), [])
+                if seeds is None and not found:
+                    break
+                records += found
+            results.append(_summarise(row, records))
     return results
 
 
-def _summarise(
-    row: PaperRow, hashes: list[str], by_hash: Mapping[str, list[Mapping[str, float]]]
-) -> RowResult:
-    key = row.metric.replace("@", "_at_")
-    values = [float(m[key]) for h in hashes for m in by_hash.get(h, []) if key in m]
+def _summarise(row: PaperRow, records: list[FoldRecord]) -> RowResult:
+    values = [float(r.metrics[row.metric]) for r in records if row.metric in r.metrics]
+    hashes = sorted({r.tag("config_hash") for r in records})
     if not values:
-        ran = any(h in by_hash for h in hashes)
         reason = (
             f"no finished fold reports {row.metric}"
-            if ran
+            if records
             else f"not run yet (needs {row.needs()}): mer-bench reproduce {row.paper}:{row.table}"
         )
-        return RowResult(row, "failed" if ran else "not run", reason=reason, config_hashes=hashes)
+        status = "failed" if records else "not run"
+        return RowResult(row, status, reason=reason, config_hashes=hashes)
     mean, low, high = bootstrap_ci(values)
     return RowResult(row, "ok", mean, low, high, len(values), config_hashes=hashes)
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0].rstrip(":") if text else type(exc).__name__

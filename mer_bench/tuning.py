@@ -27,7 +27,6 @@ that parallel or resumed workers never replay each other's proposals).
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import pickle
 import shlex
@@ -41,13 +40,14 @@ from typing import Any
 import numpy as np
 
 from mer_bench.config import RunSpec
-from mer_bench.errors import ConfigError
-from mer_bench.metrics import score
+from mer_bench.errors import ConfigError, TaskError
+from mer_bench.methods import FoldData, Method
 from mer_bench.metrics.scoring import higher_is_better
 from mer_bench.paths import cache_dir
-from mer_bench.runner import Prepared, ResolvedRun, Runner, _truth, resolve
-from mer_bench.tracking.base import FINISHED, KILLED, Tracker
-from mer_bench.types import stable_hash
+from mer_bench.runs import Prepared, ResolvedRun, Runner, fold_data, resolve
+from mer_bench.runs.folds import score_folds
+from mer_bench.tracking.base import FAILED, FINISHED, KILLED, Tracker
+from mer_bench.types import Split, stable_hash
 
 DEFAULT_STORAGE = "sqlite:///sweeps.db"
 TRIAL = "trial"
@@ -222,7 +222,67 @@ def _trial(
     all_params = run.config["method_params"]
     train_params = {k: v for k, v in all_params.items() if k not in score_only}
     train_key = stable_hash({"config": {**run.config, "method_params": train_params}}, 16)
-    tags = {
+    tags = _trial_tags(trial, run, study_name)
+    run_id = tracker.start_run(
+        f"{study_name}/trial{trial.number}", tags, {f"method.{k}": v for k, v in all_params.items()}
+    )
+    primary = run.task.primary_metric
+    values: list[float] = []
+    reused = 0
+    start = time.perf_counter()
+
+    def fit(split: Split) -> tuple[Method, dict[str, FoldData]]:
+        nonlocal reused
+        key = (train_key, split.name)
+        fitted = cache.get(key)
+        if fitted is None:
+            # trials are scored on the validation part, so it never joins training here
+            fitted, parts = runner.fit_fold(run, prep, split, None, merge_val=False)
+            cache.put(key, fitted)
+            counts["fits"] += 1
+        else:
+            parts = fold_data(run, prep, split, merge_val=False)
+            reused += 1
+            counts["reuses"] += 1
+        if score_only:
+            fitted = fitted.rescore(**{k: all_params[k] for k in score_only if k in all_params})
+        return fitted, parts
+
+    try:
+        for fold in score_folds(run, prep, fit, "val"):
+            values.append(fold.metrics[primary])
+            # each fold under its own key: the trial's objective alone is val_{primary}
+            tracker.log_metrics(run_id, {f"val_{primary}_fold": fold.metrics[primary]},
+                                step=fold.index)
+            trial.report(float(np.mean(values)), fold.index)
+            if trial.should_prune():
+                tracker.set_tags(run_id, {"pruned": "true"})
+                tracker.end_run(run_id, KILLED)
+                raise optuna.TrialPruned()
+    except optuna.TrialPruned:
+        raise
+    except TaskError as exc:  # a fold whose validation metric is undefined
+        tracker.end_run(run_id, FAILED)
+        raise ConfigError(f"trial {trial.number}: {exc}") from None
+    except BaseException:
+        tracker.end_run(run_id, KILLED)
+        raise
+    value = float(np.mean(values))
+    tracker.log_metrics(run_id, {f"val_{primary}": value})
+    tracker.set_tags(
+        run_id, {"reused_fits": str(reused), "wall_time_s": f"{time.perf_counter() - start:.2f}"}
+    )
+    tracker.end_run(run_id, FINISHED)
+    say(
+        f"trial {trial.number}: val {primary} = {value:.4f}"
+        + (f" (re-used {reused} fitted fold(s))" if reused else "")
+    )
+    return value
+
+
+def _trial_tags(trial: Any, run: ResolvedRun, study_name: str) -> dict[str, str]:
+    """What an MLflow trial run says about itself: its study, number and run."""
+    return {
         "kind": TRIAL,
         "study": study_name,
         "trial": str(trial.number),
@@ -235,57 +295,6 @@ def _trial(
         # the study's trial budget: compare methods' sweeps at equal budgets
         "trial_budget": str(trial.study.user_attrs.get("trial_budget", "")),
     }
-    run_id = tracker.start_run(
-        f"{study_name}/trial{trial.number}", tags, {f"method.{k}": v for k, v in all_params.items()}
-    )
-    primary = run.task.primary_metric
-    values: list[float] = []
-    reused = 0
-    start = time.perf_counter()
-    try:
-        for step, split in enumerate(prep.splits):
-            key = (train_key, split.name)
-            fitted = cache.get(key)
-            if fitted is None:
-                # trials are scored on the validation part, so it never joins training here
-                fitted, parts = runner.fit_fold(run, prep, split, None, merge_val=False)
-                cache.put(key, fitted)
-                counts["fits"] += 1
-            else:
-                parts = runner.fold_data(run, prep, split, merge_val=False)
-                reused += 1
-                counts["reuses"] += 1
-            if score_only:
-                fitted = fitted.rescore(**{k: all_params[k] for k in score_only if k in all_params})
-            val = parts["val"]
-            metrics = score(run.task, _truth(val), fitted.predict(val))
-            values.append(metrics[primary])
-            # each fold under its own key: the trial's objective alone is val_{primary}
-            tracker.log_metrics(run_id, {f"val_{primary}_fold": metrics[primary]}, step=step)
-            trial.report(float(np.mean(values)), step)
-            if trial.should_prune():
-                tracker.set_tags(run_id, {"pruned": "true"})
-                tracker.end_run(run_id, KILLED)
-                raise optuna.TrialPruned()
-    except optuna.TrialPruned:
-        raise
-    except BaseException:
-        tracker.end_run(run_id, KILLED)
-        raise
-    value = float(np.mean(values))
-    if math.isnan(value):
-        tracker.end_run(run_id, "FAILED")
-        raise ConfigError(f"trial {trial.number}: {primary} is NaN on validation")
-    tracker.log_metrics(run_id, {f"val_{primary}": value})
-    tracker.set_tags(
-        run_id, {"reused_fits": str(reused), "wall_time_s": f"{time.perf_counter() - start:.2f}"}
-    )
-    tracker.end_run(run_id, FINISHED)
-    say(
-        f"trial {trial.number}: val {primary} = {value:.4f}"
-        + (f" (re-used {reused} fitted fold(s))" if reused else "")
-    )
-    return value
 
 
 def reproduce_command(

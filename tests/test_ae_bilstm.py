@@ -27,7 +27,7 @@ from mer_bench.methods.ae_bilstm.frontend import (
     stft_geometry,
 )
 from mer_bench.methods.ae_bilstm.masking import apply_masks, draw_masks, mask_region
-from mer_bench.runner import _fold_task, expand, resolve
+from mer_bench.runs import expand, fold_task, resolve
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import Task, TaskKind, Track
 
@@ -323,14 +323,14 @@ def test_kmeans_thresholds_come_from_the_training_fold_only():
     tracks = [Track(str(i), None, static_va=(float(v), float(a))) for i, (v, a) in enumerate(va)]
     task = Task("pmemo", TaskKind.BINARY_VALENCE)
     fold_a, fold_b = tracks[:30], tracks[10:]
-    ta = _fold_task(task, fold_a, "kmeans", 0)
-    tb = _fold_task(task, fold_b, "kmeans", 0)
+    ta = fold_task(task, fold_a, "kmeans", 0)
+    tb = fold_task(task, fold_b, "kmeans", 0)
     assert (ta.valence_threshold, ta.arousal_threshold) == pytest.approx(
         kmeans_midpoint_va(va[:30], 0))
     assert ta.valence_threshold != pytest.approx(tb.valence_threshold)
     # held-out tracks would move it if they were used: so using only the fold matters
     held_out = [Track(f"x{i}", None, static_va=(0.99, 0.99)) for i in range(30)]
-    assert _fold_task(task, fold_a + held_out, "kmeans", 0).valence_threshold > \
+    assert fold_task(task, fold_a + held_out, "kmeans", 0).valence_threshold > \
         ta.valence_threshold + 0.1
 
 
@@ -345,7 +345,7 @@ def test_kmeans_runs_on_the_valence_arousal_plane_not_per_dimension():
     assert kmeans_midpoint_va(va, 0) == pytest.approx(expected)
     assert kmeans_midpoint(va[:, 1], 0) == pytest.approx(0.5)
     tracks = [Track(str(i), None, static_va=tuple(p)) for i, p in enumerate(va)]
-    task = _fold_task(Task("pmemo", TaskKind.BINARY_AROUSAL), tracks, "kmeans", 0)
+    task = fold_task(Task("pmemo", TaskKind.BINARY_AROUSAL), tracks, "kmeans", 0)
     assert (task.valence_threshold, task.arousal_threshold) == pytest.approx(expected)
     from mer_bench.errors import TaskError
 
@@ -355,7 +355,7 @@ def test_kmeans_runs_on_the_valence_arousal_plane_not_per_dimension():
 
 def test_ae_bilstm_runs_see_thresholds_of_their_own_training_fold(monkeypatch):
     from mer_bench.methods.ae_bilstm.method import AEBiLSTM
-    from mer_bench.runner import Runner, RunnerSettings
+    from mer_bench.runs import Runner, RunnerSettings
     from mer_bench.tracking import InMemoryTracker
 
     seen = []

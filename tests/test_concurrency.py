@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mer_bench.config import RunSpec
-from mer_bench.runner import Runner, RunnerSettings, resolve
+from mer_bench.runs import Runner, RunnerSettings, resolve
 from mer_bench.tracking import InMemoryTracker, lease
 from mer_bench.tracking.base import FINISHED, RUN, RUNNING
 
@@ -217,7 +217,7 @@ SLOW_WORKER = textwrap.dedent("""\
     import sys, time
     sys.path.insert(0, {tests!r})
     from test_concurrency import register_slow, slow_spec
-    from mer_bench.runner import Runner, RunnerSettings, resolve
+    from mer_bench.runs import Runner, RunnerSettings, resolve
     from mer_bench.tracking import make_tracker
     register_slow()
     Runner(make_tracker({uri!r}), RunnerSettings(plots=False, progress=False)).run(

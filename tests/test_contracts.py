@@ -14,7 +14,7 @@ from mer_bench.errors import ConfigError
 from mer_bench.features import FEATURES
 from mer_bench.methods import METHODS, FitContext, FoldData
 from mer_bench.metrics import score
-from mer_bench.runner import _truth
+from mer_bench.runs import truth
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import Task, TaskKind
 
@@ -124,7 +124,7 @@ def test_method_fits_predicts_and_is_scored(name, kind, synth_small, feature_arr
         }
     else:
         assert np.asarray(prediction).shape == (len(test), len(test))
-    metrics = score(kind, _truth(test), prediction)
+    metrics = score(kind, truth(test), prediction)
     assert kind.primary_metric in metrics
 
 
@@ -185,7 +185,7 @@ def _text2music_methods():
 @pytest.fixture(scope="module")
 def text2music_folds(tmp_path_factory):
     """One fold of synth-text matched with synth-small, built by the runner itself."""
-    from mer_bench.runner import Runner, RunnerSettings, resolve
+    from mer_bench.runs import Runner, RunnerSettings, resolve
     from mer_bench.tracking import InMemoryTracker
 
     spec = RunSpec(
@@ -214,5 +214,5 @@ def test_text2music_method_ranks_every_clip_for_every_text(name, text2music_fold
     prediction = np.asarray(method.predict(test))
     assert prediction.shape == (len(test.texts), len(test.tracks))
     assert np.all(np.isfinite(prediction))
-    metrics = score(TaskKind.TEXT2MUSIC_RETRIEVAL, _truth(test), prediction)
+    metrics = score(TaskKind.TEXT2MUSIC_RETRIEVAL, truth(test), prediction)
     assert 0 < metrics["mrr"] <= 1 and 0 <= metrics["precision@5"] <= 1

@@ -13,7 +13,7 @@ from mer_bench.errors import ConfigError, FeatureError, TaskError, UnknownNameEr
 from mer_bench.methods import METHODS, FitContext, FoldData
 from mer_bench.methods.embedding_classifiers import CLASSIFIERS, EmbeddingClassifiers
 from mer_bench.metrics import score
-from mer_bench.runner import _truth, expand, resolve
+from mer_bench.runs import expand, resolve, truth
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import Task, TaskKind, Track
 
@@ -128,7 +128,7 @@ def test_every_classifier_fits_predicts_and_is_scored(classifier, kind, tmp_path
     assert prediction.shape == (len(test), width) and np.all(np.isfinite(prediction))
     if kind.is_classification:
         np.testing.assert_allclose(prediction.sum(axis=1), 1.0, atol=1e-6)
-    assert kind.primary_metric in score(kind, _truth(test), prediction)
+    assert kind.primary_metric in score(kind, truth(test), prediction)
 
 
 @pytest.mark.parametrize("classifier", CLASSIFIERS)
@@ -347,7 +347,7 @@ def test_bench_plans_expand_to_every_classifier(plan, n_runs):
 @pytest.mark.slow
 def test_on_synth_every_classifier_beats_chance():
     from mer_bench.config import RunSpec
-    from mer_bench.runner import Runner, RunnerSettings
+    from mer_bench.runs import Runner, RunnerSettings
     from mer_bench.tracking import InMemoryTracker
 
     runner = Runner(InMemoryTracker(), RunnerSettings(plots=False, progress=False))

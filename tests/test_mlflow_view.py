@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mer_bench.config import BenchPlan
-from mer_bench.runner import Runner, expand
+from mer_bench.runs import Runner, expand
 from mer_bench.tracking import make_tracker
 
 PLAN = {"name": "view", "datasets": ["synth-small"], "tasks": ["quadrant"],

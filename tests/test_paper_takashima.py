@@ -145,7 +145,7 @@ def test_rows_run_the_papers_settings(paper):
 
 def test_dry_run_lists_every_row_with_its_settings_and_one_reason_per_dataset(paper, tmp_path):
     from mer_bench.paper_report import render_markdown
-    from mer_bench.papers import reproduce
+    from mer_bench.reproduce import reproduce
     from mer_bench.tracking import InMemoryTracker
 
     roots = {"deam": str(tmp_path / "deam"), "pmemo": str(tmp_path / "pmemo")}

@@ -19,11 +19,11 @@ from mer_bench.papers import (
     load_papers,
     papers_dir,
     published_values,
-    reproduce,
     select,
     summarise,
 )
-from mer_bench.runner import resolve
+from mer_bench.reproduce import reproduce
+from mer_bench.runs import resolve
 from mer_bench.tracking import InMemoryTracker
 
 PAPER = """

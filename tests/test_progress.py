@@ -18,7 +18,7 @@ import torch
 
 from mer_bench.config import BenchPlan
 from mer_bench.noise import silence_third_party
-from mer_bench.runner import Runner, expand
+from mer_bench.runs import Runner, expand
 from mer_bench.tracking import make_tracker
 from mer_bench.training.callbacks import EpochProgress
 
@@ -152,17 +152,17 @@ def test_package_metadata_installs_without_setuptools_warnings(monkeypatch):
 
 def test_feature_progress_in_logs_prints_blocks(monkeypatch, capsys):
     """Without a terminal, long feature extraction prints about ten lines; quick work none."""
-    import mer_bench.runner as runner
+    import mer_bench.progress as progress
 
     clock = iter(float(t) for t in range(1000))
-    monkeypatch.setattr(runner.time, "perf_counter", lambda: next(clock) * 3.0)
-    with runner._progress(True, "features mfcc") as update:
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock) * 3.0)
+    with progress.ProgressBar(True, "features mfcc") as update:
         for done in range(1, 101):
             update(done, 100)
     lines = capsys.readouterr().err.splitlines()
     assert 9 <= len(lines) <= 11
     assert lines[-1].startswith("  features mfcc: 100/100") and "ETA" in lines[0]
-    monkeypatch.setattr(runner.time, "perf_counter", lambda: 0.0)
-    with runner._progress(True, "features mfcc") as update:
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: 0.0)
+    with progress.ProgressBar(True, "features mfcc") as update:
         update(320, 320)  # all from the cache at once
     assert capsys.readouterr().err == ""

@@ -13,7 +13,7 @@ from mer_bench.config import BenchPlan, RunSpec
 from mer_bench.data import DATASETS
 from mer_bench.errors import DatasetError, TaskError
 from mer_bench.methods.baselines import Linear
-from mer_bench.runner import Runner, RunnerSettings, expand, resolve
+from mer_bench.runs import Runner, RunnerSettings, expand, resolve
 from mer_bench.tracking import InMemoryTracker
 from mer_bench.tracking.base import FINISHED, FOLD, KILLED, RUN
 
@@ -168,7 +168,7 @@ def test_a_corrupt_file_stops_the_run_naming_it_unless_skipped(corrupt_copy):
 
 def test_kmeans_label_rule_thresholds_from_training_fold_only():
     from mer_bench.data.labels import kmeans_midpoint
-    from mer_bench.runner import _fold_task
+    from mer_bench.runs import fold_task
     from mer_bench.types import Task, TaskKind, Track
 
     assert kmeans_midpoint(np.array([0.1, 0.2, 0.15, 0.8, 0.9, 0.85])) == pytest.approx(
@@ -178,11 +178,11 @@ def test_kmeans_label_rule_thresholds_from_training_fold_only():
         Track(str(i), None, static_va=(v, a))
         for i, (v, a) in enumerate([(0.1, -0.9), (0.2, -0.8), (0.8, 0.4), (0.9, 0.6)])
     ]
-    task = _fold_task(Task("x", TaskKind.BINARY_VALENCE), train, "kmeans", 0)
+    task = fold_task(Task("x", TaskKind.BINARY_VALENCE), train, "kmeans", 0)
     assert task.valence_threshold == pytest.approx(0.5) and task.arousal_threshold == pytest.approx(
         -0.175
     )
-    assert _fold_task(Task("x", TaskKind.BINARY_VALENCE), train, "fixed", 0).valence_threshold == 0
+    assert fold_task(Task("x", TaskKind.BINARY_VALENCE), train, "fixed", 0).valence_threshold == 0
     outcome = _runner().run(resolve(_spec(task="binary_valence", label_rule="kmeans")))
     assert outcome.status == "finished"
     assert resolve(_spec(label_rule="kmeans")).config_hash != resolve(_spec()).config_hash
@@ -236,7 +236,7 @@ def test_a_method_that_never_selects_on_validation_trains_on_it(monkeypatch):
 
 
 def test_each_split_gets_its_own_model_seed_and_the_split_seed_is_separate():
-    from mer_bench.runner import fold_seed
+    from mer_bench.runs.folds import fold_seed
 
     seeds = {fold_seed(0, f"fold{k}") for k in range(10)}
     assert len(seeds) == 10 and fold_seed(0, "fold0") == fold_seed(0, "fold0")

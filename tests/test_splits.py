@@ -3,8 +3,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from mer_bench.data.splits import Protocol, make_splits
+from mer_bench.data.splits import make_splits
 from mer_bench.errors import ConfigError
+from mer_bench.protocol import Protocol
 from mer_bench.types import Split
 
 IDS = [f"t{i}" for i in range(100)]

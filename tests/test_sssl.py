@@ -308,7 +308,7 @@ def test_sssl_defaults_are_the_papers_and_divide_mixs():
 # --- experiments -------------------------------------------------------------------
 def test_paper_table_rows_resolve_and_match_tables_2_and_3():
     from mer_bench.papers import load_paper
-    from mer_bench.runner import resolve
+    from mer_bench.runs import resolve
 
     paper = load_paper(REPO / "experiments/papers/sun-sssl.yaml")
     rows = {r.label: r for t in paper.tables for r in t.rows}
@@ -340,7 +340,7 @@ def test_paper_table_rows_resolve_and_match_tables_2_and_3():
 
 def test_paper_rows_4q_plan_runs_both_papers_4q_rows_with_their_input_pipelines():
     from mer_bench.config import load_plan
-    from mer_bench.runner import expand
+    from mer_bench.runs import expand
 
     runs, notes = expand(load_plan(REPO / "experiments/bench/paper-rows-4q.yaml"))
     names = {(r.config["method"], r.task.value) for r in runs}
@@ -364,7 +364,7 @@ def test_sssl_beats_inherited_labels_under_known_segment_label_noise(tmp_path):
     report (OMP_NUM_THREADS=1) are reproduced here with one torch thread.
     """
     from mer_bench.config import load_plan
-    from mer_bench.runner import Runner, RunnerSettings, expand
+    from mer_bench.runs import Runner, RunnerSettings, expand
     from mer_bench.tracking import InMemoryTracker
 
     runs, _ = expand(load_plan(REPO / "experiments/bench/sssl-synth.yaml"))

@@ -9,7 +9,7 @@ import pytest
 
 from mer_bench.config import BenchPlan, RunSpec
 from mer_bench.errors import ConfigError
-from mer_bench.runner import Runner, RunnerSettings, expand, resolve
+from mer_bench.runs import Runner, RunnerSettings, expand, resolve
 from mer_bench.tracking import InMemoryTracker
 from mer_bench.tracking.base import FOLD
 

@@ -11,7 +11,7 @@ from mer_bench.errors import ConfigError
 from mer_bench.leaderboard import write_leaderboard
 from mer_bench.leaderboard.build import build_tables
 from mer_bench.leaderboard.transfer import build_transfer_matrices
-from mer_bench.runner import Runner, RunnerSettings, expand, resolve
+from mer_bench.runs import Runner, RunnerSettings, expand, resolve
 from mer_bench.tracking import InMemoryTracker
 
 

@@ -170,7 +170,7 @@ def test_status_command_lists_every_file_with_its_target(hub):
 
 
 def test_random_init_reaches_every_weighted_extractor_and_the_config_hash():
-    from mer_bench.runner import resolve
+    from mer_bench.runs import resolve
 
     plan = BenchPlan.from_dict({
         "name": "p", "datasets": ["synth-small"], "tasks": ["quadrant"],
@@ -212,7 +212,7 @@ def test_cache_key_records_the_weights_identity_not_the_path(hub, tmp_path):
 
 def test_a_random_init_run_is_tagged_end_to_end(hub):
     """--random-init through a real run: features computed, run and cache key tagged random."""
-    from mer_bench.runner import Runner, RunnerSettings, expand
+    from mer_bench.runs import Runner, RunnerSettings, expand
     from mer_bench.tracking.memory import InMemoryTracker
 
     plan = BenchPlan.from_dict({

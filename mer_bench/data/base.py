@@ -17,6 +17,7 @@ import numpy as np
 from mer_bench.data.audio import TruncatedAudioError, audio_info, load_audio, reaches_end
 from mer_bench.data.splits import make_splits
 from mer_bench.errors import AudioError, DatasetError
+from mer_bench.protocol import Protocol
 from mer_bench.registry import Registry
 from mer_bench.types import Split, Task, TaskKind, Track
 
@@ -262,7 +263,7 @@ class DatasetAdapter(ABC):
 
     def splits(
         self,
-        protocol: str,
+        protocol: str | Protocol,
         seed: int,
         task: Task | None = None,
         exclude: Collection[str] = (),

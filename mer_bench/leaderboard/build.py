@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from mer_bench.metrics.scoring import higher_is_better
@@ -79,8 +79,13 @@ class PublishedValue:
     protocol: str | None = None
     variant: str | None = None
     fit_tags: tuple[str, ...] = ()
+    # the paper row's ``RunSpec.key``: when given, the number stands only beside rows whose
+    # runs carry it in their ``spec_keys`` tag (runs of exactly that row's spec)
+    spec_key: str | None = None
 
-    def matches(self, protocol: str, variant: str) -> bool:
+    def matches(self, protocol: str, variant: str, spec_keys: Collection[str] = ()) -> bool:
+        if self.spec_key is not None:
+            return self.spec_key in spec_keys
         if self.protocol is not None and protocol != self.protocol:
             return False
         if self.variant is None:
@@ -337,11 +342,14 @@ def _build_row(
     primary: str = "",
 ) -> LeaderboardRow:
     stats = {}
+    spec_keys = {k for r in records for k in r.tag("spec_keys").split(",") if k}
     for metric in metrics:
         values = _fold_values(records, metric)
         if values:
             candidates = published.get((key.method, key.features, metric), ())
-            pub = next((p for p in candidates if p.matches(key.protocol, key.variant)), None)
+            pub = next(
+                (p for p in candidates if p.matches(key.protocol, key.variant, spec_keys)), None
+            )
             stats[metric] = _metric_stat(values, pub)
     provenance = {
         tag: tuple(sorted({r.tag(tag) for r in records if r.tag(tag)})) for tag in PROVENANCE_TAGS

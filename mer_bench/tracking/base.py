@@ -80,7 +80,8 @@ class Tracker(Protocol):
         self, run_id: str, metrics: Mapping[str, float], step: int | None = None
     ) -> None: ...
 
-    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
+    def set_tags(self, run_id: str, tags: Mapping[str, str], with_folds: bool = False) -> None:
+        """Set tags on a run; ``with_folds`` also on its fold runs (what fold records read)."""
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None: ...
 

@@ -71,8 +71,10 @@ class InMemoryTracker:
         for key, value in metrics.items():
             self.runs[run_id].metrics.setdefault(key, []).append((step, float(value)))
 
-    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
-        self.runs[run_id].tags.update({k: str(v) for k, v in tags.items()})
+    def set_tags(self, run_id: str, tags: Mapping[str, str], with_folds: bool = False) -> None:
+        for run in self.runs.values():
+            if run.run_id == run_id or (with_folds and run.parent_id == run_id):
+                run.tags.update({k: str(v) for k, v in tags.items()})
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         self.runs[run_id].params.update(params)

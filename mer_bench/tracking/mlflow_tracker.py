@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -126,10 +127,15 @@ class MLflowTracker:
         for i in range(0, len(batch), 1000):
             self.client.log_batch(run_id, metrics=batch[i : i + 1000])
 
-    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+    def set_tags(self, run_id: str, tags: Mapping[str, str], with_folds: bool = False) -> None:
         from mlflow.entities import RunTag
 
-        self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        batch = [RunTag(k, str(v)) for k, v in tags.items()]
+        for rid in [run_id, *(self._children(run_id) if with_folds else [])]:
+            self.client.log_batch(rid, tags=batch)
+
+    def _children(self, run_id: str) -> list[str]:
+        return [r.info.run_id for r in self._search(f"tags.mlflow.parentRunId = '{run_id}'")]
 
     def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(run_id, str(path), artifact_path)
@@ -160,8 +166,7 @@ class MLflowTracker:
         A run another worker deleted meanwhile is already gone: not an error."""
         from mlflow.exceptions import MlflowException
 
-        children = self._search(f"tags.mlflow.parentRunId = '{run_id}'")
-        for rid in [r.info.run_id for r in children] + [run_id]:
+        for rid in [*self._children(run_id), run_id]:
             try:
                 self.client.delete_run(rid)
             except MlflowException:
@@ -178,7 +183,8 @@ class MLflowTracker:
             parent = r.data.tags.get("mlflow.parentRunId", "")
             if parent in parents:
                 records.append(
-                    FoldRecord(r.info.run_id, parent, dict(r.data.tags), dict(r.data.metrics))
+                    FoldRecord(r.info.run_id, parent, dict(r.data.tags),
+                               {_metric_name(k): v for k, v in r.data.metrics.items()})
                 )
         return records
 
@@ -186,3 +192,10 @@ class MLflowTracker:
 def _metric_key(key: str) -> str:
     """MLflow allows only [A-Za-z0-9_\\-. /]; map '@' (recall@5) to '_at_'."""
     return key.replace("@", "_at_")
+
+
+def _metric_name(key: str) -> str:
+    """The scorer's name of a stored metric (``recall_at_5`` -> ``recall@5``): readers of
+    the tracker never see MLflow's key rules. Only ``_at_`` before a number is read back,
+    so a name such as ``cca_dims_at_P`` stays as it was logged."""
+    return re.sub(r"_at_(\d+)(?=$|_)", r"@\1", key)
