@@ -123,7 +123,7 @@ def test_list_and_help(tmp_path):
 
 def test_status_lines_print_brackets_in_data_literally(capsys):
     """Row labels such as "SVR on [phi]" must not be read as Rich markup and vanish."""
-    from mer_bench.cli import _say
+    from mer_bench.commands.common import say as _say
 
     _say("DEAM, SVR on [phi], valence R²")
     _say("[bold]x[/bold]", markup=True)

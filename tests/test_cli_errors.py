@@ -12,7 +12,8 @@ import pytest
 import typer
 
 from mer_bench import __version__
-from mer_bench.cli import app, available_plans
+from mer_bench.cli import app
+from mer_bench.commands.plans import available_plans
 from mer_bench.errors import ConfigError, UnknownNameError
 from mer_bench.methods import METHODS
 from mer_bench.suggest import did_you_mean

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mer_bench.cli import available_plans
+from mer_bench.commands.plans import available_plans
 from mer_bench.methods import METHODS
 
 REPO = Path(__file__).resolve().parents[1]

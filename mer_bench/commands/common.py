@@ -1,0 +1,62 @@
+"""What every ``mer-bench`` command shares: the consoles, status lines and option types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+err = Console(stderr=True)
+
+REPO = Path(__file__).resolve().parents[2]
+
+TrackingUri = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or "
+        "sqlite:///mlruns.db); 'memory' keeps runs in memory only.",
+    ),
+]
+Smoke = Annotated[bool, typer.Option("--smoke", help="Tiny method parameters (pipeline checks).")]
+Roots = Annotated[list[str] | None, typer.Option(
+    "--root", help="Dataset folder as NAME=PATH (repeatable); a bare PATH where one dataset "
+    "is named.")]
+AllowMissing = Annotated[
+    bool,
+    typer.Option(
+        "--allow-missing-audio", help="Run on the tracks that have audio; log the missing ids."
+    ),
+]
+SkipInvalid = Annotated[
+    bool,
+    typer.Option(
+        "--skip-invalid",
+        help="Leave out every track with a track-level error listed by `data check` (missing, "
+        "unreadable, truncated or short audio, bad label, unusable id or path); errors about "
+        "a whole file still stop the run, warnings never drop a track.",
+    ),
+]
+Overrides = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", help="Override a plan value, e.g. seeds=3, methods.linear.C=0.5 (repeatable)."
+    ),
+]
+LeaderboardDir = Annotated[Path, typer.Option("--out", help="Leaderboard output folder.")]
+WeightsPaths = Annotated[list[Path] | None, typer.Option(
+    "--weights", help="Pretrained weights: a file, or a folder of files under their official "
+    "names (repeatable); default $TORCH_HOME/hub/checkpoints.")]
+RandomInit = Annotated[bool, typer.Option(
+    "--random-init", help="Untrained seeded weights for extractors that have weights "
+    "(smoke tests only; runs are tagged weights=random).")]
+
+
+def say(message: str, markup: bool = False) -> None:
+    """Print a status line; markup only where the caller wrote it (data may hold "[...]")."""
+    console.print(message, highlight=False, markup=markup)
+
+
