@@ -252,20 +252,3 @@ class Split:
         return stable_hash(
             {"train": sorted(self.train), "val": sorted(self.val), "test": sorted(self.test)}
         )
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What one (method, dataset, task, features, protocol, seed) run produced."""
-
-    config: Mapping[str, Any]
-    config_hash: str
-    fold_metrics: tuple[Mapping[str, float], ...]
-    wall_time_s: float
-    provenance: Mapping[str, str]
-    run_id: str | None = None
-    skipped: bool = False
-
-    def mean(self, metric: str) -> float:
-        values = [m[metric] for m in self.fold_metrics if metric in m]
-        return float(np.mean(values)) if values else float("nan")
