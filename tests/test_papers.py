@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes.papers import TOY_PAPER as PAPER
 
 from mer_bench.errors import ConfigError
 from mer_bench.leaderboard import write_leaderboard
@@ -25,30 +26,6 @@ from mer_bench.papers import (
 from mer_bench.reproduce import reproduce
 from mer_bench.runs import resolve
 from mer_bench.tracking import InMemoryTracker
-
-PAPER = """
-paper: toy
-title: A toy paper
-citation: nobody
-defaults: {method: linear, protocol: "kfold:3"}
-tables:
-  - id: t1
-    caption: toy table
-    rows:
-      - label: synth-small quadrant
-        run: {dataset: synth-small, task: quadrant, features: mfcc}
-        metric: macro_f1
-        published: 0.5
-      - label: a dataset we cannot read
-        run: null
-        metric: macro_f1
-        published: 0.9
-        unavailable: not among mer-bench's datasets
-      - label: a dataset that is not on disk
-        run: {dataset: 4q, task: quadrant, features: mfcc, dataset_root: /nonexistent/4q}
-        metric: accuracy
-        published: 0.7
-"""
 
 
 @pytest.fixture()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakes.papers import TOY_PAPER
 
 from mer_bench.config import RunSpec
 from mer_bench.errors import ConfigError
@@ -16,21 +17,6 @@ from mer_bench.protocol import Protocol
 from mer_bench.reproduce import reproduce
 from mer_bench.runs import Runner, RunnerSettings, resolve
 from mer_bench.tracking import InMemoryTracker
-
-PAPER = """
-paper: toy
-title: A toy paper
-citation: nobody
-defaults: {method: linear, protocol: "kfold:3"}
-tables:
-  - id: t1
-    caption: toy table
-    rows:
-      - label: synth-small quadrant
-        run: {dataset: synth-small, task: quadrant, features: mfcc}
-        metric: macro_f1
-        published: 0.5
-"""
 
 
 def test_a_resolved_run_carries_its_parsed_protocol_and_preparing_never_parses_again(
@@ -80,7 +66,7 @@ def test_sweep_trials_and_bench_runs_share_the_fold_loop(monkeypatch, tmp_path):
 
 def test_paper_rows_find_their_runs_by_spec_key_without_resolving(tmp_path, monkeypatch):
     path = tmp_path / "toy.yaml"
-    path.write_text(PAPER)
+    path.write_text(TOY_PAPER)
     tables = select([load_paper(path)], "toy:t1")
     tracker = InMemoryTracker()
     # the same config written differently (a default made explicit): another spec key
@@ -103,7 +89,7 @@ def test_paper_rows_find_their_runs_by_spec_key_without_resolving(tmp_path, monk
     assert reproduce(tables, tracker, dry_run=True)[0].status == "ok"
     row = summarise(tables, tracker)[0]
     assert row.status == "ok" and row.n == 3 and row.config_hashes == [run.config_hash]
-    (pub,) = published_values([load_paper(path)])
+    pub = published_values([load_paper(path)])[0]
     assert pub.spec_key == tables[0].rows[0].spec_key()
 
 
