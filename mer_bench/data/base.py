@@ -388,4 +388,4 @@ class DatasetAdapter(ABC):
             )
 
 
-DATASETS: Registry[type[DatasetAdapter]] = Registry("dataset")
+DATASETS: Registry[type[DatasetAdapter]] = Registry("dataset", named=True)

@@ -96,7 +96,7 @@ class FeatureExtractor(ABC):
         """Features of mono float32 waveforms sampled at ``sample_rate``."""
 
 
-FEATURES: Registry[type[FeatureExtractor]] = Registry("feature extractor")
+FEATURES: Registry[type[FeatureExtractor]] = Registry("feature extractor", named=True)
 
 
 def pool(array: np.ndarray) -> np.ndarray:

@@ -211,4 +211,4 @@ class Method(ABC):
         return clone
 
 
-METHODS: Registry[type[Method]] = Registry("method")
+METHODS: Registry[type[Method]] = Registry("method", named=True)
