@@ -32,11 +32,12 @@ from fakes.datasets import (
 )
 
 from mer_bench.data import DATASETS
-from mer_bench.data._tables import column_key, norm_id, read_table
 from mer_bench.data.deam import DeamAdapter
 from mer_bench.data.emomusic import EmoMusicAdapter
+from mer_bench.data.files import column_key, norm_id
 from mer_bench.data.fourq import FourQAdapter, parse_quadrant
 from mer_bench.data.pmemo import PMEmoAdapter
+from mer_bench.data.tables import read_table
 from mer_bench.errors import DatasetError
 from mer_bench.types import Task, TaskKind
 

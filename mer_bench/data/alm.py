@@ -55,8 +55,8 @@ import re
 from pathlib import Path
 from typing import ClassVar
 
-from mer_bench.data._tables import decode
 from mer_bench.data.base import DATASETS
+from mer_bench.data.tables import decode
 from mer_bench.data.text import TextDatasetAdapter, stratified_partition
 from mer_bench.errors import DatasetError
 from mer_bench.types import Split, Track

@@ -24,8 +24,10 @@ from collections import Counter
 from pathlib import Path
 from typing import ClassVar
 
-from mer_bench.data._tables import AUDIO_EXTENSIONS, AnnotatedDataset, read_table
+from mer_bench.data.annotated import AnnotatedDataset
 from mer_bench.data.base import DATASETS
+from mer_bench.data.files import AUDIO_EXTENSIONS
+from mer_bench.data.tables import read_table
 from mer_bench.errors import DatasetError
 from mer_bench.types import Split, TaskKind, Track
 

@@ -23,32 +23,30 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from mer_bench.data._tables import (
-    DYNAMIC_RATE_HZ,
-    AnnotatedDataset,
-    Dynamic,
-    Locator,
-    Meta,
-    Static,
-    audio_index,
-    canonical_static,
-    duplicate,
-    dynamic_tracks,
-    id_sort_key,
-    pearson,
-    read_static,
-    read_table,
-    read_wide_curves,
-)
+from mer_bench.data.annotated import AnnotatedDataset
 from mer_bench.data.base import DATASETS
 from mer_bench.data.curves import (
+    DYNAMIC_RATE_HZ,
     STATIC_TARGETS,
+    Dynamic,
     cap_curve,
     curve_static_labels,
+    dynamic_tracks,
+    read_wide_curves,
     static_target_note,
 )
 from mer_bench.data.emomusic import EmoMusicAdapter, read_song_info, read_static_raw
+from mer_bench.data.files import Locator, audio_index, id_sort_key
 from mer_bench.data.labels import CANONICAL, SAM_1_9
+from mer_bench.data.tables import (
+    Meta,
+    Static,
+    canonical_static,
+    duplicate,
+    pearson,
+    read_static,
+    read_table,
+)
 from mer_bench.errors import DatasetError
 from mer_bench.types import VA_ANNOTATED_TASKS, Split, Track
 

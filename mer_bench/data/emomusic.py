@@ -14,25 +14,20 @@ from typing import ClassVar
 
 import numpy as np
 
-from mer_bench.data._tables import (
-    DYNAMIC_RATE_HZ,
-    AnnotatedDataset,
-    Dynamic,
-    Locator,
+from mer_bench.data.annotated import AnnotatedDataset
+from mer_bench.data.base import DATASETS, ValidationReport
+from mer_bench.data.curves import DYNAMIC_RATE_HZ, Dynamic, dynamic_tracks, read_wide_curves
+from mer_bench.data.files import Locator, audio_index, id_sort_key
+from mer_bench.data.labels import CANONICAL, SAM_1_9
+from mer_bench.data.tables import (
     Meta,
     Static,
     Table,
-    audio_index,
     canonical_static,
-    dynamic_tracks,
-    id_sort_key,
     read_meta,
     read_static,
     read_table,
-    read_wide_curves,
 )
-from mer_bench.data.base import DATASETS, ValidationReport
-from mer_bench.data.labels import CANONICAL, SAM_1_9
 from mer_bench.errors import DatasetError
 from mer_bench.types import VA_ANNOTATED_TASKS, Split, Track, quadrant_of
 

@@ -12,17 +12,10 @@ import re
 from pathlib import Path
 from typing import ClassVar
 
-from mer_bench.data._tables import (
-    AnnotatedDataset,
-    Meta,
-    Table,
-    audio_index,
-    id_sort_key,
-    read_meta,
-    read_table,
-    row_id,
-)
+from mer_bench.data.annotated import AnnotatedDataset
 from mer_bench.data.base import DATASETS, ValidationReport
+from mer_bench.data.files import audio_index, id_sort_key
+from mer_bench.data.tables import Meta, Table, read_meta, read_table, row_id
 from mer_bench.errors import DatasetError
 from mer_bench.types import TaskKind, Track
 

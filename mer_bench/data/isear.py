@@ -43,8 +43,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from mer_bench.data._tables import column_key, decode
 from mer_bench.data.base import DATASETS
+from mer_bench.data.files import column_key
+from mer_bench.data.tables import decode
 from mer_bench.data.text import TextDatasetAdapter
 from mer_bench.errors import DatasetError
 from mer_bench.types import Split, Track

@@ -13,31 +13,29 @@ from typing import ClassVar
 
 import numpy as np
 
-from mer_bench.data._tables import (
+from mer_bench.data.annotated import AnnotatedDataset
+from mer_bench.data.base import DATASETS, ValidationReport
+from mer_bench.data.curves import (
     DYNAMIC_RATE_HZ,
-    AnnotatedDataset,
+    STATIC_TARGETS,
     Dynamic,
+    annotation_span_s,
+    combine,
+    curve_static_labels,
+    read_long_curves,
+    static_target_note,
+)
+from mer_bench.data.files import audio_index, id_sort_key, to_float
+from mer_bench.data.labels import UNIT
+from mer_bench.data.tables import (
     Meta,
     Static,
     Table,
-    audio_index,
     canonical_static,
-    combine,
-    id_sort_key,
-    read_long_curves,
     read_meta,
     read_static,
     read_table,
-    to_float,
 )
-from mer_bench.data.base import DATASETS, ValidationReport
-from mer_bench.data.curves import (
-    STATIC_TARGETS,
-    annotation_span_s,
-    curve_static_labels,
-    static_target_note,
-)
-from mer_bench.data.labels import UNIT
 from mer_bench.errors import DatasetError
 from mer_bench.types import VA_ANNOTATED_TASKS, Track
 
