@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import optuna
 import pytest
 
 from mer_bench.config import RunSpec
-from mer_bench.data import DATASETS
+from mer_bench.data import DATASETS, DatasetAdapter
 from mer_bench.errors import ConfigError
 from mer_bench.features import FEATURES
 from mer_bench.methods import METHODS, FitContext, FoldData
@@ -29,6 +30,54 @@ def test_dataset_declares_its_card(name):
         assert isinstance(value, str) and value.strip(), f"{name}.{attr} is empty"
     assert cls.task_kinds and all(isinstance(k, TaskKind) for k in cls.task_kinds)
     assert cls.root_env_var().startswith("MER_BENCH_")
+
+
+def check_fake_tree(cls: type[DatasetAdapter], folder: Path) -> None:
+    """Build ``cls``'s fake tree and load it through the whole adapter contract."""
+    try:
+        root = cls.fake_tree(folder)
+    except NotImplementedError as exc:
+        pytest.fail(str(exc))
+    adapter = cls(root, **cls.smoke_params)
+    tracks = adapter.tracks()
+    assert tracks, f"{cls.name}: the fake tree at {root} yields no tracks"
+    ids = [t.id for t in tracks]
+    assert len(set(ids)) == len(ids)
+    report = adapter.validate()
+    assert report.ok(), f"{cls.name}: the clean fake tree has errors:\n{report.render()}"
+    if adapter.modality == "audio":
+        wave = adapter.load_audio(tracks[0], 8000)
+        assert wave.dtype == np.float32 and wave.ndim == 1 and len(wave) > 0
+    for kind in sorted(cls.task_kinds, key=lambda k: k.value):
+        task = Task(cls.name, kind)
+        labelled = {t.id for t in tracks if task.has_label(t)}
+        assert labelled, f"{cls.name} declares {kind.value} but no fake track carries it"
+        folds = adapter.splits("kfold:2", seed=0, task=task)
+        assert len(folds) == 2
+        for split in folds:
+            parts = [set(split.train), set(split.val), set(split.test)]
+            assert sum(len(p) for p in parts) == len(set().union(*parts)), "parts overlap"
+            assert set().union(*parts) == labelled, f"{kind.value}: split covers other ids"
+        tests = [set(split.test) for split in folds]
+        assert not tests[0] & tests[1] and tests[0] | tests[1] == labelled
+
+
+@pytest.mark.usefixtures("no_env_roots")
+@pytest.mark.parametrize("name", DATASETS.names())
+def test_dataset_loads_its_fake_tree(name, tmp_path):
+    check_fake_tree(DATASETS.get(name), tmp_path / name)
+
+
+def test_a_dataset_without_a_fake_tree_fails_the_contract(tmp_path):
+    class Bare(DatasetAdapter):
+        name = version = citation = license = homepage = download_info = "bare"
+        task_kinds = frozenset({TaskKind.QUADRANT})
+
+        def _load_tracks(self):
+            return []
+
+    with pytest.raises(pytest.fail.Exception, match="'bare' .* has no fake-tree builder"):
+        check_fake_tree(Bare, tmp_path)
 
 
 @pytest.mark.parametrize("name", FEATURES.names())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar
@@ -76,6 +77,13 @@ class SyntheticDataset(DatasetAdapter):
     sample_rate: ClassVar[int]
     n_artists: ClassVar[int]
     default_seed: ClassVar[int] = 0
+    # the fake tree's size: a few one-second clips, enough for 2 folds of every quadrant
+    smoke_params: ClassVar[Mapping[str, Any]] = {
+        "n_clips": 12,
+        "duration_s": 1.0,
+        "sample_rate": 8000,
+        "n_artists": 3,
+    }
 
     def __init__(
         self,
@@ -134,6 +142,14 @@ class SyntheticDataset(DatasetAdapter):
                 f"-a{config.n_artists}"
             )
         return cache / "datasets" / folder
+
+    @classmethod
+    def fake_tree(cls, root: Path) -> Path:
+        """A generated folder at the tiny ``smoke_params`` size: the real manifest and WAVs,
+        written by the same generator, so opening it with ``smoke_params`` reads it back."""
+        root.mkdir(parents=True, exist_ok=True)
+        generate(root, cls.make_config(**cls.smoke_params), cls.version, cls.name)
+        return root
 
     # --- generation ----------------------------------------------------------
     @property
