@@ -405,3 +405,17 @@ def test_method_checks_catch_a_method_that_breaks_the_rules():
         check_fit_attributes("careless", before, method)
     with pytest.raises(pytest.fail.Exception, match="fitted careless cannot be pickled"):
         check_pickle_round_trip("careless", method, fold, method.predict(fold))
+
+
+def test_a_kept_fit_context_is_detached_when_pickled(tmp_path):
+    """A method may keep its FitContext (sssl logs at predict time); its closures stay behind."""
+    from mer_bench.errors import TaskError
+
+    method = METHODS.get("chance")(seed=0)
+    method._ctx = _cpu_context(tmp_path)  # make_trainer is a lambda: not picklable as is
+    clone = pickle.loads(pickle.dumps(method))
+    assert clone._ctx.out_dir == tmp_path and clone._ctx.tracker is None
+    clone._ctx.log_metrics({"sssl_short_test_clips": 1.0})  # no tracker: logs nothing
+    with pytest.raises(TaskError, match="unpickled"):
+        clone._ctx.make_trainer(max_epochs=1)
+    assert method._ctx.make_trainer is not clone._ctx.make_trainer  # the original is untouched
