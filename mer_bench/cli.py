@@ -128,7 +128,7 @@ def list_plugins(
     if what not in choices:
         raise MerBenchError(f"cannot list {what!r}; choose from {sorted(choices)}")
     if what in ("datasets", "all"):
-        table = Table("dataset", "version", "tasks", "licence", title="datasets")
+        table = Table("dataset", "version", "tasks", "license", title="datasets")
         for name, cls in DATASETS.items():
             table.add_row(
                 name, cls.version, ", ".join(sorted(k.value for k in cls.task_kinds)), cls.license
@@ -579,14 +579,14 @@ def data_check(
 
 @data_app.command("info")
 def data_info(dataset: Annotated[str, typer.Argument(help="Dataset name.")]) -> None:
-    """Citation, licence, homepage, download instructions and expected layout."""
+    """Citation, license, homepage, download instructions and expected layout."""
     from mer_bench.data import DATASETS
 
     cls = DATASETS.get(dataset)
     console.print(f"[bold]{cls.name}[/bold] (version {cls.version})", highlight=False)
     for label, text in (
         ("homepage", cls.homepage),
-        ("licence", cls.license),
+        ("license", cls.license),
         ("citation", cls.citation),
         ("how to obtain", cls.download_info),
     ):

@@ -188,7 +188,7 @@ class DeamAdapter(AnnotatedDataset):
     )
     license = (
         "Annotations: free for research use (see homepage). Audio: Creative Commons "
-        "licences (Free Music Archive, Jamendo, MedleyDB); check each song's licence."
+        "licenses (Free Music Archive, Jamendo, MedleyDB); check each song's license."
     )
     homepage = "https://cvml.unige.ch/databases/DEAM/"
     download_info = (

@@ -131,7 +131,7 @@ class EmoMusicAdapter(AnnotatedDataset):
     )
     license = (
         "Annotations: free for research use (see homepage). Audio: Creative Commons "
-        "licences from the Free Music Archive; each clip's licence is in its ID3 TCOP tag."
+        "licenses from the Free Music Archive; each clip's license is in its ID3 TCOP tag."
     )
     homepage = "https://cvml.unige.ch/databases/emoMusic/"
     download_info = (
