@@ -1,8 +1,9 @@
 """Fast tests of the DEAM, PMEmo, 4Q and EiM adapters on tiny fake folders.
 
-The fakes (tests/fakes/datasets.py) copy the real headers and quirks; labels
-are deterministic functions of the song id (``truth``) so expected canonical
-values can be computed here.
+The fakes are the adapters' own ``fake_tree`` builders (with these tests'
+defaults in tests/fakes/datasets.py): they copy the real headers and quirks;
+labels are deterministic functions of the song id (``truth``) so expected
+canonical values can be computed here.
 """
 
 from __future__ import annotations
