@@ -18,8 +18,11 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Maps names (and aliases) to registered objects of one family."""
 
-    def __init__(self, family: str) -> None:
+    def __init__(self, family: str, *, named: bool = False) -> None:
+        """``named``: every plug-in of the family declares a ``name`` attribute (datasets,
+        extractors, methods), which must then equal the name it is registered under."""
         self.family = family
+        self.named = named
         self._items: dict[str, T] = {}
         self._aliases: dict[str, str] = {}
 
@@ -27,6 +30,7 @@ class Registry(Generic[T]):
         """Decorator registering ``obj`` under ``name`` (and optional aliases)."""
 
         def decorator(obj: T) -> T:
+            self._check_name(name, obj)
             for key in (name, *aliases):
                 if key in self._items or key in self._aliases:
                     raise ValueError(f"{self.family} {key!r} is registered twice")
@@ -36,6 +40,29 @@ class Registry(Generic[T]):
             return obj
 
         return decorator
+
+    def _check_name(self, name: str, obj: T) -> None:
+        """The plug-in's own ``name`` must be the registered one.
+
+        The name is written twice (decorator and class constant) and both are
+        used: the registry looks plug-ins up by the first, run tags, cache keys
+        and error messages print the second. A copy-pasted module that changed
+        only one of them would file results under another plug-in's name.
+        """
+        declared = getattr(obj, "name", None)
+        if declared is None and not self.named:
+            return
+        label = getattr(obj, "__qualname__", repr(obj))
+        if declared is None:
+            raise ValueError(
+                f"{self.family} {label} registered as {name!r} declares no `name`; "
+                f"add `name = {name!r}` to the class"
+            )
+        if declared != name:
+            raise ValueError(
+                f"{self.family} {label} is registered as {name!r} but its `name` is "
+                f"{declared!r}; the two must be equal (change one of them)"
+            )
 
     def canonical(self, name: str) -> str:
         """Resolve an alias to the registered name; raise a helpful error if unknown."""

@@ -92,8 +92,14 @@ class _FitCache:
             with open(tmp, "wb") as fh:
                 pickle.dump(method, fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)
-        except Exception:  # not picklable: in-memory re-use only
+        except Exception as exc:  # not picklable: in-memory re-use only, and say so
             tmp.unlink(missing_ok=True)
+            warnings.warn(
+                f"method {getattr(method, 'name', type(method).__name__)!r} cannot be pickled "
+                f"({type(exc).__name__}: {exc}); a resumed sweep will refit it. Every method "
+                "must pickle (see Method's docstring and tests/test_contracts.py)",
+                stacklevel=2,
+            )
 
 
 def default_study_name(spec: RunSpec) -> str:

@@ -227,6 +227,15 @@ class EmotionBridge:
             ) from None
 
 
+@dataclass(frozen=True)
+class NoParams:
+    """The ``Params`` of a plug-in (method or feature extractor) without hyper-parameters.
+
+    One class for both families, so ``make_params``, config hashing and sweeps
+    treat "no parameters" the same way everywhere.
+    """
+
+
 def dataset_label(dataset: str, music_dataset: str | None = None) -> str:
     """How runs and tables name their data: ``alm+audioset-mood`` for a text/music pair."""
     return f"{dataset}+{music_dataset}" if music_dataset else dataset

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mer_bench.data.audio import audio_info, content_hash, load_audio, write_wav
+from mer_bench.data.audio import audio_info, load_audio, write_wav
 from mer_bench.errors import AudioError
+from mer_bench.hashing import sha256_file
 
 
 def _tone(sr=16000, seconds=1.0, channels=1):
@@ -72,6 +73,6 @@ def test_write_wav_is_atomic_and_hash_tracks_content(tmp_path):
     path = tmp_path / "a" / "b.wav"
     write_wav(path, _tone(), 16000)
     assert path.is_file() and not list(path.parent.glob(".*.tmp"))
-    h1 = content_hash(path)
+    h1 = sha256_file(path)
     write_wav(path, _tone() * 0.5, 16000)
-    assert content_hash(path) != h1
+    assert sha256_file(path) != h1

@@ -8,30 +8,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mer_bench.data.audioset_mood import AudioSetMoodAdapter, clip_names
+from mer_bench.data.audioset_mood import FAKE_CLASSES, AudioSetMoodAdapter, clip_names
 from mer_bench.errors import ConfigError, DatasetError
 from mer_bench.types import Task, TaskKind
 
 SR = 8000
-LABELS_HEADER = "index,mid,display_name"
-# rows as in class_labels_indices.csv: quoted names, some with commas
-STANDARD_CLASSES = [
-    ('0,/m/09x0r,"Speech"'),
-    ('1,/m/05zppz,"Male speech, man speaking"'),
-    ('137,/m/04rlf,"Music"'),
-    ('276,/t/dd00031,"Happy music"'),
-    ('277,/t/dd00032,"Funny music"'),
-    ('278,/t/dd00033,"Sad music"'),
-    ('279,/t/dd00034,"Tender music"'),
-    ('280,/t/dd00035,"Exciting music"'),
-    ('281,/t/dd00036,"Angry music"'),
-    ('282,/t/dd00037,"Scary music"'),
-]
-COMMENTS = [
-    "# Segments csv created Sun Mar  5 10:54:25 2017",
-    "# num_ytids=5, num_segs=5, num_unique_labels=527, num_positive_labels=9",
-    "# YTID, start_seconds, end_seconds, positive_labels",
-]
+STANDARD_CLASSES = list(FAKE_CLASSES)  # as in class_labels_indices.csv
 EVAL_ROWS = [
     '-0AbCdEfGhI, 30.000, 40.000, "/m/04rlf,/t/dd00031"',  # happy (with Music)
     'evSad000001, 0.000, 10.000, "/t/dd00033"',  # sad
@@ -47,16 +29,20 @@ BALANCED_ROWS = [
 ]
 
 
+CLIPS = (
+    "audio/-0AbCdEfGhI.wav",  # {YTID}
+    "evSad000001_0.flac",  # {YTID}_{start as int}, in the root
+    "audio/trExcite001_20.000.wav",  # {YTID}_{start as in the CSV}
+    "audio/YtrTender001.wav",  # Y{YTID}
+    "audio/evMulti0001.wav",  # of a left-out segment
+    "audio/stranger0001.wav",  # of no segment
+)
+
+
 def write_clip(path: Path, seconds: float = 10.0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     t = np.arange(int(seconds * SR)) / SR
     sf.write(str(path), (0.2 * np.sin(2 * np.pi * 330.0 * t)).astype(np.float32), SR)
-    return path
-
-
-def write_lines(path: Path, lines: list[str]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
@@ -68,19 +54,14 @@ def make_audioset(
     balanced_rows: list[str] | None = BALANCED_ROWS,
     audio: bool = True,
 ) -> Path:
-    write_lines(root / "class_labels_indices.csv", [LABELS_HEADER, *classes])
-    if eval_rows is not None:
-        write_lines(root / "eval_segments.csv", COMMENTS + eval_rows)
-    if balanced_rows is not None:
-        write_lines(root / "balanced_train_segments.csv", COMMENTS + balanced_rows)
-    if audio:
-        write_clip(root / "audio" / "-0AbCdEfGhI.wav")  # {YTID}
-        write_clip(root / "evSad000001_0.flac")  # {YTID}_{start as int}, in the root
-        write_clip(root / "audio" / "trExcite001_20.000.wav")  # {YTID}_{start as in the CSV}
-        write_clip(root / "audio" / "YtrTender001.wav")  # Y{YTID}
-        write_clip(root / "audio" / "evMulti0001.wav")  # of a left-out segment
-        write_clip(root / "audio" / "stranger0001.wav")  # of no segment
-    return root
+    """The adapter's fake tree with this module's defective rows and clips."""
+    return AudioSetMoodAdapter.fake_tree(
+        root,
+        classes=classes,
+        eval_rows=eval_rows,
+        balanced_rows=balanced_rows,
+        clips=CLIPS if audio else (),
+    )
 
 
 @pytest.fixture

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
 import pytest
 
 from mer_bench.config import RunSpec
-from mer_bench.data import DATASETS
+from mer_bench.data import DATASETS, DatasetAdapter
 from mer_bench.errors import ConfigError
 from mer_bench.features import FEATURES
 from mer_bench.methods import METHODS, FitContext, FoldData
@@ -29,6 +32,54 @@ def test_dataset_declares_its_card(name):
         assert isinstance(value, str) and value.strip(), f"{name}.{attr} is empty"
     assert cls.task_kinds and all(isinstance(k, TaskKind) for k in cls.task_kinds)
     assert cls.root_env_var().startswith("MER_BENCH_")
+
+
+def check_fake_tree(cls: type[DatasetAdapter], folder: Path) -> None:
+    """Build ``cls``'s fake tree and load it through the whole adapter contract."""
+    try:
+        root = cls.fake_tree(folder)
+    except NotImplementedError as exc:
+        pytest.fail(str(exc))
+    adapter = cls(root, **cls.smoke_params)
+    tracks = adapter.tracks()
+    assert tracks, f"{cls.name}: the fake tree at {root} yields no tracks"
+    ids = [t.id for t in tracks]
+    assert len(set(ids)) == len(ids)
+    report = adapter.validate()
+    assert report.ok(), f"{cls.name}: the clean fake tree has errors:\n{report.render()}"
+    if adapter.modality == "audio":
+        wave = adapter.load_audio(tracks[0], 8000)
+        assert wave.dtype == np.float32 and wave.ndim == 1 and len(wave) > 0
+    for kind in sorted(cls.task_kinds, key=lambda k: k.value):
+        task = Task(cls.name, kind)
+        labelled = {t.id for t in tracks if task.has_label(t)}
+        assert labelled, f"{cls.name} declares {kind.value} but no fake track carries it"
+        folds = adapter.splits("kfold:2", seed=0, task=task)
+        assert len(folds) == 2
+        for split in folds:
+            parts = [set(split.train), set(split.val), set(split.test)]
+            assert sum(len(p) for p in parts) == len(set().union(*parts)), "parts overlap"
+            assert set().union(*parts) == labelled, f"{kind.value}: split covers other ids"
+        tests = [set(split.test) for split in folds]
+        assert not tests[0] & tests[1] and tests[0] | tests[1] == labelled
+
+
+@pytest.mark.usefixtures("no_env_roots")
+@pytest.mark.parametrize("name", DATASETS.names())
+def test_dataset_loads_its_fake_tree(name, tmp_path):
+    check_fake_tree(DATASETS.get(name), tmp_path / name)
+
+
+def test_a_dataset_without_a_fake_tree_fails_the_contract(tmp_path):
+    class Bare(DatasetAdapter):
+        name = version = citation = license = homepage = download_info = "bare"
+        task_kinds = frozenset({TaskKind.QUADRANT})
+
+        def _load_tracks(self):
+            return []
+
+    with pytest.raises(pytest.fail.Exception, match="'bare' .* has no fake-tree builder"):
+        check_fake_tree(Bare, tmp_path)
 
 
 @pytest.mark.parametrize("name", FEATURES.names())
@@ -89,28 +140,39 @@ def feature_arrays(synth_small):
     }
 
 
-@pytest.mark.parametrize("name,kind", list(_method_task_cases()))
-def test_method_fits_predicts_and_is_scored(name, kind, synth_small, feature_arrays, tmp_path):
-    cls = METHODS.get(name)
-    assert dataclasses.is_dataclass(cls.Params) and cls.Params.__dataclass_params__.frozen
-    task = Task(synth_small.name, kind)
-    split = synth_small.splits("kfold:4", 0, task)[0]
+def _music_folds(cls, kind, dataset, feature_arrays) -> tuple[FoldData, FoldData, FoldData]:
+    """Train, validation and test parts of the first kfold:4 fold for ``cls`` on ``kind``."""
+    task = Task(dataset.name, kind)
+    split = dataset.splits("kfold:4", 0, task)[0]
     features = feature_arrays["logmel" if cls.consumes == "sequences" else "mfcc"]
 
     def part(ids):
-        tracks = tuple(synth_small.track(i) for i in ids)
+        tracks = tuple(dataset.track(i) for i in ids)
         return FoldData(
             task,
             tracks,
             tuple(features[i] for i in ids),
             tuple(task.target(t) for t in tracks),
-            synth_small.load_audio,
+            dataset.load_audio,
         )
 
-    train, val, test = part(split.train), part(split.val), part(split.test)
-    method = cls(cls.make_params(smoke=True), seed=0)
-    assert method.fit(train, val, _cpu_context(tmp_path)) is method
-    prediction = method.predict(test)
+    return part(split.train), part(split.val), part(split.test)
+
+
+@pytest.mark.parametrize("name,kind", list(_method_task_cases()))
+def test_method_fits_predicts_and_is_scored(
+    name, kind, synth_small, feature_arrays, fitted, tmp_path
+):
+    cls = METHODS.get(name)
+    assert dataclasses.is_dataclass(cls.Params) and cls.Params.__dataclass_params__.frozen
+    if kind is _check_kind(cls):  # the fit the method checks below share
+        first = fitted(name)
+        test, prediction = first.folds[2], first.prediction
+    else:
+        train, val, test = _music_folds(cls, kind, synth_small, feature_arrays)
+        method = cls(cls.make_params(smoke=True), seed=0)
+        assert method.fit(train, val, _cpu_context(tmp_path)) is method
+        prediction = method.predict(test)
     if kind.is_classification:
         assert np.asarray(prediction).shape == (len(test), kind.n_classes)
     elif kind is TaskKind.STATIC_VA:
@@ -205,14 +267,155 @@ def text2music_folds(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", _text2music_methods())
-def test_text2music_method_ranks_every_clip_for_every_text(name, text2music_folds, tmp_path):
+def test_text2music_method_ranks_every_clip_for_every_text(
+    name, text2music_folds, fitted, tmp_path
+):
     cls = METHODS.get(name)
     train, val, test = (text2music_folds[k] for k in ("train", "val", "test"))
     assert test.texts and test.tracks and test.bridge is not None
-    method = cls(cls.make_params(smoke=True), seed=0)
-    assert method.fit(train, val, _cpu_context(tmp_path)) is method
-    prediction = np.asarray(method.predict(test))
+    if _check_kind(cls) is TaskKind.TEXT2MUSIC_RETRIEVAL:  # fitted once for all checks
+        prediction = np.asarray(fitted(name).prediction)
+    else:
+        method = cls(cls.make_params(smoke=True), seed=0)
+        assert method.fit(train, val, _cpu_context(tmp_path)) is method
+        prediction = np.asarray(method.predict(test))
     assert prediction.shape == (len(test.texts), len(test.tracks))
     assert np.all(np.isfinite(prediction))
     metrics = score(TaskKind.TEXT2MUSIC_RETRIEVAL, truth(test), prediction)
     assert 0 < metrics["mrr"] <= 1 and 0 <= metrics["precision@5"] <= 1
+
+
+# --------------------------------------------------------------------------
+# scikit-learn-style checks of every method (the rules in Method's docstring)
+# --------------------------------------------------------------------------
+@dataclasses.dataclass
+class _Fitted:
+    method: Any
+    before: dict[str, Any]  # the instance's attributes before ``fit``
+    folds: tuple[FoldData, FoldData, FoldData]
+    prediction: Any  # of the test part, right after ``fit``
+
+
+def _check_kind(cls) -> TaskKind:
+    """The task a method's contract checks fit it on: its first music task, else text2music."""
+    kinds = sorted(cls.supports & set(MUSIC_TASKS), key=lambda k: k.value)
+    return kinds[0] if kinds else TaskKind.TEXT2MUSIC_RETRIEVAL
+
+
+@pytest.fixture(scope="module")
+def fitted(request, synth_small, feature_arrays, tmp_path_factory):
+    """``fitted(name)``: the method fitted once with its smoke parameters and seed 0 on
+    ``_check_kind`` (text-only methods: one synth-text fold), shared by every check."""
+    cache: dict[str, _Fitted] = {}
+
+    def get(name: str) -> _Fitted:
+        if name not in cache:
+            cls = METHODS.get(name)
+            kind = _check_kind(cls)
+            if kind is TaskKind.TEXT2MUSIC_RETRIEVAL:
+                t2m = request.getfixturevalue("text2music_folds")
+                folds = (t2m["train"], t2m["val"], t2m["test"])
+            else:
+                folds = _music_folds(cls, kind, synth_small, feature_arrays)
+            method = cls(cls.make_params(smoke=True), seed=0)
+            before = dict(vars(method))
+            ctx = _cpu_context(tmp_path_factory.mktemp(name))
+            assert method.fit(folds[0], folds[1], ctx) is method
+            cache[name] = _Fitted(method, before, folds, method.predict(folds[2]))
+        return cache[name]
+
+    return get
+
+
+def _assert_same(a: Any, b: Any, exact: bool) -> None:
+    """Predictions equal in structure and values (arrays, lists of arrays, dicts of them)."""
+    if isinstance(a, dict):
+        assert sorted(a) == sorted(b)
+        for key in a:
+            _assert_same(a[key], b[key], exact)
+    elif isinstance(a, list | tuple) and a and np.ndim(a[0]) > 0 and not isinstance(a, np.ndarray):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _assert_same(x, y, exact)
+    elif exact:
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    else:  # same seed: equal up to floating-point reduction order
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_method_same_seed_same_predictions(name, fitted, tmp_path):
+    first = fitted(name)
+    cls = METHODS.get(name)
+    again = cls(cls.make_params(smoke=True), seed=0)
+    train, val, test = first.folds
+    _assert_same(first.prediction, again.fit(train, val, _cpu_context(tmp_path)).predict(test),
+                 exact=False)  # fmt: skip
+
+
+def check_pickle_round_trip(name: str, method: Any, test: FoldData, prediction: Any) -> None:
+    """A fitted method pickles, and the copy predicts exactly what the original did."""
+    try:
+        blob = pickle.dumps(method, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # the sweep cache would keep it in memory only
+        pytest.fail(f"fitted {name} cannot be pickled: {type(exc).__name__}: {exc}")
+    clone = pickle.loads(blob)
+    assert type(clone) is type(method) and clone.params == method.params
+    _assert_same(prediction, clone.predict(test), exact=True)
+
+
+def check_fit_attributes(name: str, before: dict[str, Any], method: Any) -> None:
+    """``fit`` added no public attribute and replaced none (see Method's docstring)."""
+    after = vars(method)
+    added = sorted(k for k in set(after) - set(before) if not k.startswith("_"))
+    assert not added, f"{name}.fit adds public attributes {added}; name them _{added[0]}"
+    for key, value in before.items():
+        if not key.startswith("_"):
+            assert after[key] is value, f"{name}.fit replaced the public attribute {key!r}"
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_fitted_method_pickles_and_predicts_the_same(name, fitted):
+    first = fitted(name)
+    check_pickle_round_trip(name, first.method, first.folds[2], first.prediction)
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_fit_adds_no_public_attributes(name, fitted):
+    first = fitted(name)
+    check_fit_attributes(name, first.before, first.method)
+
+
+def test_method_checks_catch_a_method_that_breaks_the_rules():
+    """The checks fail on a method that keeps a closure and a public fitted attribute."""
+
+    class Careless(METHODS.get("chance")):
+        def fit(self, train, val, ctx):
+            super().fit(train, val, ctx)
+            self.classes_ = 4
+            self._rescale = lambda x: x
+            return self
+
+    task = Task("x", TaskKind.QUADRANT)
+    fold = FoldData(task, (), targets=())
+    method = Careless(seed=0)
+    before = dict(vars(method))
+    method.fit(fold, fold, None)
+    with pytest.raises(AssertionError, match=r"adds public attributes \['classes_'\]"):
+        check_fit_attributes("careless", before, method)
+    with pytest.raises(pytest.fail.Exception, match="fitted careless cannot be pickled"):
+        check_pickle_round_trip("careless", method, fold, method.predict(fold))
+
+
+def test_a_kept_fit_context_is_detached_when_pickled(tmp_path):
+    """A method may keep its FitContext (sssl logs at predict time); its closures stay behind."""
+    from mer_bench.errors import TaskError
+
+    method = METHODS.get("chance")(seed=0)
+    method._ctx = _cpu_context(tmp_path)  # make_trainer is a lambda: not picklable as is
+    clone = pickle.loads(pickle.dumps(method))
+    assert clone._ctx.out_dir == tmp_path and clone._ctx.tracker is None
+    clone._ctx.log_metrics({"sssl_short_test_clips": 1.0})  # no tracker: logs nothing
+    with pytest.raises(TaskError, match="unpickled"):
+        clone._ctx.make_trainer(max_epochs=1)
+    assert method._ctx.make_trainer is not clone._ctx.make_trainer  # the original is untouched

@@ -1,8 +1,9 @@
 """Fast tests of the DEAM, PMEmo, 4Q and EiM adapters on tiny fake folders.
 
-The fakes (tests/fakes/datasets.py) copy the real headers and quirks; labels
-are deterministic functions of the song id (``truth``) so expected canonical
-values can be computed here.
+The fakes are the adapters' own ``fake_tree`` builders (with these tests'
+defaults in tests/fakes/datasets.py): they copy the real headers and quirks;
+labels are deterministic functions of the song id (``truth``) so expected
+canonical values can be computed here.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from fakes.datasets import (
 )
 
 from mer_bench.data import DATASETS
-from mer_bench.data._tables import column_key, norm_id, read_table
 from mer_bench.data.deam import DeamAdapter
 from mer_bench.data.emomusic import EmoMusicAdapter
+from mer_bench.data.files import column_key, norm_id
 from mer_bench.data.fourq import FourQAdapter, parse_quadrant
 from mer_bench.data.pmemo import PMEmoAdapter
+from mer_bench.data.tables import read_table
 from mer_bench.errors import DatasetError
 from mer_bench.types import Task, TaskKind
 

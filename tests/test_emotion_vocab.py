@@ -10,7 +10,8 @@ from fakes.datasets import fourq_songs, make_4q
 
 from mer_bench.data import emotion_vocab as ev
 from mer_bench.data.fourq import FourQAdapter
-from mer_bench.data.synthetic import MOOD_TAGS, SynthDataset, SynthSmallDataset
+from mer_bench.data.synth_plan import MOOD_TAGS
+from mer_bench.data.synthetic import SynthDataset, SynthSmallDataset
 from mer_bench.errors import DatasetError, TaskError
 from mer_bench.types import Task, TaskKind
 

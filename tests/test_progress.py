@@ -138,7 +138,7 @@ def test_neural_run_in_tmux_shows_progress(tmp_path):
 
 
 def test_package_metadata_installs_without_setuptools_warnings(monkeypatch):
-    """``pip install -e .`` printed setuptools' licence deprecation: none is left."""
+    """``pip install -e .`` printed setuptools' license deprecation: none is left."""
     from setuptools.config.pyprojecttoml import apply_configuration
     from setuptools.dist import Distribution
 

@@ -91,3 +91,15 @@ def test_commands_in_readme_parse():
             cmd, rest = cmd.get_command(ctx, rest[0]), rest[1:]
             assert cmd is not None, command
         cmd.make_context(sub, list(rest))  # raises on an unknown option
+
+
+def test_one_spelling_of_license():
+    """The card field is ``license``; messages and docs spell it the same way."""
+    british = "licen" + "ce"
+    files = [
+        REPO / "README.md",
+        *(REPO / "mer_bench").rglob("*.py"),
+        *(REPO / "tests").rglob("*.py"),
+    ]
+    offenders = [str(f.relative_to(REPO)) for f in files if british in f.read_text().lower()]
+    assert not offenders, f"spell it 'license' in {offenders}"

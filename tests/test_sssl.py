@@ -126,7 +126,7 @@ def test_no_test_clip_is_segmented_or_decoded_while_fitting(name, tmp_path):
     method.fit(_fold(train, spy), _fold(val, spy), _ctx(tmp_path))
     test_ids = {t.id for t in test}
     assert spy.calls and not test_ids & set(spy.calls)
-    table = method.train_table_
+    table = method._train_table
     assert set(table.clip_ids) == {t.id for t in train}
     assert not test_ids & {table.clip_ids[c] for c in table.clip}
     assert len(table) == 8 * 2  # 2 s clips, 1 s segments, 1 s hop
@@ -145,7 +145,7 @@ def test_short_clips_are_reported_and_still_predicted(tmp_path, caplog):
     assert "shorter than one 1 s segment" in caplog.text and "c_6" in caplog.text
     assert tracker.metrics["sssl_short_train_clips"] == 1
     assert tracker.metrics["sssl_train_segments"] == 12
-    assert "c_6" not in {method.train_table_.clip_ids[c] for c in method.train_table_.clip}
+    assert "c_6" not in {method._train_table.clip_ids[c] for c in method._train_table.clip}
     scores = method.predict(_fold(test, _tone_clip))
     assert scores.shape == (2, 2) and np.all(np.isfinite(scores))
     assert tracker.metrics["sssl_short_test_clips"] == 1

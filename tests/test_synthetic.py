@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mer_bench.data import DATASETS
+from mer_bench.data import DATASETS, synth_plan
 from mer_bench.data import synthetic as synth
 from mer_bench.data.synthetic import SynthDataset, SynthSmallDataset
 from mer_bench.errors import DatasetError
@@ -85,7 +85,7 @@ def test_tracks_fields(small: SynthSmallDataset) -> None:
         assert all(-1.0 <= v <= 1.0 for v in t.static_va)
         assert np.abs(t.dynamic_va).max() <= 1.0
         assert len(t.tags) == 1
-        assert t.tags[0] in synth.MOOD_TAGS[t.effective_quadrant()]
+        assert t.tags[0] in synth_plan.MOOD_TAGS[t.effective_quadrant()]
         assert t.meta["official_split"] in ("train", "val", "test")
         assert t.artist is not None
     assert len({t.artist for t in tracks}) == 8
@@ -98,14 +98,14 @@ def test_tracks_fields(small: SynthSmallDataset) -> None:
 
 def test_labels_follow_the_known_formulas(small: SynthSmallDataset) -> None:
     """Static = mean of the noiseless curve + small noise; dynamic follows the envelopes."""
-    times = synth.frame_times(small.config)
+    times = synth_plan.frame_times(small.config)
     loud_dev, arousal_dev = [], []
     for plan, track in zip(small.plans(), small.tracks(), strict=True):
         assert plan.id == track.id
-        clean = synth.valence_arousal(plan, times)
+        clean = synth_plan.valence_arousal(plan, times)
         assert np.abs(track.dynamic_va - clean).max() < 0.2
         assert np.abs(np.asarray(track.static_va) - clean.mean(axis=0)).max() < 0.25
-        loud = synth.drift_curve(plan.loudness, plan.loudness_drift, times)
+        loud = synth_plan.drift_curve(plan.loudness, plan.loudness_drift, times)
         loud_dev.extend(loud - loud.mean())
         arousal_dev.extend(clean[:, 1] - clean[:, 1].mean())
     # arousal drifts within each clip together with the loudness envelope
@@ -118,7 +118,7 @@ def test_quadrants_are_balanced(small: SynthSmallDataset) -> None:
     assert set(counts) == {1, 2, 3, 4}
     assert all(6 <= c <= 18 for c in counts.values()), counts
     # the full benchmark too (labels are planned without rendering audio)
-    _, plans = synth.plan_dataset(SynthDataset.make_config())
+    _, plans = synth_plan.plan_dataset(SynthDataset.make_config())
     big = Counter(quadrant_of(*p.static_va) for p in plans)
     assert all(0.18 * 320 <= big[q] <= 0.32 * 320 for q in (1, 2, 3, 4)), big
     assert len({p.artist for p in plans}) == 16

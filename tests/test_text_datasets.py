@@ -20,7 +20,7 @@ from mer_bench.data.text import (
     EMOTION_CUES,
     SHARED_CUES,
     SynthTextDataset,
-    TextDatasetAdapter,
+    TextDataset,
     stratified_partition,
 )
 from mer_bench.errors import DatasetError
@@ -60,7 +60,7 @@ def test_stratified_partition_hand_worked():
     assert parts != stratified_partition(seven, ["q"] * 7, (70, 15, 15), seed=4)
 
 
-class _Tiny(TextDatasetAdapter):
+class _Tiny(TextDataset):
     """An unregistered text dataset with one of every per-item problem."""
 
     name = "tiny-text"
@@ -553,7 +553,7 @@ def test_text_datasets_are_registered_and_listed_by_the_cli(name, vocab):
     from mer_bench.cli import app
 
     cls = DATASETS.get(name)
-    assert issubclass(cls, TextDatasetAdapter) and cls.modality == "text"
+    assert issubclass(cls, TextDataset) and cls.modality == "text"
     assert cls.task_kinds == frozenset({TaskKind.TEXT2MUSIC_RETRIEVAL})
     assert cls.emotion_vocabulary == vocab
     result = CliRunner().invoke(app, ["data", "info", name])

@@ -53,11 +53,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from mer_bench.data._tables import decode
 from mer_bench.data.base import DATASETS
-from mer_bench.data.text import TextDatasetAdapter, stratified_partition
+from mer_bench.data.fakes import write_text
+from mer_bench.data.tables import decode
+from mer_bench.data.text import TextDataset, stratified_partition
 from mer_bench.errors import DatasetError
 from mer_bench.types import Split, Track
 
@@ -77,6 +78,39 @@ CODES: dict[str, tuple[str, str]] = {
     "4": ("happy", "Happy"),
     "6": ("sad", "Sad"),
     "7": ("surprised", "Surprised"),
+}
+
+# the fake tree: author -> (story, (SentID, code, sentence)..., how its file is written);
+# every emotion twice across the corpus, Potter's share held out as in the official split
+FAKE_STORIES: dict[str, tuple[str, tuple[tuple[int, str, str], ...], dict[str, Any]]] = {
+    "Grimms": (
+        "hansel_and_gretel",
+        (
+            (0, "2", "The witch was furious."),
+            (3, "4", "They danced happily in the clearing."),
+            (5, "3", "Gretel was terrified of the oven."),
+            (7, "6", "He wept for his lost sister."),
+        ),
+        {"crlf": True},
+    ),
+    "HCAndersen": (
+        "the_wind",
+        (
+            (1, "7", "What a surprise @ the castle!"),
+            (2, "4", "The prince smiled, caf\u00e9 and all."),
+            (4, "2", "The soldier cursed the old witch in anger."),
+        ),
+        {"encoding": "cp1252"},
+    ),
+    "Potter": (
+        "peter_rabbit",
+        (
+            (0, "3", "Peter was dreadfully frightened."),
+            (2, "6", "Mrs. Rabbit cried at the loss of the jacket."),
+            (5, "7", "To his astonishment the gate was open."),
+        ),
+        {},
+    ),
 }
 
 _MAX_DEPTH = 4
@@ -109,7 +143,7 @@ def find_author_dirs(root: Path) -> dict[str, list[Path]]:
 
 
 @DATASETS.register("alm")
-class AlmAdapter(TextDatasetAdapter):
+class AlmAdapter(TextDataset):
     """Alm's high-agreement fairy-tale sentences: anger, fearful, happy, sad, surprised.
 
     The root is the folder holding ``Grimms/``, ``HCAndersen/`` and
@@ -287,6 +321,20 @@ class AlmAdapter(TextDatasetAdapter):
                 f"{path.name}: {only_sent or 'none'}",
                 path=path,
             )
+
+    @classmethod
+    def fake_tree(cls, root: Path) -> Path:
+        """The three unpacked archives, a story each: ``agree-sent/`` (CRLF in Grimms,
+        Windows-1252 in HCAndersen, an ``@`` inside a sentence, a blank line), its
+        matching ``agreeID/`` file and the ``emmood/`` file the adapter does not read."""
+        for author, (story, sentences, options) in FAKE_STORIES.items():
+            folder = root / author
+            lines = [f"{i}@{code}@{text}" for i, code, text in sentences]
+            write_text(folder / AGREE_DIR / f"{story}{AGREE_SUFFIX}", [*lines, ""], **options)
+            ids = [str(i) for i, _, _ in sentences]
+            write_text(folder / AGREE_ID_DIR / f"{story}{AGREE_ID_SUFFIX}", ids)
+            write_text(folder / "emmood" / f"{story}.emmood", ["0:0\tA:A\tA:A\tignored"])
+        return root
 
     # --- splits --------------------------------------------------------------
     def official_split(self) -> Split:

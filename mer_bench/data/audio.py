@@ -9,7 +9,6 @@ What the decoder itself prints on stderr is re-printed with the file's name.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import tempfile
@@ -35,6 +34,7 @@ _STDERR_LOCK = threading.Lock()
 
 class TruncatedAudioError(AudioError):
     """The file decodes to much less audio than its header announces (a cut-off download)."""
+
 
 CropPolicy = Literal["start", "center"]
 PadPolicy = Literal["none", "zeros", "repeat"]
@@ -230,15 +230,6 @@ def _crop_or_pad(
         return np.pad(wave, ((0, 0), (0, short)))
     reps = int(np.ceil(want / wave.shape[-1]))
     return np.tile(wave, (1, reps))[:, :want]
-
-
-def content_hash(path: Path | str, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes: the audio part of a feature-cache key."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_wav(path: Path, wave: np.ndarray, sr: int) -> None:

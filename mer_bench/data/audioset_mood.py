@@ -21,11 +21,15 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from mer_bench.data._tables import AUDIO_EXTENSIONS, AnnotatedDataset, read_table
+from mer_bench.data.annotated import AnnotatedDataset
 from mer_bench.data.base import DATASETS
+from mer_bench.data.fakes import write_clip, write_text
+from mer_bench.data.files import AUDIO_EXTENSIONS
+from mer_bench.data.tables import read_table
 from mer_bench.errors import DatasetError
 from mer_bench.types import Split, TaskKind, Track
 
@@ -47,6 +51,42 @@ MOOD_CLASSES: dict[str, str] = {
     "Scary music": "scary",
 }
 AUDIO_DIR = "audio"
+
+# the fake tree (``fake_tree``): rows as in class_labels_indices.csv and the segment files
+FAKE_CLASSES = (
+    '0,/m/09x0r,"Speech"',
+    '1,/m/05zppz,"Male speech, man speaking"',
+    '137,/m/04rlf,"Music"',
+    '276,/t/dd00031,"Happy music"',
+    '277,/t/dd00032,"Funny music"',
+    '278,/t/dd00033,"Sad music"',
+    '279,/t/dd00034,"Tender music"',
+    '280,/t/dd00035,"Exciting music"',
+    '281,/t/dd00036,"Angry music"',
+    '282,/t/dd00037,"Scary music"',
+)
+FAKE_EVAL_ROWS = (
+    '-0AbCdEfGhI, 30.000, 40.000, "/m/04rlf,/t/dd00031"',  # happy (with Music)
+    'evSad000001, 0.000, 10.000, "/t/dd00033"',  # sad
+    'evAngry0001, 0.000, 10.000, "/t/dd00036"',  # angry
+    'evMulti0001, 10.000, 20.000, "/t/dd00031,/t/dd00033"',  # two moods: left out
+    'evSpeech001, 0.000, 10.000, "/m/09x0r,/m/05zppz"',  # no mood: ignored
+)
+FAKE_BALANCED_ROWS = (
+    'trExcite001, 20.000, 30.000, "/t/dd00035"',  # exciting
+    'trScary0001, 5.500, 15.500, "/t/dd00037,/m/04rlf"',  # scary
+    'trTender001, 0.000, 10.000, "/t/dd00034"',  # tender
+    'trFunny0001, 0.000, 10.000, "/t/dd00032"',  # funny
+)
+FAKE_CLIPS = (
+    "audio/-0AbCdEfGhI.wav",  # {YTID}
+    "evSad000001_0.flac",  # {YTID}_{start as int}, in the root
+    "audio/evAngry0001_0_10.wav",  # {YTID}_{start}_{end}
+    "audio/trExcite001_20.000.wav",  # {YTID}_{start as in the CSV}
+    "audio/YtrTender001.wav",  # Y{YTID}
+    "audio/trScary0001.wav",
+    "audio/trFunny0001.ogg",
+)
 
 
 def clip_names(ytid: str, start: str, end: str) -> list[str]:
@@ -275,6 +315,33 @@ class AudioSetMoodAdapter(AnnotatedDataset):
         if not train or not test:
             return None
         return Split("official", train, (), test)
+
+    @classmethod
+    def fake_tree(
+        cls,
+        root: Path,
+        *,
+        classes: Sequence[str] = FAKE_CLASSES,
+        eval_rows: Sequence[str] | None = FAKE_EVAL_ROWS,
+        balanced_rows: Sequence[str] | None = FAKE_BALANCED_ROWS,
+        clips: Sequence[str] = FAKE_CLIPS,
+    ) -> Path:
+        """Google's CSV layout: ``class_labels_indices.csv`` (quoted names, some with
+        commas), segment files with the ``#`` comment header and quoted MID lists, and
+        10 s ``clips`` (paths below ``root``) named in each way ``clip_names`` accepts."""
+        write_text(root / LABELS, ["index,mid,display_name", *classes])
+        comments = [
+            "# Segments csv created Sun Mar  5 10:54:25 2017",
+            "# num_ytids=5, num_segs=5, num_unique_labels=527, num_positive_labels=9",
+            "# YTID, start_seconds, end_seconds, positive_labels",
+        ]
+        segments = {"eval_segments.csv": eval_rows, "balanced_train_segments.csv": balanced_rows}
+        for name, rows in segments.items():
+            if rows is not None:
+                write_text(root / name, [*comments, *rows])
+        for clip in clips:
+            write_clip(root / clip, 10.0)
+        return root
 
     def _audio_on_disk(self) -> dict[str, Path]:
         """Clips on disk, keyed by the track using them (else their stem); clips of

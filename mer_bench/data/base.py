@@ -6,11 +6,11 @@ import math
 import os
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -149,8 +149,25 @@ class ValidationReport:
 class DatasetAdapter(ABC):
     """Reads one dataset as its publisher distributes it. Nothing is downloaded.
 
-    Subclasses set the class constants, implement ``_load_tracks()`` and may
-    override ``official_split()`` and ``_validate_extra()``.
+    The hierarchy, in three lines:
+
+    * every dataset is a ``DatasetAdapter``: the card constants, ``tracks()``,
+      ``splits()``, ``validate()``, ``load_audio()``, and a ``fake_tree()`` builder;
+    * audio clips read from a publisher's annotation files extend ``AnnotatedDataset``
+      (``data/annotated.py``); audio generated on the fly extends ``SyntheticDataset``;
+    * text passages with one emotion each and no audio extend ``TextDataset`` (``data/text.py``).
+
+    Subclasses set the class constants, implement ``_load_tracks()`` and
+    ``fake_tree()``, and may override ``official_split()`` and ``_validate_extra()``.
+
+    Fake trees (as mirdata ships fixtures): ``fake_tree(root, **options)`` writes a
+    tiny copy of the dataset's published layout below ``root`` (a few tracks, the
+    real file names, headers and format quirks, short real audio where the dataset
+    has audio) and returns the folder to open; ``cls(folder, **cls.smoke_params)``
+    then reads it. Called without options it writes a *clean* tree, one that
+    ``validate()`` finds no error in; options let tests write defective variants.
+    The contract tests build every registered dataset's tree, so a dataset is
+    tested the moment it registers, and one without a builder fails there.
     """
 
     name: ClassVar[str]
@@ -168,6 +185,9 @@ class DatasetAdapter(ABC):
     # tracks in the dataset as published (None: whatever the folder holds is the whole);
     # a local copy with fewer is a subset, and leaderboard rows say so (e.g. 240/900)
     published_tracks: ClassVar[int | None] = None
+    # constructor keyword arguments the fake tree is opened with (e.g. a generated
+    # dataset's tiny size), as methods and extractors have ``smoke_params``
+    smoke_params: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, root: Path | str | None = None) -> None:
         resolved = Path(root).expanduser() if root is not None else self.default_root()
@@ -190,6 +210,18 @@ class DatasetAdapter(ABC):
                 f"Run `mer-bench data info {self.name}` for the expected layout."
             )
         self.root = resolved
+
+    # --- fake tree (tests) --------------------------------------------------
+    @classmethod
+    def fake_tree(cls, root: Path, **options: Any) -> Path:
+        """Write a tiny, format-faithful copy of this dataset below ``root``; return the
+        folder to pass as the adapter's root (see the class docstring)."""
+        raise NotImplementedError(
+            f"dataset {cls.name!r} ({cls.__module__}.{cls.__qualname__}) has no fake-tree "
+            "builder: define the classmethod `fake_tree(cls, root, **options) -> Path` that "
+            "writes a few tracks in the published layout (see DatasetAdapter.fake_tree), so "
+            "the contract tests can load it"
+        )
 
     # --- root resolution -------------------------------------------------
     @classmethod
@@ -247,6 +279,11 @@ class DatasetAdapter(ABC):
 
     def load_audio(self, track: Track, sr: int | None = None) -> np.ndarray:
         """Mono float32 waveform of ``track`` at ``sr`` (native rate when None)."""
+        if track.audio_path is None and self.modality == "text":
+            raise DatasetError(
+                f"dataset {self.name} is a text dataset: item {track.id} is a passage with no "
+                "audio. Use it as the text side of text2music_retrieval (Track.text)."
+            )
         if track.audio_path is None:
             raise AudioError(f"dataset {self.name}: track {track.id} has no audio file")
         wave, _ = load_audio(track.audio_path, sr)
@@ -389,4 +426,4 @@ class DatasetAdapter(ABC):
             )
 
 
-DATASETS: Registry[type[DatasetAdapter]] = Registry("dataset")
+DATASETS: Registry[type[DatasetAdapter]] = Registry("dataset", named=True)

@@ -9,30 +9,27 @@ MediaEval 2013 development/evaluation split (619 / 125) is the official one.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from mer_bench.data._tables import (
-    DYNAMIC_RATE_HZ,
-    AnnotatedDataset,
-    Dynamic,
-    Locator,
+from mer_bench.data.annotated import AnnotatedDataset
+from mer_bench.data.base import DATASETS, ValidationReport
+from mer_bench.data.curves import DYNAMIC_RATE_HZ, Dynamic, dynamic_tracks, read_wide_curves
+from mer_bench.data.fakes import canonical, curve, truth, wide_lines, write_clip, write_text
+from mer_bench.data.files import Locator, audio_index, id_sort_key
+from mer_bench.data.labels import CANONICAL, SAM_1_9
+from mer_bench.data.tables import (
     Meta,
     Static,
     Table,
-    audio_index,
     canonical_static,
-    dynamic_tracks,
-    id_sort_key,
     read_meta,
     read_static,
     read_table,
-    read_wide_curves,
 )
-from mer_bench.data.base import DATASETS, ValidationReport
-from mer_bench.data.labels import CANONICAL, SAM_1_9
 from mer_bench.errors import DatasetError
 from mer_bench.types import VA_ANNOTATED_TASKS, Split, Track, quadrant_of
 
@@ -55,6 +52,9 @@ KNOWN_SHA256 = {
     "arousal_cont_std.csv": "6d378f5fa8e27e21fa28fde214b1b0e167f2eb6e96528f18ab1737a8c9185c5e",
     "valence_cont_std.csv": "923cef6f5445ed3b8a6422f85a72cfefe9a443a6a9957a03bac259180a08c2c5",
 }
+
+FAKE_IDS = (2, 3, 4, 5, 7, 8, 10, 12)  # the fake tree's songs
+FAKE_FRAMES = 5  # its dynamic frames per song (the published files have 61: 15 s .. 45 s)
 
 SPLIT_TO_PART = {"development": "train", "evaluation": "test"}
 
@@ -131,7 +131,7 @@ class EmoMusicAdapter(AnnotatedDataset):
     )
     license = (
         "Annotations: free for research use (see homepage). Audio: Creative Commons "
-        "licences from the Free Music Archive; each clip's licence is in its ID3 TCOP tag."
+        "licenses from the Free Music Archive; each clip's license is in its ID3 TCOP tag."
     )
     homepage = "https://cvml.unige.ch/databases/emoMusic/"
     download_info = (
@@ -310,6 +310,49 @@ class EmoMusicAdapter(AnnotatedDataset):
     def _audio_on_disk(self) -> dict[str, Path]:
         self.tracks()
         return audio_index(self._clips_dir)
+
+    @classmethod
+    def fake_tree(
+        cls,
+        root: Path,
+        *,
+        ids: Sequence[int] = FAKE_IDS,
+        audio_ids: Sequence[int] | None = None,
+        extra_audio: Sequence[int] = (),
+        evaluation: Sequence[int] = (3, 10),
+        frames: int = FAKE_FRAMES,
+        clip_s: float = 16.5,
+    ) -> Path:
+        """An emoMusic folder: ``annotations/`` with the six published CSVs (tabs inside
+        the quoted ``songs_info.csv`` fields, wide 2 Hz curves from 15 s) and
+        ``clips_45seconds/`` with a clip per ``audio_ids`` song (default: every one)."""
+        ann = root / "annotations"
+        static = ["song_id,mean_arousal,std_arousal,mean_valence,std_valence"]
+        info = [
+            '"song_id","file_name","Artist","Song title","start of the segment (min.sec)",'
+            '"end of the segment (min.sec)","Genre","Mediaeval 2013 set"'
+        ]
+        valence, arousal = {}, {}
+        for song in ids:
+            v, a = truth(song)
+            static.append(f"{song},{a:g},1.1,{v:g},0.9")
+            split = "evaluation" if song in evaluation else "development"
+            info.append(
+                f'{song},"\t{song}.mp3","Artist {song % 3}\t","\tSong {song}\t","\t0.48\t",'
+                f'"\t1.33\t","\tBlues\t","{split}"'
+            )
+            valence[str(song)] = curve(canonical(v), frames, song, 0)
+            arousal[str(song)] = curve(canonical(a), frames, song, 1)
+        write_text(ann / STATIC, static)
+        write_text(ann / INFO, info)
+        write_text(ann / DYN_VALENCE, wide_lines(valence, frames))
+        write_text(ann / DYN_AROUSAL, wide_lines(arousal, frames))
+        spread = wide_lines({k: np.full(frames, 0.3) for k in valence}, frames)
+        for name in ("valence_cont_std.csv", "arousal_cont_std.csv"):
+            write_text(ann / name, spread)
+        for song in (*(ids if audio_ids is None else audio_ids), *extra_audio):
+            write_clip(root / CLIPS / f"{song}.mp3", clip_s)
+        return root
 
     # --- splits --------------------------------------------------------------
     def official_split(self) -> Split | None:

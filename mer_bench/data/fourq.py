@@ -9,20 +9,15 @@ copy; both are read with the shared tolerant reader.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from mer_bench.data._tables import (
-    AnnotatedDataset,
-    Meta,
-    Table,
-    audio_index,
-    id_sort_key,
-    read_meta,
-    read_table,
-    row_id,
-)
+from mer_bench.data.annotated import AnnotatedDataset
 from mer_bench.data.base import DATASETS, ValidationReport
+from mer_bench.data.fakes import write_clip, write_text
+from mer_bench.data.files import audio_index, id_sort_key
+from mer_bench.data.tables import Meta, Table, read_meta, read_table, row_id
 from mer_bench.errors import DatasetError
 from mer_bench.types import TaskKind, Track
 
@@ -43,6 +38,19 @@ QUADRANT_MOODS: dict[int, tuple[str, ...]] = {
     3: ("sad",),
     4: ("tender",),
 }
+
+
+FAKE_META_HEADER = (
+    '"Song","Artist","Title","Quadrant","PQuad","MoodsTotal","Moods","MoodsFoundStr",'
+    '"MoodsStr","MoodsStrSplit","Genres","GenresStr","Sample","SampleURL"'
+)
+FAKE_CLIP_S = 10.5  # above 4Q's minimum (its shortest real clips are 10.08 s)
+FAKE_ARTISTS = ("Einstürzende Neubauten", "Céline Dion", "Motörhead", "Gipsy Kings")
+
+
+def fake_songs(per_quadrant: int = 3) -> dict[str, int]:
+    """The fake tree's ``{song id: quadrant}``: MT-style ids, ``per_quadrant`` each."""
+    return {f"MT{q * 1000 + k:010d}": q for q in (1, 2, 3, 4) for k in range(per_quadrant)}
 
 
 def parse_quadrant(raw: str) -> int | None:
@@ -266,6 +274,38 @@ class FourQAdapter(AnnotatedDataset):
                 song,
                 ann_path,
             )
+
+    @classmethod
+    def fake_tree(
+        cls,
+        root: Path,
+        *,
+        per_quadrant: int = 3,
+        encoding: str = "latin-1",
+        audio: bool = True,
+        extra_audio: Sequence[str] = (),
+        clip_s: float = FAKE_CLIP_S,
+    ) -> Path:
+        """``root/MER_audio_taffc_dataset`` with the two CSVs (CRLF; the metadata in
+        latin-1 with umlauts in artist names) and ``Q1..Q4/`` holding the MP3s."""
+        base = root / DATASET_DIR
+        songs = fake_songs(per_quadrant)
+        ann = ["Song,Quadrant"] + [f"{s},Q{q}" for s, q in songs.items()]
+        write_text(base / ANNOTATIONS, ann, crlf=True)
+        meta = [FAKE_META_HEADER]
+        for k, (song, q) in enumerate(songs.items()):
+            artist = FAKE_ARTISTS[k % len(FAKE_ARTISTS)]
+            meta.append(
+                f'"{song}","{artist}","Title {k}","Q{q}",0.75,4,3,"fiery; sexy","Fiery; Sexy",'
+                f'"Fiery; Sexy",1,"Pop/Rock",1,"http://example.invalid/{song}.mp3"'
+            )
+        write_text(base / METADATA, meta, crlf=True, encoding=encoding)
+        write_text(base / "readme.txt", ["Panda et al. TAFFC Dataset - 2018"], crlf=True)
+        for song, q in songs.items() if audio else ():
+            write_clip(base / f"Q{q}" / f"{song}.mp3", clip_s)
+        for song in extra_audio:
+            write_clip(base / "Q1" / f"{song}.mp3", clip_s)
+        return root
 
     def _audio_on_disk(self) -> dict[str, Path]:
         self.tracks()

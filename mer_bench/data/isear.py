@@ -43,9 +43,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from mer_bench.data._tables import column_key, decode
 from mer_bench.data.base import DATASETS
-from mer_bench.data.text import TextDatasetAdapter
+from mer_bench.data.fakes import write_text
+from mer_bench.data.files import column_key
+from mer_bench.data.tables import decode
+from mer_bench.data.text import TextDataset
 from mer_bench.errors import DatasetError
 from mer_bench.types import Split, Track
 
@@ -60,6 +62,12 @@ EMOT_CODES = {
     "7": "guilt",
 }
 PUBLISHED_ROWS = 7666
+# the DATA table's columns, in the order of the exports
+DATA_COLUMNS = (
+    "ID|CITY|COUN|SUBJ|SEX|AGE|RELI|PRAC|FOCC|MOCC|FIEL|EMOT|WHEN|LONG|INTS|ERGO|TROPHO|"
+    "TEMPER|EXPRES|MOVE|EXP1|EXP2|EXP10|PARAL|CON|EXPC|PLEA|PLAN|FAIR|CAUS|COPING|MORL|SELF|"
+    "RELA|VERBAL|NEUTRO|Field1|Field3|Field2|MYKEY|SIT|STATE"
+).split("|")
 CSV_NAMES = ("isear.csv", "data.csv", "isear_databank.csv", "isear_data.csv")
 LABEL_COLUMNS = ("Field1", "emotion", "label", "class", "sentiment")
 CODE_COLUMNS = ("EMOT",)
@@ -159,7 +167,7 @@ def _delimiter(first_line: str) -> str:
 
 
 @DATASETS.register("isear")
-class IsearAdapter(TextDatasetAdapter):
+class IsearAdapter(TextDataset):
     """ISEAR situation reports: anger, disgust, fear, guilt, joy, sadness, shame.
 
     The root holds the CSV (``isear.csv`` or ``DATA.csv``, or the only CSV in it
@@ -391,6 +399,42 @@ class IsearAdapter(TextDatasetAdapter):
                     path,
                 )
         return emotion or (raw.strip().lower() or "(missing)")
+
+    @classmethod
+    def fake_tree(cls, root: Path) -> Path:
+        """The pipe-separated ``isear.csv`` of the shared copy: the DATA table's header,
+        ``|`` after every field, two respondents reporting one situation per emotion,
+        with the quirks the parser cleans (an ``á`` break mark, a ``[ ... ]`` paraphrase)."""
+        situations = {
+            "11001": (
+                "When my friend \u00e1 lied to me about the money.",  # anger
+                "[ When I saw a rotten rat in the kitchen.]",  # disgust
+                "Walking home alone at night through the park.",  # fear
+                "When I forgot my mother's birthday.",  # guilt
+                "When I passed the final examination.",  # joy
+                "When my grandfather died last spring.",  # sadness
+                "When I fell over in front of the whole class.",  # shame
+            ),
+            "11002": (
+                "A driver took my parking space on purpose.",
+                "Someone spat on the floor of the bus.",
+                "When the plane shook during the storm.",
+                "I broke a promise to my younger brother.",
+                "When my sister had her first baby.",
+                "When my best friend moved abroad.",
+                "When the teacher read my poor essay aloud.",
+            ),
+        }
+        code_of = {emotion: code for code, emotion in EMOT_CODES.items()}
+        lines = ["|".join(DATA_COLUMNS) + "|"]
+        for respondent, texts in situations.items():
+            for emotion, text in zip(EMOTIONS, texts, strict=True):
+                row = dict.fromkeys(DATA_COLUMNS, "1")
+                row.update(ID=respondent, EMOT=code_of[emotion], Field1=emotion, SIT=text)
+                row.update(MYKEY=f"0{respondent}{code_of[emotion]}", Field3="0", Field2="0")
+                lines.append("|".join(row[c] for c in DATA_COLUMNS) + "|")
+        write_text(root / CSV_NAMES[0], lines)
+        return root
 
     # --- splits --------------------------------------------------------------
     def official_split(self) -> Split:

@@ -20,9 +20,6 @@ class LabelScale:
     def to_canonical(self, value: np.ndarray | float) -> np.ndarray | float:
         return 2.0 * (np.asarray(value, dtype=float) - self.low) / (self.high - self.low) - 1.0
 
-    def from_canonical(self, value: np.ndarray | float) -> np.ndarray | float:
-        return (np.asarray(value, dtype=float) + 1.0) / 2.0 * (self.high - self.low) + self.low
-
     def describe(self) -> str:
         return f"{self.name} [{self.low:g}, {self.high:g}] -> [-1, 1]"
 

@@ -8,36 +8,36 @@ annotated. Static means (``static_annotations.csv``) are also on [0, 1].
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from mer_bench.data._tables import (
+from mer_bench.data.annotated import AnnotatedDataset
+from mer_bench.data.base import DATASETS, ValidationReport
+from mer_bench.data.curves import (
     DYNAMIC_RATE_HZ,
-    AnnotatedDataset,
+    STATIC_TARGETS,
     Dynamic,
+    annotation_span_s,
+    combine,
+    curve_static_labels,
+    read_long_curves,
+    static_target_note,
+)
+from mer_bench.data.fakes import truth, write_clip, write_text
+from mer_bench.data.files import audio_index, id_sort_key, to_float
+from mer_bench.data.labels import UNIT
+from mer_bench.data.tables import (
     Meta,
     Static,
     Table,
-    audio_index,
     canonical_static,
-    combine,
-    id_sort_key,
-    read_long_curves,
     read_meta,
     read_static,
     read_table,
-    to_float,
 )
-from mer_bench.data.base import DATASETS, ValidationReport
-from mer_bench.data.curves import (
-    STATIC_TARGETS,
-    annotation_span_s,
-    curve_static_labels,
-    static_target_note,
-)
-from mer_bench.data.labels import UNIT
 from mer_bench.errors import DatasetError
 from mer_bench.types import VA_ANNOTATED_TASKS, Track
 
@@ -59,6 +59,15 @@ KNOWN_SHA256 = {
 }
 STATIC_FROM_DYNAMIC_KEY = "pmemo_static_from_dynamic"
 TAKASHIMA_MIN_ANNOTATION_S = 7.0  # Takashima et al. keep the songs annotated this long
+
+FAKE_IDS = (1, 4, 5, 6, 9)  # the fake tree's annotated songs
+FAKE_UNANNOTATED = (11, 64)  # and those only in its metadata.csv
+
+
+def fake_truth(song: int) -> tuple[float, float]:
+    """A fake song's (valence, arousal) on PMEmo's [0, 1] scale."""
+    v, a = truth(song)
+    return (v - 1) / 8, (a - 1) / 8
 
 
 @DATASETS.register("pmemo")
@@ -295,6 +304,49 @@ class PMEmoAdapter(AnnotatedDataset):
                 f"annotations ({STATIC} has no row for them)"
             )
         return out
+
+    @classmethod
+    def fake_tree(
+        cls,
+        root: Path,
+        *,
+        ids: Sequence[int] = FAKE_IDS,
+        unannotated: Sequence[int] = FAKE_UNANNOTATED,
+        static: bool = True,
+        audio_ids: Sequence[int] | None = None,
+        frames: int = 4,
+        durations: Mapping[int, float] | None = None,
+    ) -> Path:
+        """A PMEmo2019 folder: ``metadata.csv`` (a quoted album with a comma and a stray
+        tab; ``unannotated`` songs in it without annotations, as the 27 short clips),
+        ``annotations/`` in the long 2 Hz format from 15.5 s, values in [0, 1], and
+        ``chorus/`` with a clip per ``audio_ids`` song (default: every annotated one)."""
+        durations = durations or {}
+        meta = ["musicId,fileName,title,artist,album,duration,chorus_start_time,chorus_end_time"]
+        for song in sorted((*ids, *unannotated)):
+            album = '"Me, Myself & I (Remix\t)"' if song == 4 else f"Album {song}"
+            meta.append(
+                f"{song},{song}.mp3,Title {song},Singer {song % 2},{album},"
+                f"{durations.get(song, 16.0)},02:35,03:05"
+            )
+        write_text(root / METADATA, meta)
+        dyn = ["musicId,frameTime,Arousal(mean),Valence(mean)"]
+        std = ["musicId,frameTime,Arousal(std),Valence(std)"]
+        for song in ids:
+            v, a = fake_truth(song)
+            for k in range(frames):
+                t = 15.5 + 0.5 * k
+                dyn.append(f"{song},{t},{min(1.0, a + 0.01 * k)!r},{min(1.0, v + 0.01 * k)!r}")
+                std.append(f"{song},{t},0.2,0.2")
+        write_text(root / "annotations" / DYNAMIC, dyn)
+        write_text(root / "annotations" / "dynamic_annotations_std.csv", std)
+        if static:
+            lines = ["musicId,Arousal(mean),Valence(mean)"]
+            lines += [f"{s},{fake_truth(s)[1]!r},{fake_truth(s)[0]!r}" for s in ids]
+            write_text(root / "annotations" / STATIC, lines)
+        for song in ids if audio_ids is None else audio_ids:
+            write_clip(root / AUDIO_DIR / f"{song}.mp3", durations.get(song, 16.0))
+        return root
 
     def _audio_on_disk(self) -> dict[str, Path]:
         self.tracks()

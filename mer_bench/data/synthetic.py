@@ -3,44 +3,20 @@
 Why it exists: a benchmark must run (and tests must be able to assert "beats
 chance") without any licensed audio on disk. Every clip is rendered from a
 handful of musical parameters, and its valence and arousal are *known*
-deterministic functions of those parameters (plus annotator-like noise), so a
-method that listens well must score well.
+deterministic functions of those parameters (``synth_plan.py`` has the
+formulas; ``synth_render.py`` the sound), so a method that listens well must
+score well.
 
-Per clip the renderer plays a chord progression in a major or minor key
-(harmonic partials through a per-artist timbre, slightly detuned, with an
-optional dissonant voice), percussive pulses at a tempo and subdivision, a
-loudness envelope and a brightness envelope (a cross-fade between a dark and a
-bright wavetable) that drift within the clip, and a little noise.
-
-The labels (canonical scale [-1, 1], column 0 valence, column 1 arousal) are::
-
-    V(t) = 0.40 mode + 0.20 consonance + 0.15 register + 0.25 brightness(t)
-    A(t) = 0.30 tempo + 0.30 loudness(t) + 0.15 brightness(t) + 0.25 density
-
-with every parameter normalised to [-1, 1] (mode is -1 minor / +1 major,
-density is -1/0/+1 for 1/2/4 pulses per beat). ``dynamic_va`` is that curve at
-2 Hz (frame k stands for [k/2, k/2 + 1/2) s and is evaluated at its centre) plus
-smooth annotator noise; ``static_va`` is the mean of the noiseless curve plus
-annotator noise. Latent targets are drawn quadrant-balanced, parameters are
-derived from them with noise, then the labels are recomputed from the
-parameters, so the formulas above hold exactly.
-
-Generation is deterministic from ``seed``, happens on first construction, and
-writes ``audio/<id>.wav`` (16-bit PCM, atomic) then ``manifest.json`` LAST
-(atomic), so a folder without a matching manifest is an interrupted generation
-and is redone.
+Generation is deterministic from ``seed`` and happens on first construction;
+this module holds the adapters that generate, read back and validate a folder.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import os
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
-from functools import lru_cache
+from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -48,474 +24,21 @@ import numpy as np
 import soundfile as sf
 from filelock import FileLock
 
-from mer_bench.data.audio import write_wav
 from mer_bench.data.base import DATASETS, DatasetAdapter, ValidationReport
+from mer_bench.data.synth_plan import (
+    DYNAMIC_RATE_HZ,
+    MOOD_TAGS,
+    SUBDIVISIONS,
+    ClipPlan,
+    SynthConfig,
+    plan_dataset,
+)
+from mer_bench.data.synth_render import AUDIO_DIR, GENERATOR_ID, MANIFEST, generate
 from mer_bench.errors import DatasetError
-from mer_bench.types import VA_ANNOTATED_TASKS, Split, TaskKind, Track, quadrant_of
+from mer_bench.hashing import sha256_file
+from mer_bench.types import VA_ANNOTATED_TASKS, Split, TaskKind, Track
 
-GENERATOR_ID = "mer_bench.data.synthetic"
-MANIFEST = "manifest.json"
-AUDIO_DIR = "audio"
 LOCK_FILE = ".generate.lock"
-DYNAMIC_RATE_HZ = 2.0
-
-# The known label functions (weights sum to 1, so V, A stay in [-1, 1]).
-VALENCE_WEIGHTS: dict[str, float] = {
-    "mode": 0.40,
-    "consonance": 0.20,
-    "register": 0.15,
-    "brightness": 0.25,
-}
-AROUSAL_WEIGHTS: dict[str, float] = {
-    "tempo": 0.30,
-    "loudness": 0.30,
-    "brightness": 0.15,
-    "density": 0.25,
-}
-STATIC_NOISE_SD = 0.05  # annotator noise on the static label
-DYNAMIC_NOISE_SD = 0.03  # annotator noise on each dynamic frame (smoothed)
-DRIFT_DEPTH = 0.35  # how far loudness / brightness wander around their base level
-
-# Parameter -> sound mappings.
-REGISTER_CENTER_MIDI, REGISTER_SPAN = 55, 9  # tonic MIDI note = 55 + 9 * register
-TEMPO_CENTER_BPM, TEMPO_SPAN = 110, 50  # bpm = 110 + 50 * tempo
-LOUDNESS_CENTER_DB, LOUDNESS_SPAN_DB = -22.0, 10.0  # gain dB = -22 + 10 * loudness
-SUBDIVISIONS = {-1: 1, 0: 2, 1: 4}  # density -> pulses per beat
-
-# One mood tag per quadrant: first when valence dominates, second when arousal does.
-MOOD_TAGS: dict[int, tuple[str, str]] = {
-    1: ("happy", "exciting"),
-    2: ("angry", "tense"),
-    3: ("sad", "gloomy"),
-    4: ("tender", "calm"),
-}
-
-_TABLE_SIZE = 2048
-_HOP = 64  # samples per control-rate step of the envelopes
-_MAJOR_PROGRESSIONS = ((0, 0, 5, 7), (0, 7, 0, 5), (0, 5, 0, 7))  # I I IV V, I V I IV, ...
-_MINOR_PROGRESSIONS = ((0, 0, 5, 7), (0, 7, 0, 5), (0, 5, 0, 7))  # i i iv v, ...
-_TRIADS = {1: (0, 4, 7), -1: (0, 3, 7)}
-
-
-# --------------------------------------------------------------------------
-# Configuration and plans (labels without audio)
-# --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SynthConfig:
-    """Everything that determines the generated content (besides ``version``)."""
-
-    n_clips: int
-    duration_s: float
-    sample_rate: int
-    n_artists: int
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.n_clips < 1 or self.n_artists < 1 or self.duration_s < 0.5:
-            raise DatasetError(
-                f"bad synthetic config {self}: need n_clips >= 1, n_artists >= 1, duration_s >= 0.5"
-            )
-        if self.sample_rate < 8000:
-            raise DatasetError(f"bad synthetic config {self}: sample_rate must be >= 8000")
-
-    @property
-    def n_samples(self) -> int:
-        return int(round(self.duration_s * self.sample_rate))
-
-    @property
-    def n_frames(self) -> int:
-        """Dynamic frames: 2 Hz times the duration."""
-        return int(round(self.duration_s * DYNAMIC_RATE_HZ))
-
-
-@dataclass(frozen=True)
-class Artist:
-    """A timbre, a register offset and an emotional bias shared by an artist's clips."""
-
-    id: str
-    rolloff: float  # spectral slope of the bright wavetable (amplitude ~ k^-rolloff)
-    even_gain: float  # weight of even harmonics (hollow <-> full)
-    dark_harmonics: int  # partials in the dark wavetable
-    register_offset: float  # added to the register parameter
-    valence_bias: float
-    arousal_bias: float
-
-
-@dataclass(frozen=True)
-class ClipPlan:
-    """The latent musical parameters and resulting labels of one clip."""
-
-    index: int
-    id: str
-    artist: str
-    split: str
-    mode: int  # +1 major, -1 minor
-    consonance: float  # [-1, 1]: -1 detuned and dissonant, +1 pure
-    register: float  # [-1, 1], realised (tonic on a semitone)
-    tonic_midi: int
-    tempo: float  # [-1, 1], realised (integer bpm)
-    tempo_bpm: int
-    density: int  # -1, 0, +1
-    brightness: float  # base level in [-1, 1]
-    loudness: float  # base level in [-1, 1]
-    brightness_drift: tuple[float, ...]  # (a1, f1, p1, a2, f2, p2)
-    loudness_drift: tuple[float, ...]
-    progression: tuple[int, ...]
-    static_va: tuple[float, float]
-    dynamic_va: tuple[tuple[float, float], ...]
-    tag: str
-
-    @property
-    def subdivisions(self) -> int:
-        return SUBDIVISIONS[self.density]
-
-
-def drift_curve(base: float, drift: Sequence[float], times: np.ndarray) -> np.ndarray:
-    """A slowly wandering envelope in [-1, 1]: ``base`` plus two slow sinusoids."""
-    a1, f1, p1, a2, f2, p2 = drift
-    s = a1 * np.sin(2 * np.pi * f1 * times + p1) + a2 * np.sin(2 * np.pi * f2 * times + p2)
-    return np.clip(base + DRIFT_DEPTH * s, -1.0, 1.0)
-
-
-def valence_arousal(plan: ClipPlan, times: np.ndarray) -> np.ndarray:
-    """The noiseless label curve [len(times), 2] of a clip: the known formulas."""
-    times = np.asarray(times, dtype=float)
-    b = drift_curve(plan.brightness, plan.brightness_drift, times)
-    loud = drift_curve(plan.loudness, plan.loudness_drift, times)
-    wv, wa = VALENCE_WEIGHTS, AROUSAL_WEIGHTS
-    v = (
-        wv["mode"] * plan.mode
-        + wv["consonance"] * plan.consonance
-        + wv["register"] * plan.register
-        + wv["brightness"] * b
-    )
-    a = (
-        wa["tempo"] * plan.tempo
-        + wa["loudness"] * loud
-        + wa["brightness"] * b
-        + wa["density"] * plan.density
-    )
-    return np.stack([v, a], axis=1)
-
-
-def frame_times(config: SynthConfig) -> np.ndarray:
-    """Centres of the 2 Hz dynamic frames (frame k covers [k/2, k/2 + 1/2) s)."""
-    return (np.arange(config.n_frames) + 0.5) / DYNAMIC_RATE_HZ
-
-
-def mood_tag(valence: float, arousal: float) -> str:
-    """The single mood tag of a V/A point (see ``MOOD_TAGS``)."""
-    q = quadrant_of(valence, arousal)
-    return MOOD_TAGS[q][0 if abs(valence) >= abs(arousal) else 1]
-
-
-def _clip1(x: float) -> float:
-    return float(np.clip(x, -1.0, 1.0))
-
-
-def _make_artists(config: SynthConfig, rng: np.random.Generator) -> list[Artist]:
-    artists = []
-    for k in range(config.n_artists):
-        artists.append(
-            Artist(
-                id=f"artist{k:02d}",
-                rolloff=float(rng.uniform(0.6, 1.4)),
-                even_gain=float(rng.uniform(0.3, 1.0)),
-                dark_harmonics=int(rng.integers(1, 4)),
-                register_offset=float(rng.uniform(-0.25, 0.25)),
-                valence_bias=float(rng.uniform(-0.2, 0.2)),
-                arousal_bias=float(rng.uniform(-0.2, 0.2)),
-            )
-        )
-    return artists
-
-
-def _drift(rng: np.random.Generator, duration_s: float) -> tuple[float, ...]:
-    a1 = float(rng.uniform(0.5, 1.0))
-    f1, f2 = (float(f) for f in rng.uniform(0.3, 1.2, 2) / duration_s)
-    p1, p2 = (float(p) for p in rng.uniform(0, 2 * np.pi, 2))
-    return (a1, f1, p1, 1.0 - a1, f2, p2)
-
-
-def plan_dataset(config: SynthConfig) -> tuple[list[Artist], list[ClipPlan]]:
-    """Draw artists, parameters and labels for every clip (cheap; no audio).
-
-    Quadrants of the latent targets are dealt round-robin so the four Russell
-    quadrants stay balanced after the labels are recomputed from parameters.
-    """
-    master = np.random.default_rng([config.seed, 0xA57])
-    artists = _make_artists(config, master)
-    n = config.n_clips
-    artist_of = master.permutation(np.arange(n) % config.n_artists)
-    quadrant_target = master.permutation(np.arange(n) % 4) + 1
-    order = master.permutation(n)
-    n_test, n_val = int(round(0.2 * n)), int(round(0.1 * n))
-    split_of = np.empty(n, dtype=object)
-    split_of[order[:n_test]] = "test"
-    split_of[order[n_test : n_test + n_val]] = "val"
-    split_of[order[n_test + n_val :]] = "train"
-
-    times = frame_times(config)
-    plans = []
-    for i in range(n):
-        rng = np.random.default_rng([config.seed, i, 0])
-        artist = artists[int(artist_of[i])]
-        q = int(quadrant_target[i])
-        v_sign = 1.0 if q in (1, 4) else -1.0
-        a_sign = 1.0 if q in (1, 2) else -1.0
-        v_t = float(np.clip(v_sign * rng.uniform(0.15, 0.9) + artist.valence_bias, -0.95, 0.95))
-        a_t = float(np.clip(a_sign * rng.uniform(0.15, 0.9) + artist.arousal_bias, -0.95, 0.95))
-
-        mode = 1 if v_t + rng.normal(0, 0.2) > 0 else -1
-        consonance = _clip1(v_t + rng.normal(0, 0.3))
-        tonic = int(
-            round(
-                REGISTER_CENTER_MIDI
-                + REGISTER_SPAN * _clip1(0.8 * v_t + artist.register_offset + rng.normal(0, 0.3))
-            )
-        )
-        register = (tonic - REGISTER_CENTER_MIDI) / REGISTER_SPAN
-        bpm = int(round(TEMPO_CENTER_BPM + TEMPO_SPAN * _clip1(a_t + rng.normal(0, 0.3))))
-        tempo = (bpm - TEMPO_CENTER_BPM) / TEMPO_SPAN
-        d = a_t + rng.normal(0, 0.3)
-        density = -1 if d < -1 / 3 else (0 if d < 1 / 3 else 1)
-        brightness = _clip1(0.5 * (v_t + a_t) + rng.normal(0, 0.25))
-        loudness = _clip1(a_t + rng.normal(0, 0.3))
-        b_drift = _drift(rng, config.duration_s)
-        l_drift = _drift(rng, config.duration_s)
-        progs = _MAJOR_PROGRESSIONS if mode > 0 else _MINOR_PROGRESSIONS
-        progression = progs[int(rng.integers(len(progs)))]
-
-        draft = ClipPlan(
-            i, f"clip_{i:04d}", artist.id, str(split_of[i]), mode, round(consonance, 6),
-            register, tonic, tempo, bpm, density, round(brightness, 6), round(loudness, 6),
-            tuple(round(x, 6) for x in b_drift), tuple(round(x, 6) for x in l_drift),
-            progression, (0.0, 0.0), (), "",
-        )  # fmt: skip
-        clean = valence_arousal(draft, times)
-        static = np.clip(clean.mean(axis=0) + rng.normal(0, STATIC_NOISE_SD, 2), -1, 1)
-        noise = np.pad(rng.normal(0, DYNAMIC_NOISE_SD, clean.shape), ((1, 1), (0, 0)), "edge")
-        noise = 0.25 * noise[:-2] + 0.5 * noise[1:-1] + 0.25 * noise[2:]  # annotators lag
-        dynamic = np.clip(clean + noise * math.sqrt(8 / 3), -1, 1)  # rescaled to keep the SD
-        sv = (round(float(static[0]), 6), round(float(static[1]), 6))
-        plans.append(
-            ClipPlan(
-                **{
-                    **asdict(draft),
-                    "static_va": sv,
-                    "dynamic_va": tuple(
-                        (round(float(v), 6), round(float(a), 6)) for v, a in dynamic
-                    ),
-                    "tag": mood_tag(*sv),
-                }
-            )
-        )
-    return artists, plans
-
-
-# --------------------------------------------------------------------------
-# Rendering
-# --------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _harmonic_basis() -> np.ndarray:
-    """sin(2 pi k x) for k = 1..16 over one wavetable period (computed once)."""
-    x = np.arange(_TABLE_SIZE) / _TABLE_SIZE
-    return np.sin(2 * np.pi * np.arange(1, 17)[:, None] * x[None, :])
-
-
-def _wavetable(weights: np.ndarray, gain: float) -> np.ndarray:
-    """Sum of harmonics with ``weights``, scaled to RMS ``gain`` so timbre is not loudness."""
-    w = weights * (gain / np.sqrt(np.sum(weights**2) / 2.0))
-    return w @ _harmonic_basis()[: len(w)]
-
-
-def _voice_table(freq: float, artist: Artist, sr: int, gain: float) -> np.ndarray:
-    """Dark (real) and bright (imaginary) wavetables of one voice, below Nyquist.
-
-    Packing both in one complex table halves the number of gathers per sample.
-    """
-    k_max = max(1, min(_harmonic_basis().shape[0], int(0.45 * sr / freq)))
-    k = np.arange(1, k_max + 1, dtype=float)
-    bright = k**-artist.rolloff * np.where(k % 2 == 0, artist.even_gain, 1.0)
-    dark = k[: min(artist.dark_harmonics, k_max)] ** -3.0
-    return (_wavetable(dark, gain) + 1j * _wavetable(bright, gain)).astype(np.complex64)
-
-
-def _midi_hz(midi: float) -> float:
-    return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
-
-
-def _ramp(n: int, rising: bool) -> np.ndarray:
-    ramp = np.linspace(0.0, 1.0, n, endpoint=False, dtype=np.float32)
-    return ramp if rising else ramp[::-1]
-
-
-def render_clip(plan: ClipPlan, artist: Artist, config: SynthConfig) -> np.ndarray:
-    """The float32 waveform of one clip (deterministic in ``config.seed`` and the plan)."""
-    rng = np.random.default_rng([config.seed, plan.index, 1])
-    sr, n = config.sample_rate, config.n_samples
-    f32 = np.float32
-
-    # control-rate envelopes (one value per _HOP samples, held: the drift is slow)
-    n_ctl = -(-n // _HOP)
-    t_ctl = (np.arange(n_ctl) + 0.5) * (_HOP / sr)
-    bright_ctl = (drift_curve(plan.brightness, plan.brightness_drift, t_ctl) + 1) / 2
-    bright_w = np.repeat(bright_ctl.astype(f32), _HOP)[:n]
-    loud_db = LOUDNESS_CENTER_DB + LOUDNESS_SPAN_DB * drift_curve(
-        plan.loudness, plan.loudness_drift, t_ctl
-    )
-    gain = np.repeat((10.0 ** (loud_db / 20.0)).astype(f32), _HOP)[:n]
-
-    # harmonic part: one chord per two bars, voices led inside one octave above the tonic
-    dissonance = (1.0 - plan.consonance) / 2.0  # 0 pure .. 1 harsh
-    detune_sd = 3.0 + 15.0 * dissonance  # cents
-    chord_s = 8 * 60.0 / plan.tempo_bpm  # harmonic rhythm: one chord per 8 beats
-    both = np.zeros(n, dtype=np.complex64)  # dark part in .real, bright part in .imag
-    phase = np.empty(n)
-    chord_env = np.empty(n, dtype=f32)
-    cycles = np.arange(n, dtype=np.float64) * (_TABLE_SIZE / sr)  # table steps per Hz
-    attack, release = int(0.02 * sr), int(0.04 * sr)
-    start, k = 0, 0
-    while start < n:
-        stop = min(n, int(round((k + 1) * chord_s * sr)))
-        m = stop - start
-        degree = plan.progression[k % len(plan.progression)]
-        voices = [(plan.tonic_midi - 12 + degree % 12, 0.8)]
-        voices += [(plan.tonic_midi + (degree + iv) % 12, 1.0) for iv in _TRIADS[plan.mode]]
-        if dissonance > 0.05:
-            voices.append((plan.tonic_midi + (degree + 1) % 12, 0.5 * dissonance))
-        for midi, amp in voices:
-            freq = _midi_hz(midi + rng.normal(0, detune_sd) / 100.0)
-            table = _voice_table(freq, artist, sr, 0.25 * amp)
-            buf = np.multiply(cycles[:m], freq, out=phase[:m])
-            buf += rng.random() * _TABLE_SIZE
-            idx = buf.astype(np.intp)
-            idx &= _TABLE_SIZE - 1
-            both[start:stop] += table.take(idx)
-        env = np.exp(np.arange(m, dtype=f32) * f32(-0.25 / sr))
-        a, r = min(attack, m), min(release, m)
-        env[:a] *= _ramp(a, True)
-        if stop < n:
-            env[m - r :] *= _ramp(r, False)
-        chord_env[start:stop] = env
-        start, k = stop, k + 1
-    dark_sum, bright_sum = both.real, both.imag
-    wave = bright_sum - dark_sum
-    wave *= bright_w
-    wave += dark_sum
-    wave *= chord_env
-    wave *= gain
-
-    # percussive pulses: a kick on every beat, a noise tick on every subdivision
-    kick_t = np.arange(int(0.2 * sr)) / sr
-    kick_phase = 2 * np.pi * (45.0 * kick_t + 90.0 * 0.02 * (1 - np.exp(-kick_t / 0.02)))
-    kick = (np.sin(kick_phase) * np.exp(-kick_t / 0.07)).astype(f32)
-    tick_t = np.arange(int(0.06 * sr)) / sr
-    tick = np.diff(rng.standard_normal(len(tick_t) + 1)) * np.exp(-tick_t / 0.012) * 0.5
-    tick = tick.astype(f32)
-    step = 60.0 / (plan.tempo_bpm * plan.subdivisions)
-    for j in range(int(config.duration_s / step) + 1):
-        pos = int(round(j * step * sr))
-        if pos >= n:
-            break
-        g = gain[pos]
-        on_beat = j % plan.subdivisions == 0
-        if on_beat:
-            seg = kick[: n - pos]
-            wave[pos : pos + len(seg)] += (1.2 * g) * seg
-        seg = tick[: n - pos]
-        wave[pos : pos + len(seg)] += ((0.6 if on_beat else 0.4) * g) * seg
-
-    wave += rng.standard_normal(n, dtype=f32) * f32(0.0015)
-    fade = min(n // 2, int(0.01 * sr))
-    wave[:fade] *= _ramp(fade, True)
-    wave[n - fade :] *= _ramp(fade, False)
-    return wave
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-PARALLEL_MIN_SAMPLES = 5_000_000  # below this, one thread is as fast
-
-
-def _write_clip(job: tuple[Path, SynthConfig, Artist, ClipPlan]) -> dict[str, Any]:
-    """Render one clip, write it atomically and return its manifest entry."""
-    audio_dir, config, artist, plan = job
-    path = audio_dir / f"{plan.id}.wav"
-    write_wav(path, render_clip(plan, artist, config), config.sample_rate)
-    skip = ("index", "id", "artist", "split", "static_va", "dynamic_va", "tag")
-    return {
-        "id": plan.id,
-        "file": f"{AUDIO_DIR}/{path.name}",
-        "sha256": _sha256(path),
-        "artist": plan.artist,
-        "split": plan.split,
-        "tags": [plan.tag],
-        "static_va": list(plan.static_va),
-        "dynamic_va": [list(row) for row in plan.dynamic_va],
-        "params": {k: v for k, v in asdict(plan).items() if k not in skip},
-    }
-
-
-def _default_workers(config: SynthConfig) -> int:
-    if config.n_clips * config.n_samples < PARALLEL_MIN_SAMPLES:
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 4))
-
-
-def generate(
-    root: Path, config: SynthConfig, version: str, name: str, workers: int | None = None
-) -> dict[str, Any]:
-    """Render every clip into ``root/audio`` and write the manifest last (atomically).
-
-    Large instances render in ``workers`` threads (the output does not depend on
-    how many: every clip has its own random stream).
-    """
-    audio_dir = root / AUDIO_DIR
-    audio_dir.mkdir(parents=True, exist_ok=True)
-    artists, plans = plan_dataset(config)
-    by_id = {a.id: a for a in artists}
-    wanted = {f"{p.id}.wav" for p in plans}
-    for stale in audio_dir.iterdir():  # leftovers of an interrupted or older generation
-        if stale.name.endswith(".tmp") or (stale.suffix == ".wav" and stale.name not in wanted):
-            stale.unlink()
-    jobs = [(audio_dir, config, by_id[p.artist], p) for p in plans]
-    workers = _default_workers(config) if workers is None else max(1, workers)
-    if workers > 1:  # numpy and libsndfile release the GIL on whole-clip arrays
-        with ThreadPoolExecutor(workers) as pool:
-            entries = list(pool.map(_write_clip, jobs))
-    else:
-        entries = [_write_clip(job) for job in jobs]
-    manifest = {
-        "generator": GENERATOR_ID,
-        "name": name,
-        "version": version,
-        "seed": config.seed,
-        "config": asdict(config),
-        "dynamic_rate_hz": DYNAMIC_RATE_HZ,
-        "label_columns": ["valence", "arousal"],
-        "formulas": {
-            "valence": VALENCE_WEIGHTS,
-            "arousal": AROUSAL_WEIGHTS,
-            "static_noise_sd": STATIC_NOISE_SD,
-            "dynamic_noise_sd": DYNAMIC_NOISE_SD,
-            "drift_depth": DRIFT_DEPTH,
-        },
-        "artists": [asdict(a) for a in artists],
-        "tracks": entries,
-    }
-    tmp = root / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1))
-    tmp.replace(root / MANIFEST)
-    return manifest
-
-
 # --------------------------------------------------------------------------
 # Adapters
 # --------------------------------------------------------------------------
@@ -554,6 +77,13 @@ class SyntheticDataset(DatasetAdapter):
     sample_rate: ClassVar[int]
     n_artists: ClassVar[int]
     default_seed: ClassVar[int] = 0
+    # the fake tree's size: a few one-second clips, enough for 2 folds of every quadrant
+    smoke_params: ClassVar[Mapping[str, Any]] = {
+        "n_clips": 12,
+        "duration_s": 1.0,
+        "sample_rate": 8000,
+        "n_artists": 3,
+    }
 
     def __init__(
         self,
@@ -612,6 +142,14 @@ class SyntheticDataset(DatasetAdapter):
                 f"-a{config.n_artists}"
             )
         return cache / "datasets" / folder
+
+    @classmethod
+    def fake_tree(cls, root: Path) -> Path:
+        """A generated folder at the tiny ``smoke_params`` size: the real manifest and WAVs,
+        written by the same generator, so opening it with ``smoke_params`` reads it back."""
+        root.mkdir(parents=True, exist_ok=True)
+        generate(root, cls.make_config(**cls.smoke_params), cls.version, cls.name)
+        return root
 
     # --- generation ----------------------------------------------------------
     @property
@@ -770,7 +308,7 @@ class SyntheticDataset(DatasetAdapter):
                     f"{self.config.n_samples}; {hint}",
                     track_id, path,
                 )  # fmt: skip
-            elif deep and _sha256(path) != entry.get("sha256"):
+            elif deep and sha256_file(path) != entry.get("sha256"):
                 report.add(
                     "warning", "modified_audio",
                     f"{track_id}: {path} differs from the generated file, so its labels may "

@@ -4,7 +4,7 @@ Why: text-to-music retrieval (Won et al. 2021) queries music with passages of
 text whose emotion vocabulary differs from the music's. A text dataset is a
 ``DatasetAdapter`` whose items are ``Track(id, audio_path=None,
 tags=(emotion,), meta={"text": ..., "author": ...})``: no audio, one emotion
-from ``emotion_vocabulary``. ``TextDatasetAdapter`` gives every such dataset
+from ``emotion_vocabulary``. ``TextDataset`` gives every such dataset
 the same validation (empty passages, unknown emotions, duplicate ids, the
 problems its parser noted) and splits stratified by emotion, with the
 author as the group of ``artist-disjoint``.
@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -65,7 +65,7 @@ def stratified_partition(
     return [[i for i in ids if part_of[i] == part] for part in range(len(weights))]
 
 
-class TextDatasetAdapter(DatasetAdapter):
+class TextDataset(DatasetAdapter):
     """Shared behaviour of the text datasets: no audio, one emotion per passage.
 
     Subclasses set the card constants and ``emotion_vocabulary`` and implement
@@ -87,12 +87,6 @@ class TextDatasetAdapter(DatasetAdapter):
         return ValidationReport(self.name, str(self.root))
 
     # --- items -------------------------------------------------------------
-    def load_audio(self, track: Track, sr: int | None = None) -> np.ndarray:
-        raise DatasetError(
-            f"dataset {self.name} is a text dataset: item {track.id} is a passage with no "
-            "audio. Use it as the text side of text2music_retrieval (Track.text)."
-        )
-
     @staticmethod
     def emotion_of(track: Track) -> str | None:
         """The item's emotion (its single tag), or None when it has none."""
@@ -338,7 +332,7 @@ def generate_sentences(per_emotion: int, seed: int) -> list[SynthSentence]:
 
 
 @DATASETS.register("synth-text")
-class SynthTextDataset(TextDatasetAdapter):
+class SynthTextDataset(TextDataset):
     """Embedded synthetic text set: templated sentences for five emotions.
 
     Nothing is read or written: ``root`` is optional and ignored. ``seed`` and
@@ -362,6 +356,7 @@ class SynthTextDataset(TextDatasetAdapter):
     default_per_emotion: ClassVar[int] = 60
     n_authors: ClassVar[int] = 4
     official_weights: ClassVar[tuple[int, int, int]] = (70, 15, 15)
+    smoke_params: ClassVar[Mapping[str, Any]] = {"per_emotion": 4}
 
     def __init__(
         self,
@@ -374,6 +369,13 @@ class SynthTextDataset(TextDatasetAdapter):
         self.root = Path(root).expanduser() if root is not None else Path(f"<{self.name}>")
         self.seed = self.default_seed if seed is None else int(seed)
         self.per_emotion = self.default_per_emotion if per_emotion is None else int(per_emotion)
+
+    @classmethod
+    def fake_tree(cls, root: Path) -> Path:
+        """Nothing to write: the set is generated in memory, so the fake tree is an empty
+        folder (``smoke_params`` makes it small)."""
+        root.mkdir(parents=True, exist_ok=True)
+        return root
 
     @cached_property
     def sentences(self) -> list[SynthSentence]:

@@ -10,12 +10,7 @@ import numpy as np
 
 from mer_bench.errors import ConfigError
 from mer_bench.registry import Registry
-from mer_bench.types import stable_hash
-
-
-@dataclasses.dataclass(frozen=True)
-class NoParams:
-    """Extractors without tunable parameters use this."""
+from mer_bench.types import NoParams, stable_hash
 
 
 class FeatureExtractor(ABC):
@@ -96,7 +91,7 @@ class FeatureExtractor(ABC):
         """Features of mono float32 waveforms sampled at ``sample_rate``."""
 
 
-FEATURES: Registry[type[FeatureExtractor]] = Registry("feature extractor")
+FEATURES: Registry[type[FeatureExtractor]] = Registry("feature extractor", named=True)
 
 
 def pool(array: np.ndarray) -> np.ndarray:

@@ -25,9 +25,10 @@ import numpy as np
 from filelock import FileLock, Timeout
 from threadpoolctl import threadpool_limits
 
-from mer_bench.data.audio import content_hash, load_audio
+from mer_bench.data.audio import load_audio
 from mer_bench.errors import AudioError, FeatureError
 from mer_bench.features.base import FeatureExtractor
+from mer_bench.hashing import sha256_file
 from mer_bench.paths import cache_dir
 from mer_bench.types import Track
 
@@ -334,5 +335,5 @@ def audio_hash_of(path: Path) -> str:
         raise AudioError(f"audio file not found: {path}") from None
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _HASH_MEMO:
-        _HASH_MEMO[key] = content_hash(path)
+        _HASH_MEMO[key] = sha256_file(path)
     return _HASH_MEMO[key]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import hashlib
 import os
 import shutil
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mer_bench.errors import ConfigError, FeatureError, WeightsNotFoundError
+from mer_bench.hashing import sha256_file
 
 WEIGHTS_ENV = "MER_BENCH_WEIGHTS"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -208,11 +208,7 @@ def sha256_of(path: Path) -> str:
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _SHA_MEMO:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            while block := fh.read(1 << 22):
-                digest.update(block)
-        _SHA_MEMO[key] = digest.hexdigest()
+        _SHA_MEMO[key] = sha256_file(path)
     return _SHA_MEMO[key]
 
 

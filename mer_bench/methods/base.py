@@ -15,7 +15,7 @@ import numpy as np
 from mer_bench.errors import ConfigError, TaskError
 from mer_bench.features.base import pool
 from mer_bench.registry import Registry
-from mer_bench.types import EmotionBridge, Task, TaskKind, Track
+from mer_bench.types import EmotionBridge, NoParams, Task, TaskKind, Track
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
@@ -115,10 +115,16 @@ class FitContext:
         if self.tracker is not None and self.run_id is not None:
             self.tracker.log_metrics(self.run_id, dict(metrics), step=step)
 
+    def detached(self) -> FitContext:
+        """This context without its trainer factory and tracker: what a pickled method keeps."""
+        return dataclasses.replace(self, make_trainer=_no_trainer, tracker=None, run_id=None)
 
-@dataclass(frozen=True)
-class NoParams:
-    """Methods without hyper-parameters use this."""
+
+def _no_trainer(**_: Any) -> Any:
+    raise TaskError(
+        "this method was unpickled: its fit context has no trainer factory; fit it again "
+        "inside a run to train"
+    )
 
 
 class Method(ABC):
@@ -127,6 +133,19 @@ class Method(ABC):
     ``predict`` returns what the task needs: class scores [N, C], V/A values
     [N, 2], a list of [T_i, 2] curves, or a similarity matrix [N, N] whose
     rows are music and columns emotion sequences.
+
+    Rules every method keeps (checked for every registered method by the
+    contract tests, in the spirit of scikit-learn's ``check_estimator``):
+
+    * the same ``seed`` and data give the same predictions;
+    * a fitted method pickles and predicts the same after a round trip (sweeps
+      keep fitted models on disk): hold no lambdas, closures, open files or
+      trainers on ``self``; the ``FitContext`` a method keeps is detached on
+      pickling (no trainer factory, no tracker), see ``__getstate__``;
+    * the public attributes are the constructor's (``params``, ``seed``) and
+      ``fit`` leaves them as they were: everything ``fit`` learns or keeps goes
+      into attributes whose names start with ``_`` (``self._model``), so that the
+      public surface of a method does not depend on whether it was fitted.
     """
 
     name: ClassVar[str]
@@ -210,5 +229,17 @@ class Method(ABC):
         clone.params = dataclasses.replace(self.params, **score_params)
         return clone
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The method's state for pickling, with any kept ``FitContext`` detached.
 
-METHODS: Registry[type[Method]] = Registry("method")
+        The context belongs to the run (its trainer factory is often a closure and
+        its tracker a live client), not to the fitted model; an unpickled method
+        gets one that logs nothing and builds no trainer.
+        """
+        return {
+            key: value.detached() if isinstance(value, FitContext) else value
+            for key, value in self.__dict__.items()
+        }
+
+
+METHODS: Registry[type[Method]] = Registry("method", named=True)

@@ -148,7 +148,7 @@ class _SegmentMethod(Method):
                 f"{self.name}: no training clip is at least {p.segment_s} s long, so there is no "
                 "segment to train on; use a shorter segment_s"
             )
-        self.train_table_ = table
+        self._train_table = table
         labels = train.y[table.clip]
         labels, noisy = noise.corrupt_labels(labels, p.label_noise, self._n_classes, self.seed)
         ctx.log_metrics({"sssl_train_segments": float(len(table)),
