@@ -10,19 +10,19 @@ emoMusic's ``mean_arousal`` and vice versa (r = 1.00 on 744 songs), while
 both datasets' dynamic annotations agree with emoMusic. This adapter detects
 it (against EiM when available, else against DEAM's own dynamic
 annotations) and by default swaps the 2013 columns back, recording the
-correction; ``keep_raw_labels=True`` keeps the published columns.
+correction; ``keep_raw_labels=True`` keeps the published columns (the check
+itself is in ``deam_swap.py``).
+
+Length: one adapter reads three MediaEval editions with different file
+layouts (static, dynamic and metadata files each) and cross-checks their labels.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
-
-import numpy as np
+from typing import ClassVar
 
 from mer_bench.data.annotated import AnnotatedDataset
 from mer_bench.data.base import DATASETS
@@ -36,8 +36,8 @@ from mer_bench.data.curves import (
     read_wide_curves,
     static_target_note,
 )
+from mer_bench.data.deam_swap import SWAP_MIN_SONGS, SwapCheck, decide_swap
 from mer_bench.data.emomusic import EmoMusicAdapter, read_song_info, read_static_raw
-from mer_bench.data.fakes import canonical, curve, truth, wide_lines, write_clip, write_text
 from mer_bench.data.files import Locator, audio_index, id_sort_key
 from mer_bench.data.labels import CANONICAL, SAM_1_9
 from mer_bench.data.tables import (
@@ -45,7 +45,6 @@ from mer_bench.data.tables import (
     Static,
     canonical_static,
     duplicate,
-    pearson,
     read_static,
     read_table,
 )
@@ -62,18 +61,12 @@ METADATA_FILES = ("metadata_2013.csv", "metadata_2014.csv", "metadata_2015.csv")
 AUDIO_DIR = "MEMD_audio"
 
 # the fake tree's songs per subset, and dynamic frames of its 45 s clips / 2015 full songs
-FAKE_2013 = (2, 3, 4, 5, 7, 8, 10, 12, 13, 17)
-FAKE_2014 = (1001, 1002, 1003, 1004, 1005, 1006)
-FAKE_2015 = (2001, 2002, 2003)
-FAKE_SHORT, FAKE_LONG = 4, 9
 
 STATIC_IDS = ("song_id", "id")
 STATIC_VALENCE = ("valence_mean", "mean_valence")
 STATIC_AROUSAL = ("arousal_mean", "mean_arousal")
 
 SWAP_KEY = "deam_2013_va_swap"
-SWAP_MARGIN = 0.1  # the swapped pairing must beat the published one by this much in r
-SWAP_MIN_SONGS = 5
 
 
 def subset_of(track_id: str) -> str | None:
@@ -88,50 +81,6 @@ def subset_of(track_id: str) -> str | None:
     if 2001 <= n <= 2058:
         return "2015"
     return None
-
-
-SwapStatus = Literal["swapped", "consistent", "inconclusive", "unchecked", "not_applicable"]
-
-
-@dataclass(frozen=True)
-class SwapCheck:
-    """Outcome of the 2013 valence/arousal swap check."""
-
-    status: SwapStatus
-    reference: str = ""
-    n: int = 0
-    r_swapped: float = math.nan
-    r_published: float = math.nan
-    reason: str = ""
-
-    def evidence(self) -> str:
-        return (
-            f"against {self.reference}, {self.n} songs: r={self.r_swapped:.2f} with "
-            f"valence/arousal swapped, r={self.r_published:.2f} as published"
-        )
-
-    def describe(self) -> str:
-        if self.status in ("unchecked", "not_applicable"):
-            return f"{self.status.replace('_', ' ')}: {self.reason}"
-        return f"{self.status} ({self.evidence()})"
-
-
-def decide_swap(
-    static: list[tuple[float, float]], reference: list[tuple[float, float]], name: str
-) -> SwapCheck:
-    """Which pairing of DEAM's static columns with the reference V/A correlates better."""
-    s, ref = np.asarray(static, float), np.asarray(reference, float)
-    published = np.nanmean([pearson(s[:, 0], ref[:, 0]), pearson(s[:, 1], ref[:, 1])])
-    swapped = np.nanmean([pearson(s[:, 0], ref[:, 1]), pearson(s[:, 1], ref[:, 0])])
-    if math.isnan(published) or math.isnan(swapped):
-        status: SwapStatus = "inconclusive"
-    elif swapped > published + SWAP_MARGIN:
-        status = "swapped"
-    elif published > swapped + SWAP_MARGIN:
-        status = "consistent"
-    else:
-        status = "inconclusive"
-    return SwapCheck(status, name, len(s), float(swapped), float(published))
 
 
 def swap_needs(n_dynamic: int) -> str:
@@ -506,7 +455,7 @@ class DeamAdapter(AnnotatedDataset):
         audio_ids: Sequence[int] | None = None,
         extra_audio: Sequence[int] = (),
         metadata: bool = True,
-        ids_2013: Sequence[int] = FAKE_2013,
+        ids_2013: Sequence[int] | None = None,
     ) -> Path:
         """A DEAM folder as unpacked from DEAM_Annotations.zip + DEAM_audio.zip (+ metadata.zip).
 
@@ -518,22 +467,13 @@ class DeamAdapter(AnnotatedDataset):
         ``valence_ max_mean`` typo; dynamic rows are ragged. ``audio_ids`` (default:
         every song) get a clip in ``MEMD_audio/``, ``extra_audio`` one nobody annotated.
         """
-        base = root / "DEAM_Annotations" / "annotations"
-        base = base / "annotations" if nested else base
-        sep = " " if spaces else "_"
-        averaged = base / f"annotations{sep}averaged{sep}per{sep}song"
-        early = [*ids_2013, *FAKE_2014]
-        if static:
-            _fake_static(averaged / "song_level", early, swapped_2013)
-        if dynamic:
-            _fake_dynamic(averaged, base, sep, [*early, *FAKE_2015])
-        if metadata:
-            _fake_metadata(root / "metadata", ids_2013)
-        songs = [*early, *FAKE_2015] if audio_ids is None else list(audio_ids)
-        for song in (*songs, *extra_audio):
-            seconds = 16.0 if song < 2000 else 18.5
-            write_clip(root / "DEAM_audio" / AUDIO_DIR / f"{song}.mp3", seconds)
-        return root
+        from mer_bench.data import deam_fake
+
+        return deam_fake.write_tree(
+            root, swapped_2013=swapped_2013, dynamic=dynamic, static=static, spaces=spaces,
+            nested=nested, audio_ids=audio_ids, extra_audio=extra_audio, metadata=metadata,
+            ids_2013=ids_2013,
+        )
 
     def official_split(self) -> Split | None:
         """MediaEval 2015: train on 2013 + 2014, test on the 2015 full songs."""
@@ -543,61 +483,3 @@ class DeamAdapter(AnnotatedDataset):
         if not train or not test:
             return None
         return Split("official", train, (), test)
-
-
-# --------------------------------------------------------------------------
-# fake tree (``DeamAdapter.fake_tree``)
-# --------------------------------------------------------------------------
-def _fake_static(folder: Path, early: Sequence[int], swapped_2013: bool) -> None:
-    lines = [" song_id, valence_mean, valence_std, arousal_mean, arousal_std"]
-    for song in early:
-        v, a = truth(song)
-        if swapped_2013 and song <= 1000:
-            v, a = a, v
-        lines.append(f"{song:>8},{v:>13g},{1.2:>12g},{a:>13g},{1.3:>12g}")
-    write_text(folder / STATIC_FILES[0], lines)
-    lines = [
-        "song_id, valence_mean, valence_std, valence_ max_mean, valence_max_std, "
-        "valence_min_mean, valence_min_std, arousal_mean, arousal_std, arousal_max_mean, "
-        "arousal_max_std, arousal_min_mean, arousal_min_std"
-    ]
-    for song in FAKE_2015:
-        v, a = truth(song)
-        lines.append(
-            f"{song},{v:g},0.9,{min(9, v + 1):g},0.5,{max(1, v - 1):g},0.5,"
-            f"{a:g},0.8,{min(9, a + 1):g},0.4,{max(1, a - 1):g},0.4"
-        )
-    write_text(folder / STATIC_FILES[1], lines, crlf=True)
-
-
-def _fake_dynamic(averaged: Path, base: Path, sep: str, songs: Sequence[int]) -> None:
-    folder = f"dynamic{sep}(per{sep}second{sep}annotations)"
-    valence, arousal = {}, {}
-    for song in songs:
-        n = FAKE_LONG if song > 2000 else FAKE_SHORT
-        v, a = truth(song)
-        valence[str(song)] = curve(canonical(v), n, song, 0)
-        arousal[str(song)] = curve(canonical(a), n, song, 1)
-    write_text(averaged / folder / DYN_VALENCE, wide_lines(valence, FAKE_LONG))
-    write_text(averaged / folder / DYN_AROUSAL, wide_lines(arousal, FAKE_LONG))
-    # the per-rater tree has folders called arousal/ and valence/: not the averaged files
-    rater = base / f"annotations{sep}per{sep}each{sep}rater" / folder / "arousal" / "2.csv"
-    write_text(rater, ["WorkerID,sample_15000ms", "w1,0.1"])
-
-
-def _fake_metadata(folder: Path, ids_2013: Sequence[int]) -> None:
-    lines = [
-        '"song_id","file_name","Artist","Song title","start of the segment (min.sec)",'
-        '"end of the segment (min.sec)","Genre"'
-    ]
-    lines += [
-        f'{s},"\t{s}.mp3","Band {s % 4}\t","\tT{s}\t","\t0.1\t","\t0.46\t","\tRock\t"'
-        for s in ids_2013
-    ]
-    write_text(folder / METADATA_FILES[0], lines)
-    lines = ["Id,Artist,Album,Track,Genre"]
-    lines += [f"{s},Group {s % 3},Album,Tune {s},Pop" for s in FAKE_2014]
-    write_text(folder / METADATA_FILES[1], lines)
-    lines = ["id,file_name,title,artist,album,genre"]
-    lines += [f"{s},{s}.mp3,Song {s},Trio {s % 2},LP,Jazz" for s in FAKE_2015]
-    write_text(folder / METADATA_FILES[2], lines)

@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mer_bench.data.deam import FAKE_2013 as DEAM_2013
-from mer_bench.data.deam import FAKE_2014 as DEAM_2014
-from mer_bench.data.deam import FAKE_2015 as DEAM_2015
-from mer_bench.data.deam import FAKE_LONG as DEAM_LONG
-from mer_bench.data.deam import FAKE_SHORT as DEAM_SHORT
 from mer_bench.data.deam import DeamAdapter
+from mer_bench.data.deam_fake import FAKE_2013 as DEAM_2013
+from mer_bench.data.deam_fake import FAKE_2014 as DEAM_2014
+from mer_bench.data.deam_fake import FAKE_2015 as DEAM_2015
+from mer_bench.data.deam_fake import FAKE_LONG as DEAM_LONG
+from mer_bench.data.deam_fake import FAKE_SHORT as DEAM_SHORT
 from mer_bench.data.emomusic import FAKE_FRAMES as EIM_FRAMES
 from mer_bench.data.emomusic import EmoMusicAdapter
 from mer_bench.data.fakes import SR, canonical, curve, truth, write_clip, write_text
