@@ -202,6 +202,9 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
             music_protocol=music_protocol.text.strip().lower(),
         )
     variant = _variant(method_cls, params, extractor, smoke)
+    # a method that reads audio gets its front end's arrays through the feature cache; the
+    # front end follows from the method params, already hashed, so the config is unchanged
+    frontend = method_cls.frontend(params)
     return ResolvedRun(
         spec,
         config,
@@ -210,7 +213,7 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
         params,
         adapter_cls,
         task,
-        extractor,
+        frontend or extractor,
         variant,
         music_cls,
     )
@@ -577,6 +580,7 @@ class Runner:
                 targets=tuple(task.target(t) for t in chosen),
                 audio=(prep.audio_adapter or prep.adapter).load_audio,
                 feature_hop_s=run.extractor.hop_s if run.extractor else None,
+                feature_key=run.extractor.cache_namespace if run.extractor else None,
                 texts=texts,
                 bridge=prep.bridge,
             )
