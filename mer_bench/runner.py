@@ -262,6 +262,17 @@ def expand(plan: BenchPlan, smoke: bool = False) -> tuple[list[ResolvedRun], lis
     return list(runs.values()), sorted(set(notes))
 
 
+def _same_audio(a: ResolvedRun, b: ResolvedRun) -> bool:
+    """Whether two runs read the same dataset(s) from the same place (so the same clips)."""
+
+    def where(r: ResolvedRun) -> str:
+        s = r.spec
+        return stable_hash([s.dataset, s.dataset_root, dict(s.dataset_params), s.music_dataset,
+                            s.music_root, dict(s.music_params), transfer_target(r), s.target_root])
+
+    return where(a) == where(b)
+
+
 def transfer_target(run: ResolvedRun) -> str | None:
     """The test dataset of a cross-dataset run, None for within-dataset protocols."""
     protocol = run.config["protocol"]
@@ -285,10 +296,12 @@ class Runner:
         self._work = Path(self.settings.work_dir or tempfile.mkdtemp(prefix="mer-bench-run-"))
         self.fit_tags: dict[str, str] = {}  # tags methods set while fitting (FitContext)
         self._claims: dict[str, tuple[float, str]] = {}  # our parent runs' lease precedence
+        self._planned: list[ResolvedRun] = []  # run_all's runs: whose features to fill at once
 
     # --- bench -------------------------------------------------------------
     def run_all(self, runs: Sequence[ResolvedRun], keep_going: bool = True) -> list[RunOutcome]:
         outcomes = []
+        self._planned = list(runs)
         for i, run in enumerate(runs, 1):
             self._report(f"[{i}/{len(runs)}] {run.name}")
             try:
@@ -701,8 +714,10 @@ class Runner:
         if run.extractor is None:
             return None, (0, 0)
         with _progress(self.settings.progress, f"features {run.extractor.name}") as update:
+            # the other planned runs' extractors on this data are filled from the same decode
+            also = [r.extractor for r in self._planned if r.extractor and _same_audio(r, run)]
             arrays, stats = self.cache.features(
-                run.extractor, tracks, n_jobs=self.settings.n_jobs, progress=update
+                run.extractor, tracks, n_jobs=self.settings.n_jobs, progress=update, also=also
             )
         if stats.computed:
             self._report(

@@ -1,15 +1,20 @@
 """Methods that read audio get their front ends through the disk feature cache.
 
-The config hashes of existing runs stay as they were, and a second run with other model
-parameters reads the clips' arrays from disk.
+The config hashes of existing runs stay as they were; a second run with other model
+parameters reads the clips' arrays from disk; and one fill decodes each clip once for
+every extractor at its sample rate.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
+import numpy as np
 import pytest
 
 from mer_bench.config import RunSpec
 from mer_bench.features import FEATURES
+from mer_bench.features.cache import FeatureCache
 from mer_bench.methods import METHODS
 from mer_bench.runner import Runner, RunnerSettings, resolve
 from mer_bench.tracking import InMemoryTracker
@@ -80,3 +85,75 @@ def test_a_second_sssl_run_reads_the_segments_from_disk(tmp_path):
     assert two["feature_cache_computed"] == "0" and two["feature_cache_hits"] == "16"
     assert one["features"] == two["features"] == "none"
     assert one["feature_cache_key"].startswith("sssl-logmel/")
+
+
+def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    import mer_bench.features.cache as cache_module
+
+    decoded: Counter[str] = Counter()
+    real = cache_module.load_audio
+
+    def counting(path, sr=None, **kw):
+        decoded[str(path)] += 1
+        return real(path, sr, **kw)
+
+    monkeypatch.setattr(cache_module, "load_audio", counting)
+    return decoded
+
+
+def test_a_plan_with_two_features_decodes_each_clip_once(tmp_path, monkeypatch):
+    decoded = _count_decodes(monkeypatch)
+    runner = Runner(InMemoryTracker(), RunnerSettings(plots=False, progress=False, n_jobs=1,
+                                                      work_dir=tmp_path))
+    base = {"dataset_params": {"n_clips": 12, "n_artists": 4}, "protocol": "kfold:2"}
+    runs = [resolve(RunSpec("linear", "synth-small", "quadrant", name, **base))
+            for name in ("mfcc", "logmel")]
+    runner.run_all(runs, keep_going=False)
+    tags = _parent_tags(runner.tracker)
+    assert [t["feature_cache_computed"] for t in tags] == ["12", "0"]
+    assert [t["feature_cache_hits"] for t in tags] == ["0", "12"]
+    assert len(decoded) == 12 and set(decoded.values()) == {1}
+
+
+def test_prefill_decodes_each_clip_once_per_sample_rate(tmp_path, monkeypatch):
+    from mer_bench.data import DATASETS
+
+    tracks = DATASETS.get("synth-small")(n_clips=6, n_artists=2).tracks()
+    decoded = _count_decodes(monkeypatch)
+    cache = FeatureCache(tmp_path / "cache")
+    mfcc, logmel = FEATURES.get("mfcc")(), FEATURES.get("logmel")()
+    sssl_front = METHODS.get("sssl").frontend(METHODS.get("sssl").make_params(smoke=True))
+    assert sssl_front.sample_rate == 16000 != mfcc.sample_rate
+    computed = cache.prefill([mfcc, logmel, sssl_front, mfcc], tracks, n_jobs=1)
+    assert set(computed.values()) == {6} and len(computed) == 3
+    assert set(decoded.values()) == {2}  # one decode at 22.05 kHz, one at 16 kHz
+    decoded.clear()
+    assert set(cache.prefill([mfcc, logmel], tracks, n_jobs=1).values()) == {0}
+    for extractor in (mfcc, logmel, sssl_front):  # the same arrays as one extractor alone
+        arrays, stats = cache.features(extractor, tracks, n_jobs=1)
+        assert stats.computed == 0
+        alone, _ = FeatureCache(tmp_path / "alone").features(extractor, tracks, n_jobs=1)
+        for key in arrays:
+            np.testing.assert_array_equal(arrays[key], alone[key])
+    assert not list((tmp_path / "cache").rglob("*.tmp"))
+
+
+def test_worker_decodes_once_and_writes_every_extractor(tmp_path):
+    """What a worker process runs for one clip (called here in-process)."""
+    from threadpoolctl import threadpool_limits
+
+    from mer_bench.data import DATASETS
+    from mer_bench.features.cache import _extract_many
+
+    track = DATASETS.get("synth-small")(n_clips=2, n_artists=1).tracks()[0]
+    mfcc, logmel = FEATURES.get("mfcc")(), FEATURES.get("logmel")()
+    outs = [tmp_path / "a.npy", tmp_path / "b.npy"]
+    specs = [(type(e), e.params, str(out)) for e, out in zip((mfcc, logmel), outs)]
+    with threadpool_limits(1):  # as in a worker (``_init_worker``)
+        assert _extract_many(specs, str(track.audio_path)) is None
+    for extractor, out in zip((mfcc, logmel), outs):
+        alone = FeatureCache(tmp_path / "c").features(extractor, [track], n_jobs=1)[0][track.id]
+        np.testing.assert_array_equal(np.load(out), alone)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"garbage" * 50)
+    assert "bad.wav" in (_extract_many(specs, str(bad)) or "")
