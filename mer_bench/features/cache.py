@@ -13,16 +13,12 @@ miss it (``prefill``, ``features(also=...)``), in this process or a worker.
 
 from __future__ import annotations
 
-import atexit
 import os
-import signal
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from mer_bench.data.audio import content_hash, load_audio
 from mer_bench.errors import AudioError, FeatureError, MerBenchError
+from mer_bench.features._pool import shutdown_pool, worker_pool
 from mer_bench.features.base import FeatureExtractor
 from mer_bench.paths import cache_dir
 from mer_bench.types import Track
@@ -39,8 +36,6 @@ ProgressFn = Callable[[int, int], None]  # (done, total)
 # one clip and the extractors (all at one sample rate) that need an entry for it
 Job = tuple[Track, tuple[FeatureExtractor, ...]]
 MIN_PARALLEL = 48  # fewer missing entries than this are computed in-process
-PARENT_CHECK_S = 0.5  # how often a worker checks that the process that started it lives
-STOP_GRACE_S = 2.0  # after SIGTERM, how long a worker may take before it is killed
 
 
 @dataclass(frozen=True)
@@ -90,8 +85,9 @@ class FeatureCache:
         all cores) for ``parallel = "process"`` extractors, in batches in this
         process otherwise. Audio that cannot be decoded raises ``AudioError``
         naming every bad file. ``also``: other extractors a later run will ask
-        for on these tracks; those at the same sample rate get their missing
-        entries for the clips computed here from the same decode (``prefill``).
+        for on these tracks; those at the same sample rate and ``parallel`` mode
+        get their missing entries for the clips computed here from the same
+        decode (``prefill``).
         The stats count ``extractor``'s entries only.
         """
         start = time.perf_counter()
@@ -128,15 +124,17 @@ class FeatureCache:
         progress: ProgressFn | None = None,
     ) -> dict[str, int]:
         """Compute every missing entry of ``extractors`` for ``tracks``, decoding each clip
-        once per sample rate for all the extractors at that rate (not once per extractor).
+        once for all the extractors that share a sample rate and a ``parallel`` mode (not
+        once per extractor): CPU extractors keep their worker processes, networks their
+        in-process batches.
 
         Returns how many entries each extractor (by ``cache_namespace``) computed.
         """
         unique = list({e.cache_namespace: e for e in extractors}.values())
         hashes = self._hashes(unique, tracks)
         computed = dict.fromkeys((e.cache_namespace for e in unique), 0)
-        for rate in sorted({e.sample_rate for e in unique}):
-            group = [e for e in unique if e.sample_rate == rate]
+        for rate, mode in sorted({(e.sample_rate, e.parallel) for e in unique}):
+            group = [e for e in unique if (e.sample_rate, e.parallel) == (rate, mode)]
             jobs = [(t, tuple(self._missing(group, hashes[t.id]))) for t in tracks]
             jobs = [(t, needed) for t, needed in jobs if needed]
             for _, needed in jobs:
@@ -245,7 +243,7 @@ class FeatureCache:
         total: int,
     ) -> None:
         errors: list[str] = []
-        pool = _worker_pool(workers)
+        pool = worker_pool(workers)
         pending: set[Future[str | None]] = {
             pool.submit(
                 _extract_many,
@@ -266,7 +264,7 @@ class FeatureCache:
         except BaseException:
             # Ctrl-C (or any failure): stop now, not after the queue. Entries already
             # written stay; a clip cut off mid-write leaves no entry (atomic rename)
-            _shutdown_pool(cancel=True)
+            shutdown_pool(cancel=True)
             self._remove_partial_writes(jobs, hashes)
             raise
         if errors:
@@ -280,11 +278,12 @@ class FeatureCache:
 def _companions(
     extractor: FeatureExtractor, others: Sequence[FeatureExtractor]
 ) -> list[FeatureExtractor]:
-    """The ``others`` that can share ``extractor``'s decode: same sample rate, another
-    entry, and weights at hand (a missing file is for their own run to report)."""
+    """The ``others`` that can share ``extractor``'s decode: same sample rate and
+    ``parallel`` mode (each keeps its way of running), another entry, and weights at
+    hand (a missing file is for their own run to report)."""
     chosen: dict[str, FeatureExtractor] = {}
     for other in others:
-        if other.sample_rate != extractor.sample_rate:
+        if (other.sample_rate, other.parallel) != (extractor.sample_rate, extractor.parallel):
             continue
         try:
             key = other.cache_namespace
@@ -293,77 +292,6 @@ def _companions(
         if key != extractor.cache_namespace:
             chosen.setdefault(key, other)
     return list(chosen.values())
-
-
-_POOL: ProcessPoolExecutor | None = None
-_POOL_SIZE = 0
-
-
-def _worker_pool(workers: int) -> ProcessPoolExecutor:
-    """One pool per process, reused across calls: a worker pays its imports once.
-
-    Workers are spawned, not forked: the parent may hold torch / OpenMP state
-    that does not survive a fork.
-    """
-    global _POOL, _POOL_SIZE
-    if _POOL is None or _POOL_SIZE != workers:
-        _shutdown_pool()
-        _POOL = ProcessPoolExecutor(
-            workers, mp_context=get_context("spawn"), initializer=_init_worker
-        )
-        _POOL_SIZE = workers
-    return _POOL
-
-
-def _init_worker() -> None:
-    """One BLAS / OpenMP thread per worker (the workers already use every core); Ctrl-C
-    is the parent's to handle: it cancels the queue and stops the workers. A worker
-    whose parent dies (SIGKILL, OOM killer) exits within ``PARENT_CHECK_S``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ["OMP_NUM_THREADS"] = "1"
-    threadpool_limits(1)
-    parent = os.getppid()
-    threading.Thread(
-        target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True
-    ).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Worker thread: end this process as soon as the process that spawned it is gone.
-
-    An orphan is re-parented (to init or a subreaper), so its parent id changes; a
-    worker that kept computing would hold hundreds of MB and the resource tracker.
-    """
-    while True:
-        time.sleep(PARENT_CHECK_S)
-        if os.getppid() != parent:
-            os._exit(1)
-
-
-def _shutdown_pool(cancel: bool = False) -> None:
-    """Close the pool: wait for the work (``cancel=False``) or stop the workers now."""
-    global _POOL
-    pool, _POOL = _POOL, None
-    if pool is None:
-        return
-    if not cancel:
-        pool.shutdown(wait=True)
-        return
-    # terminate first: the pool then fails its queued futures itself, and ``shutdown``
-    # below (which holds the pool alive until it is done) has nothing left to run
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    for proc in procs:
-        proc.terminate()
-    deadline = time.monotonic() + STOP_GRACE_S
-    for proc in procs:
-        proc.join(max(0.0, deadline - time.monotonic()))
-        if proc.is_alive():
-            proc.kill()
-            proc.join(1.0)
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-atexit.register(_shutdown_pool)
 
 
 def _checked(extractor: FeatureExtractor, waves: list[np.ndarray], tracks: list[Track]) -> list:
