@@ -85,8 +85,12 @@ class FoldData:
             raise TaskError(
                 f"no {extractor.name} arrays and no audio loader: this method consumes audio"
             )
-        rate = extractor.sample_rate
-        return [extractor.extract([self.audio(t, rate)])[0] for t in self.tracks]
+        from threadpoolctl import threadpool_limits
+
+        rate, audio = extractor.sample_rate, self.audio
+        # one thread for CPU extractors, as the cache computes them: the same bits
+        with threadpool_limits(1 if extractor.parallel == "process" else None):
+            return [extractor.extract([audio(t, rate)])[0] for t in self.tracks]
 
     @property
     def text_labels(self) -> list[str]:
