@@ -69,7 +69,13 @@ def _parent_tags(tracker: InMemoryTracker) -> list[dict[str, str]]:
     return [r.tags for r in runs]
 
 
-def test_a_second_sssl_run_reads_the_segments_from_disk(tmp_path):
+@pytest.fixture()
+def fresh_cache(tmp_path, monkeypatch):
+    """A feature cache (and synthetic audio) of this test's own: other tests fill the shared one."""
+    monkeypatch.setenv("MER_BENCH_CACHE", str(tmp_path / "cache"))
+
+
+def test_a_second_sssl_run_reads_the_segments_from_disk(tmp_path, fresh_cache):
     """Two sssl runs that differ in a model parameter only: the second computes nothing."""
     runner = Runner(InMemoryTracker(), RunnerSettings(plots=False, progress=False, n_jobs=1,
                                                       work_dir=tmp_path))
@@ -101,7 +107,7 @@ def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return decoded
 
 
-def test_a_plan_with_two_features_decodes_each_clip_once(tmp_path, monkeypatch):
+def test_a_plan_with_two_features_decodes_each_clip_once(tmp_path, monkeypatch, fresh_cache):
     decoded = _count_decodes(monkeypatch)
     runner = Runner(InMemoryTracker(), RunnerSettings(plots=False, progress=False, n_jobs=1,
                                                       work_dir=tmp_path))
