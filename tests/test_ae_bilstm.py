@@ -21,7 +21,7 @@ from mer_bench.methods.ae_bilstm.frontend import (
     SEGMENT_DURATIONS,
     SUPPORTED_SAMPLE_RATES,
     Frontend,
-    clear_memo,
+    SegmentLogmels,
     fit_clip,
     segment_logmels,
     stft_geometry,
@@ -94,34 +94,60 @@ def test_clips_are_repeat_padded_to_30s_and_cut_into_contiguous_segments():
     assert segs[0].sum() > 100 * segs[1].sum() and segs[2].sum() > 100 * segs[3].sum()
 
 
-def test_every_clip_is_resampled_to_the_fixed_rate_and_memoised(tmp_path):
+def test_every_clip_is_resampled_to_the_fixed_rate_and_cached_on_disk(tmp_path, monkeypatch):
     from mer_bench.data.audio import write_wav
+    from mer_bench.features.cache import FeatureCache
 
+    monkeypatch.setenv("MER_BENCH_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "a.wav"
     write_wav(path, 0.1 * np.sin(np.arange(32000 * 2) * 0.05), 32000)
     track = Track("a", path, sample_rate=32000)
-    front = Frontend(clip_s=4.0, segment_s=1.0)
-    assert front.rate_of(track) == 22050  # the file's 32 kHz is never the analysis rate
+    front = SegmentLogmels(clip_s=4.0, segment_s=1.0)
+    assert front.sample_rate == 22050  # the file's 32 kHz is never the analysis rate
     with pytest.raises(ConfigError, match="fixed rate"):
         Frontend(clip_s=4.0, segment_s=1.0, sample_rate=None)
-    calls = []
+    cache = FeatureCache()
+    first, stats = cache.features(front, [track], n_jobs=1)
+    again, stats_again = cache.features(front, [track], n_jobs=1)
+    assert (stats.computed, stats_again.hits, stats_again.computed) == (1, 1, 0)
+    assert front.unflatten([first["a"]]).shape == (1, 4, N_FRAMES, N_MELS)
+    np.testing.assert_array_equal(first["a"], again["a"])
+    # other settings are other cache entries
+    for other in (SegmentLogmels(clip_s=4.0, segment_s=2.0),
+                  SegmentLogmels(clip_s=4.0, segment_s=1.0, stft_rule="overlap")):
+        assert other.cache_namespace != front.cache_namespace
+        assert cache.features(other, [track], n_jobs=1)[1].computed == 1
 
-    def load(t, sr):
-        calls.append(sr)
-        from mer_bench.data.audio import load_audio
 
-        return load_audio(t.audio_path, sr)[0]
+def test_front_end_extractor_matches_segment_logmels_bit_for_bit():
+    """The registered front end computes exactly what ``segment_logmels`` gives."""
+    rng = np.random.default_rng(3)
+    wave = (0.1 * rng.standard_normal(int(22050 * 2.7))).astype(np.float32)
+    front = SegmentLogmels(clip_s=4.0, segment_s=1.0)
+    (flat,) = front.extract([wave])
+    expected = segment_logmels(wave, 22050, 4.0, 1.0, "table1")
+    np.testing.assert_array_equal(front.unflatten([flat])[0], expected)
+    assert flat.shape == (front.dim,)
 
-    clear_memo()
-    first = front.batch([track], load)
-    again = front.batch([track], load)
-    assert first.shape == (1, 4, N_FRAMES, N_MELS) and calls == [22050]
-    np.testing.assert_array_equal(first, again)
-    Frontend(clip_s=4.0, segment_s=2.0).batch([track], load)  # other settings: not the memo's
-    Frontend(clip_s=4.0, segment_s=1.0, stft_rule="overlap").batch([track], load)
-    assert calls == [22050, 22050, 22050]
-    with pytest.raises(AudioError, match="no audio loader"):
-        front.batch([track], None)
+
+def test_methods_read_their_front_end_from_features_or_compute_it_from_audio():
+    cls = METHODS.get("cnn-bilstm")
+    method = cls(cls.make_params(smoke=True))
+    extractor = cls.frontend(method.params)
+    assert isinstance(extractor, SegmentLogmels) and extractor.params == method.params.frontend()
+    track = Track("c_0", None, static_va=(0.5, 0.5))
+    task = Task("fake", TaskKind.BINARY_VALENCE)
+    wave = (0.1 * np.random.default_rng(0).standard_normal(22050 * 2)).astype(np.float32)
+    direct = FoldData(task, (track,), None, (1,), lambda t, sr: wave)
+    from_audio = method._spectrograms(direct)
+    stored = FoldData(task, (track,), (np.zeros(extractor.dim, np.float32),), (1,), None,
+                      feature_key=extractor.cache_namespace)
+    assert from_audio.shape == (1, 2, N_FRAMES, N_MELS) and from_audio.max() > 0
+    assert not method._spectrograms(stored).any()  # the run's cached arrays, as they are
+    from mer_bench.errors import TaskError
+
+    with pytest.raises(TaskError, match="no audio loader"):
+        method._spectrograms(FoldData(task, (track,), None, (1,), None))
 
 
 def test_bad_settings_are_config_errors():
@@ -431,8 +457,8 @@ def test_bench_plans_expand_to_both_methods_and_chance(plan):
 def test_real_4q_clip_gives_six_216x128_segments(shared_data):
     adapter = DATASETS.get("4q")(shared_data / "4q")
     track = adapter.tracks()[0]
-    front = Frontend(clip_s=30.0, segment_s=5.0, sample_rate=22050)
-    out = front.track_segments(track, adapter.load_audio)
+    front = SegmentLogmels(clip_s=30.0, segment_s=5.0, sample_rate=22050)
+    out = front.unflatten(front.extract([adapter.load_audio(track, front.sample_rate)]))[0]
     assert out.shape == (6, N_FRAMES, N_MELS) and out.max() > 0.1
 
 
@@ -454,7 +480,8 @@ def test_real_4q_clips_at_different_native_rates_share_one_analysis_rate(shared_
         seen.append(sr)
         return adapter.load_audio(t, sr)
 
-    Frontend(clip_s=5.0, segment_s=5.0).batch(list(rates.values()), load)
+    data = FoldData(Task("4q", TaskKind.BINARY_AROUSAL), tuple(rates.values()), None, (), load)
+    data.arrays_of(SegmentLogmels(clip_s=5.0, segment_s=5.0))
     assert seen == [22050] * len(rates)
 
 

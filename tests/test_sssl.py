@@ -13,12 +13,15 @@ import torch
 from mer_bench.errors import ConfigError, TaskError, WeightsNotFoundError
 from mer_bench.methods import METHODS, FitContext, FoldData
 from mer_bench.methods.sssl import losses, noise, songlevel
+from mer_bench.methods.sssl.frontend import SegmentLogmel
 from mer_bench.methods.sssl.networks import VGG16, build_network, load_vgg16_weights
 from mer_bench.methods.sssl.segments import (
     SegmentSpec,
     build_segments,
     log_mel,
+    pack_clip,
     segment_starts,
+    unpack_clip,
 )
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import Task, TaskKind, Track
@@ -160,8 +163,9 @@ def test_no_segment_at_all_is_a_clear_error(tmp_path):
 
 def test_segment_spectrograms_are_slices_of_the_clip_log_mel():
     spec = SegmentSpec(duration_s=1, sample_rate=SR, n_mels=16)
+    front = SegmentLogmel(sample_rate=SR, n_mels=16, segment_s=1)
     tracks = _tracks(2, seconds=2.5)
-    table = build_segments(tracks, _tone_clip, spec)
+    table = build_segments(tracks, front.extract([_tone_clip(t, SR) for t in tracks]), spec)
     assert len(table) == 4 and list(table.segments_per_clip()) == [2, 2]
     batch = table.gather([0, 3])
     assert batch.shape == (2, 1, 16, spec.n_frames)
@@ -169,6 +173,55 @@ def test_segment_spectrograms_are_slices_of_the_clip_log_mel():
     clip1 = log_mel(_tone_clip(tracks[1], SR), spec)
     np.testing.assert_array_equal(batch[1, 0], clip1[16 : 16 + spec.n_frames].T)
     assert len(clip1) == 1 + int(2.5 * SR) // 512 and clip1.shape[1] == 16
+
+
+def test_front_end_is_the_clip_log_mel_bit_for_bit_under_its_exact_sample_count():
+    """The registered front end gives exactly ``log_mel`` of the clip, and of the clip looped
+    to one segment when it is shorter than one (what prediction uses)."""
+    spec = SegmentSpec(duration_s=1, sample_rate=SR, n_mels=16)
+    front = SegmentLogmel(sample_rate=SR, n_mels=16, segment_s=1)
+    assert front.sample_rate == SR and front.dim == 16
+    long_clip, short_clip = (_tone_clip(t, SR) for t in (_tracks(1, 2.3)[0], _tracks(1, 0.4)[0]))
+    packed_long, packed_short = front.extract([long_clip, short_clip])
+    n, frames = unpack_clip(packed_long)
+    assert n == len(long_clip)
+    np.testing.assert_array_equal(frames, log_mel(long_clip, spec))
+    n, frames = unpack_clip(packed_short)
+    assert n == len(short_clip)
+    looped = np.tile(short_clip, 3)[: spec.segment_samples]
+    np.testing.assert_array_equal(frames, log_mel(looped, spec))
+    # sample counts far beyond float32's 2**24 survive the header exactly, for any n_mels
+    for n_mels in (1, 2, 64):
+        mel = np.ones((3, n_mels), np.float32)
+        for count in (0, 511, 2**24 + 1, 3 * 2**33 + 12345):
+            assert unpack_clip(pack_clip(count, mel))[0] == count
+            np.testing.assert_array_equal(unpack_clip(pack_clip(count, mel))[1], mel)
+
+
+def test_segment_methods_take_the_runs_cached_arrays_or_compute_them_from_audio(tmp_path):
+    cls = METHODS.get("segment-vote")
+    params = cls.make_params(TINY)
+    front = cls.frontend(params)
+    assert isinstance(front, SegmentLogmel)
+    assert (front.sample_rate, front.params.n_mels, front.params.segment_s) == (SR, 16, 1)
+    # hop_s and clip_s only choose frames: they share the cache entry
+    other = cls.make_params({**TINY, "hop_s": 0.5, "clip_s": 10.0, "lr": 0.5})
+    assert cls.frontend(other).cache_namespace == front.cache_namespace
+    assert cls.frontend(cls.make_params({**TINY, "segment_s": 2})).cache_namespace != \
+        front.cache_namespace
+    tracks = _tracks(6)
+    spy = _Spy()
+    cached = front.extract([_tone_clip(t, SR) for t in tracks])
+    task = Task("fake", TaskKind.BINARY_AROUSAL)
+    data = FoldData(task, tuple(tracks), tuple(cached), tuple(task.target(t) for t in tracks),
+                    spy, feature_key=front.cache_namespace)
+    method = cls(params)
+    method.fit(data, _fold([], spy), _ctx(tmp_path))
+    assert spy.calls == []  # the run's arrays: nothing decoded
+    method.fit(_fold(tracks, spy), _fold([], spy), _ctx(tmp_path))
+    assert sorted(spy.calls) == sorted(t.id for t in tracks)
+    with pytest.raises(TaskError, match="no audio loader"):
+        method.predict(_fold(tracks, None))
 
 
 # --- noise split -----------------------------------------------------------------

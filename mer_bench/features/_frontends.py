@@ -121,12 +121,6 @@ def openl3_frames(wave: np.ndarray, hop_s: float, center: bool = True) -> np.nda
     return np.lib.stride_tricks.sliding_window_view(wave, OPENL3_SR)[::hop]
 
 
-def openl3_n_frames(n_samples: int, hop_s: float, center: bool = True) -> int:
-    n = n_samples + (OPENL3_SR // 2 if center else 0)
-    hop = int(hop_s * OPENL3_SR)
-    return 1 if n <= OPENL3_SR else 1 + math.ceil((n - OPENL3_SR) / hop)
-
-
 def slaney_mel_basis(n_mels: int, n_dft: int, sr: int = OPENL3_SR) -> np.ndarray:
     """[n_mels, n_dft // 2 + 1] mel filters as kapre 0.1.4 built them.
 

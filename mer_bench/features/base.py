@@ -21,6 +21,10 @@ class FeatureExtractor(ABC):
     ``parallel`` says how the cache fills: ``"process"`` runs one clip per
     worker process (cheap CPU code such as librosa), ``"batch"`` runs batches
     of ``batch_size`` clips in this process (neural networks).
+
+    ``sample_rate`` is the fixed rate clips are decoded at. A method's front
+    end whose ``Params`` carry a ``sample_rate`` field analyses at that rate
+    instead (the class value is then only its default).
     """
 
     name: ClassVar[str]
@@ -44,6 +48,9 @@ class FeatureExtractor(ABC):
             raise ConfigError(
                 f"feature {self.name!r}: bad parameter ({exc}){hint}; known: {fields}"
             ) from None
+        rate = getattr(self.params, "sample_rate", None)
+        if rate is not None:
+            self.sample_rate = int(rate)  # type: ignore[misc]  # set by the parameters
 
     @property
     @abstractmethod

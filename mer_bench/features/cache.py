@@ -5,20 +5,20 @@ audio content hash) and stored as ``.npy`` under ``$MER_BENCH_CACHE/features``.
 Writes go to a temporary file that is renamed into place while holding a
 per-entry file lock, so an interrupted (even SIGKILLed) or parallel run never
 leaves a half-written entry: a reader sees a complete file or none.
+
+Decoding (and resampling) a clip often costs more than an extractor, so every
+fill decodes each clip once for all the extractors at one sample rate that
+miss it (``prefill``, ``features(also=...)``), in this process or a worker.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
-import signal
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -26,16 +26,17 @@ from filelock import FileLock, Timeout
 from threadpoolctl import threadpool_limits
 
 from mer_bench.data.audio import load_audio
-from mer_bench.errors import AudioError, FeatureError
+from mer_bench.errors import AudioError, FeatureError, MerBenchError
+from mer_bench.features._pool import shutdown_pool, worker_pool
 from mer_bench.features.base import FeatureExtractor
 from mer_bench.hashing import sha256_file
 from mer_bench.paths import cache_dir
 from mer_bench.types import Track
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
+# one clip and the extractors (all at one sample rate) that need an entry for it
+Job = tuple[Track, tuple[FeatureExtractor, ...]]
 MIN_PARALLEL = 48  # fewer missing entries than this are computed in-process
-PARENT_CHECK_S = 0.5  # how often a worker checks that the process that started it lives
-STOP_GRACE_S = 2.0  # after SIGTERM, how long a worker may take before it is killed
 
 
 @dataclass(frozen=True)
@@ -77,20 +78,21 @@ class FeatureCache:
         *,
         n_jobs: int | None = None,
         progress: ProgressFn | None = None,
+        also: Sequence[FeatureExtractor] = (),
     ) -> tuple[dict[str, np.ndarray], CacheStats]:
         """Arrays for ``tracks`` (by id), computing and storing the missing ones.
 
         Missing entries are computed in ``n_jobs`` worker processes (default:
         all cores) for ``parallel = "process"`` extractors, in batches in this
         process otherwise. Audio that cannot be decoded raises ``AudioError``
-        naming every bad file.
+        naming every bad file. ``also``: other extractors a later run will ask
+        for on these tracks; those at the same sample rate and ``parallel`` mode
+        get their missing entries for the clips computed here from the same
+        decode (``prefill``).
+        The stats count ``extractor``'s entries only.
         """
         start = time.perf_counter()
-        _ = extractor.cache_namespace  # resolves pretrained weights: fail before hashing audio
-        for t in tracks:
-            if t.audio_path is None:
-                raise AudioError(f"track {t.id} has no audio file")
-        hashes = {t.id: audio_hash_of(Path(t.audio_path)) for t in tracks}
+        hashes = self._hashes([extractor], tracks)
         result: dict[str, np.ndarray] = {}
         todo: list[Track] = []
         for t in tracks:
@@ -103,14 +105,9 @@ class FeatureCache:
         if progress:
             progress(hits, len(tracks))
         if todo:
-            workers = n_jobs or os.cpu_count() or 1
-            # a worker pays ~3 s of imports once: not worth it for a handful of clips
-            if extractor.parallel == "process" and workers > 1 and len(todo) >= MIN_PARALLEL:
-                self._fill_in_processes(
-                    extractor, todo, hashes, n_jobs, progress, hits, len(tracks)
-                )
-            else:
-                self._fill_in_batches(extractor, todo, hashes, progress, hits, len(tracks))
+            companions = _companions(extractor, also)
+            jobs = [(t, (extractor, *self._missing(companions, hashes[t.id]))) for t in todo]
+            self._fill(jobs, hashes, n_jobs, progress, hits, len(tracks))
             for t in todo:
                 array = self.get(extractor, hashes[t.id])
                 if array is None:
@@ -119,76 +116,142 @@ class FeatureCache:
         stats = CacheStats(hits, len(todo), time.perf_counter() - start)
         return {t.id: result[t.id] for t in tracks}, stats
 
-    def _fill_in_batches(
+    def prefill(
         self,
-        extractor: FeatureExtractor,
-        todo: list[Track],
-        hashes: dict[str, str],
-        progress: ProgressFn | None,
-        done: int,
-        total: int,
-    ) -> None:
-        size = max(1, extractor.batch_size)
-        # CPU extractors run single-threaded here as in the workers, so a cache entry
-        # is bit-identical whichever way it was computed
-        limit = 1 if extractor.parallel == "process" else None
-        with threadpool_limits(limit):
-            self._batches(extractor, todo, hashes, progress, done, total, size)
+        extractors: Sequence[FeatureExtractor],
+        tracks: Sequence[Track],
+        *,
+        n_jobs: int | None = None,
+        progress: ProgressFn | None = None,
+    ) -> dict[str, int]:
+        """Compute every missing entry of ``extractors`` for ``tracks``, decoding each clip
+        once for all the extractors that share a sample rate and a ``parallel`` mode (not
+        once per extractor): CPU extractors keep their worker processes, networks their
+        in-process batches.
 
-    def _batches(
+        Returns how many entries each extractor (by ``cache_namespace``) computed.
+        """
+        unique = list({e.cache_namespace: e for e in extractors}.values())
+        hashes = self._hashes(unique, tracks)
+        computed = dict.fromkeys((e.cache_namespace for e in unique), 0)
+        for rate, mode in sorted({(e.sample_rate, e.parallel) for e in unique}):
+            group = [e for e in unique if (e.sample_rate, e.parallel) == (rate, mode)]
+            jobs = [(t, tuple(self._missing(group, hashes[t.id]))) for t in tracks]
+            jobs = [(t, needed) for t, needed in jobs if needed]
+            for _, needed in jobs:
+                for e in needed:
+                    computed[e.cache_namespace] += 1
+            if jobs:
+                self._fill(jobs, hashes, n_jobs, progress, 0, len(jobs))
+        return computed
+
+    def _hashes(
+        self, extractors: Sequence[FeatureExtractor], tracks: Sequence[Track]
+    ) -> dict[str, str]:
+        """Audio content hash of every track; fails first on missing weights or audio."""
+        for extractor in extractors:
+            _ = extractor.cache_namespace  # resolves pretrained weights: fail before hashing
+        for t in tracks:
+            if t.audio_path is None:
+                raise AudioError(f"track {t.id} has no audio file")
+        return {t.id: audio_hash_of(Path(t.audio_path)) for t in tracks}
+
+    def _missing(
+        self, extractors: Sequence[FeatureExtractor], audio_hash: str
+    ) -> list[FeatureExtractor]:
+        return [e for e in extractors if not self.path_for(e, audio_hash).is_file()]
+
+    def _fill(
         self,
-        extractor: FeatureExtractor,
-        todo: list[Track],
-        hashes: dict[str, str],
-        progress: ProgressFn | None,
-        done: int,
-        total: int,
-        size: int,
-    ) -> None:
-        for i in range(0, len(todo), size):
-            batch = todo[i : i + size]
-            waves = [load_audio(t.audio_path, extractor.sample_rate)[0] for t in batch]
-            for t, array in zip(batch, _checked(extractor, waves, batch)):
-                self.put(extractor, hashes[t.id], array)
-            done += len(batch)
-            if progress:
-                progress(done, total)
-
-    def _remove_partial_writes(self, extractor: FeatureExtractor, audio_hashes: list[str]) -> None:
-        """Delete temp files that stopped workers left, for entries no one is writing now."""
-        for audio_hash in audio_hashes:
-            path = self.path_for(extractor, audio_hash)
-            leftovers = list(path.parent.glob(f".{path.stem}.*.tmp"))
-            if not leftovers:
-                continue
-            try:
-                with FileLock(str(path) + ".lock", timeout=0):
-                    for tmp in leftovers:
-                        tmp.unlink(missing_ok=True)
-            except Timeout:  # another process is writing this entry: its file, not ours
-                continue
-
-    def _fill_in_processes(
-        self,
-        extractor: FeatureExtractor,
-        todo: list[Track],
+        jobs: list[Job],
         hashes: dict[str, str],
         n_jobs: int | None,
         progress: ProgressFn | None,
         done: int,
         total: int,
     ) -> None:
+        """Compute each job's entries: its clip decoded once (at the extractors' shared
+        rate) and fed to all its extractors."""
+        workers = n_jobs or os.cpu_count() or 1
+        in_processes = all(e.parallel == "process" for _, needed in jobs for e in needed)
+        # a worker pays ~3 s of imports once: not worth it for a handful of clips
+        if in_processes and workers > 1 and len(jobs) >= MIN_PARALLEL:
+            self._fill_in_processes(jobs, hashes, workers, progress, done, total)
+        else:
+            self._fill_in_batches(jobs, hashes, progress, done, total)
+
+    def _fill_in_batches(
+        self,
+        jobs: list[Job],
+        hashes: dict[str, str],
+        progress: ProgressFn | None,
+        done: int,
+        total: int,
+    ) -> None:
+        size = max(max(1, e.batch_size) for _, needed in jobs for e in needed)
+        for i in range(0, len(jobs), size):
+            chunk = jobs[i : i + size]
+            rate = chunk[0][1][0].sample_rate
+            with threadpool_limits(1):  # decode as the workers do, whatever reads the audio
+                waves = {t.id: load_audio(t.audio_path, rate)[0] for t, _ in chunk}
+            by_key = {e.cache_namespace: e for _, needed in chunk for e in needed}
+            for key, extractor in by_key.items():
+                mine = [t for t, needed in chunk if key in {e.cache_namespace for e in needed}]
+                self._extract_batches(extractor, mine, [waves[t.id] for t in mine], hashes)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+
+    def _extract_batches(
+        self,
+        extractor: FeatureExtractor,
+        tracks: list[Track],
+        waves: list[np.ndarray],
+        hashes: dict[str, str],
+    ) -> None:
+        # CPU extractors run single-threaded here as in the workers, so a cache entry
+        # is bit-identical whichever way it was computed
+        limit = 1 if extractor.parallel == "process" else None
+        size = max(1, extractor.batch_size)
+        with threadpool_limits(limit):
+            for i in range(0, len(tracks), size):
+                batch = tracks[i : i + size]
+                for t, array in zip(batch, _checked(extractor, waves[i : i + size], batch)):
+                    self.put(extractor, hashes[t.id], array)
+
+    def _remove_partial_writes(self, jobs: list[Job], hashes: dict[str, str]) -> None:
+        """Delete temp files that stopped workers left, for entries no one is writing now."""
+        for t, needed in jobs:
+            for extractor in needed:
+                path = self.path_for(extractor, hashes[t.id])
+                leftovers = list(path.parent.glob(f".{path.stem}.*.tmp"))
+                if not leftovers:
+                    continue
+                try:
+                    with FileLock(str(path) + ".lock", timeout=0):
+                        for tmp in leftovers:
+                            tmp.unlink(missing_ok=True)
+                except Timeout:  # another process is writing this entry: its file, not ours
+                    continue
+
+    def _fill_in_processes(
+        self,
+        jobs: list[Job],
+        hashes: dict[str, str],
+        workers: int,
+        progress: ProgressFn | None,
+        done: int,
+        total: int,
+    ) -> None:
         errors: list[str] = []
-        pool = _worker_pool(n_jobs or os.cpu_count() or 1)
+        pool = worker_pool(workers)
         pending: set[Future[str | None]] = {
             pool.submit(
-                _extract_one,
-                type(extractor),
-                extractor.params,
+                _extract_many,
+                [(type(e), e.params, str(self.path_for(e, hashes[t.id]))) for e in needed],
                 str(t.audio_path),
-                str(self.path_for(extractor, hashes[t.id])),
             )
-            for t in todo
+            for t, needed in jobs
         }
         try:
             while pending:
@@ -202,8 +265,8 @@ class FeatureCache:
         except BaseException:
             # Ctrl-C (or any failure): stop now, not after the queue. Entries already
             # written stay; a clip cut off mid-write leaves no entry (atomic rename)
-            _shutdown_pool(cancel=True)
-            self._remove_partial_writes(extractor, [hashes[t.id] for t in todo])
+            shutdown_pool(cancel=True)
+            self._remove_partial_writes(jobs, hashes)
             raise
         if errors:
             listing = "\n  ".join(errors)
@@ -213,75 +276,23 @@ class FeatureCache:
             )
 
 
-_POOL: ProcessPoolExecutor | None = None
-_POOL_SIZE = 0
-
-
-def _worker_pool(workers: int) -> ProcessPoolExecutor:
-    """One pool per process, reused across calls: a worker pays its imports once.
-
-    Workers are spawned, not forked: the parent may hold torch / OpenMP state
-    that does not survive a fork.
-    """
-    global _POOL, _POOL_SIZE
-    if _POOL is None or _POOL_SIZE != workers:
-        _shutdown_pool()
-        _POOL = ProcessPoolExecutor(
-            workers, mp_context=get_context("spawn"), initializer=_init_worker
-        )
-        _POOL_SIZE = workers
-    return _POOL
-
-
-def _init_worker() -> None:
-    """One BLAS / OpenMP thread per worker (the workers already use every core); Ctrl-C
-    is the parent's to handle: it cancels the queue and stops the workers. A worker
-    whose parent dies (SIGKILL, OOM killer) exits within ``PARENT_CHECK_S``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ["OMP_NUM_THREADS"] = "1"
-    threadpool_limits(1)
-    parent = os.getppid()
-    threading.Thread(
-        target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True
-    ).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Worker thread: end this process as soon as the process that spawned it is gone.
-
-    An orphan is re-parented (to init or a subreaper), so its parent id changes; a
-    worker that kept computing would hold hundreds of MB and the resource tracker.
-    """
-    while True:
-        time.sleep(PARENT_CHECK_S)
-        if os.getppid() != parent:
-            os._exit(1)
-
-
-def _shutdown_pool(cancel: bool = False) -> None:
-    """Close the pool: wait for the work (``cancel=False``) or stop the workers now."""
-    global _POOL
-    pool, _POOL = _POOL, None
-    if pool is None:
-        return
-    if not cancel:
-        pool.shutdown(wait=True)
-        return
-    # terminate first: the pool then fails its queued futures itself, and ``shutdown``
-    # below (which holds the pool alive until it is done) has nothing left to run
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    for proc in procs:
-        proc.terminate()
-    deadline = time.monotonic() + STOP_GRACE_S
-    for proc in procs:
-        proc.join(max(0.0, deadline - time.monotonic()))
-        if proc.is_alive():
-            proc.kill()
-            proc.join(1.0)
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-atexit.register(_shutdown_pool)
+def _companions(
+    extractor: FeatureExtractor, others: Sequence[FeatureExtractor]
+) -> list[FeatureExtractor]:
+    """The ``others`` that can share ``extractor``'s decode: same sample rate and
+    ``parallel`` mode (each keeps its way of running), another entry, and weights at
+    hand (a missing file is for their own run to report)."""
+    chosen: dict[str, FeatureExtractor] = {}
+    for other in others:
+        if (other.sample_rate, other.parallel) != (extractor.sample_rate, extractor.parallel):
+            continue
+        try:
+            key = other.cache_namespace
+        except MerBenchError:
+            continue
+        if key != extractor.cache_namespace:
+            chosen.setdefault(key, other)
+    return list(chosen.values())
 
 
 def _checked(extractor: FeatureExtractor, waves: list[np.ndarray], tracks: list[Track]) -> list:
@@ -292,19 +303,22 @@ def _checked(extractor: FeatureExtractor, waves: list[np.ndarray], tracks: list[
     return arrays
 
 
-def _extract_one(
-    cls: type[FeatureExtractor], params: object, audio_path: str, out: str
+def _extract_many(
+    extractors: list[tuple[type[FeatureExtractor], object, str]], audio_path: str
 ) -> str | None:
-    """Worker: decode, extract, write atomically. Returns an error text or None."""
-    extractor = cls(params)
+    """Worker: decode a clip once, run each (class, params, output path) on it and write
+    each array atomically. The extractors share one sample rate. Returns an error text
+    or None."""
+    built = [(cls(params), out) for cls, params, out in extractors]
     try:
-        wave, _ = load_audio(audio_path, extractor.sample_rate)
+        wave, _ = load_audio(audio_path, built[0][0].sample_rate)
     except AudioError as exc:
         return str(exc)
-    array = extractor.extract([wave])[0]
-    if not np.all(np.isfinite(array)):
-        return f"{extractor.name} produced NaN/inf for {audio_path}"
-    write_atomic(Path(out), np.ascontiguousarray(array))
+    for extractor, out in built:
+        array = extractor.extract([wave])[0]
+        if not np.all(np.isfinite(array)):
+            return f"{extractor.name} produced NaN/inf for {audio_path}"
+        write_atomic(Path(out), np.ascontiguousarray(array))
     return None
 
 

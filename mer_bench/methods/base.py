@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 
 from mer_bench.errors import ConfigError, TaskError
-from mer_bench.features.base import pool
+from mer_bench.features.base import FeatureExtractor, pool
 from mer_bench.registry import Registry
 from mer_bench.types import EmotionBridge, NoParams, Task, TaskKind, Track
 
@@ -32,6 +32,9 @@ class FoldData:
     ``features`` holds one array per track as the extractor produced it ([D]
     or [T, D]); ``targets`` one target per track in the task's format;
     ``audio(track, sr)`` decodes a track for methods that consume audio.
+    ``feature_key`` is the feature-cache namespace of the extractor that made
+    ``features`` (None when unknown), so a method can tell its own front end's
+    arrays from anything else (``arrays_of``).
     For ``text2music_retrieval`` the tracks are the music clips (targets: their
     mood tags), ``texts`` the text items (``Track.text``, emotion in ``tags``)
     and ``bridge`` relates the two vocabularies; ``predict`` returns a
@@ -46,6 +49,7 @@ class FoldData:
     feature_hop_s: float | None = None
     texts: tuple[Track, ...] = ()
     bridge: EmotionBridge | None = None
+    feature_key: str | None = None
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -65,6 +69,28 @@ class FoldData:
         if self.features is None:
             raise TaskError("this run has no features; pick a feature extractor")
         return [f if f.ndim == 2 else f[None, :] for f in self.features]
+
+    def arrays_of(self, extractor: FeatureExtractor) -> list[np.ndarray]:
+        """Each track's array from ``extractor`` (a method's front end, ``Method.frontend``).
+
+        In a run the runner has filled ``features`` from the disk feature cache
+        with exactly this extractor, so they are returned as they are. Called
+        directly (unit tests, notebooks) with other or no features, the arrays
+        are computed now through the same extractor from the ``audio`` loader,
+        so both ways give the same numbers; nothing is kept between calls.
+        """
+        if self.features is not None and self.feature_key == extractor.cache_namespace:
+            return list(self.features)
+        if self.audio is None:
+            raise TaskError(
+                f"no {extractor.name} arrays and no audio loader: this method consumes audio"
+            )
+        from threadpoolctl import threadpool_limits
+
+        rate, audio = extractor.sample_rate, self.audio
+        # one thread for CPU extractors, as the cache computes them: the same bits
+        with threadpool_limits(1 if extractor.parallel == "process" else None):
+            return [extractor.extract([audio(t, rate)])[0] for t in self.tracks]
 
     @property
     def text_labels(self) -> list[str]:
@@ -187,6 +213,20 @@ class Method(ABC):
                 f"method {cls.name!r} has no parameter(s) {unknown}{hint} (known: {sorted(known)})"
             )
         return dataclasses.replace(cls.Params(), **values)
+
+    @classmethod
+    def frontend(cls, params: Any) -> FeatureExtractor | None:
+        """The registered extractor that turns a clip into this method's input, or None.
+
+        Methods that read audio (``consumes`` ``audio``, or ``text+audio`` on the
+        audio side) return it built from ``params``; the runner then fills the
+        shared disk feature cache with it and hands the arrays over in
+        ``FoldData.features`` (read them with ``FoldData.arrays_of``), so a
+        second run with other model parameters reads them instead of decoding
+        again. The front end is determined by parameters already in the config
+        hash, so it adds nothing to it.
+        """
+        return None
 
     def selects_on_validation(self) -> bool:
         """Whether ``fit`` reads ``val`` with these parameters (default: ``uses_validation``)."""

@@ -72,6 +72,9 @@ class DataPreparer:
         self.n_jobs = n_jobs
         self.progress = progress
         self._datasets: dict[str, tuple[DatasetAdapter, ValidationReport]] = {}
+        # the runs of this session (``Runner.run_all``): extractors of those that read the
+        # same clips are filled from one decode of each clip
+        self.planned: list[ResolvedRun] = []
 
     def prepare(self, run: ResolvedRun) -> Prepared:
         """Validate the dataset, build the splits and load (or extract) the features."""
@@ -184,8 +187,9 @@ class DataPreparer:
         if run.extractor is None:
             return None, (0, 0)
         with ProgressBar(self.progress, f"features {run.extractor.name}") as update:
+            also = [r.extractor for r in self.planned if r.extractor and _same_audio(r, run)]
             arrays, stats = self.cache.features(
-                run.extractor, tracks, n_jobs=self.n_jobs, progress=update
+                run.extractor, tracks, n_jobs=self.n_jobs, progress=update, also=also
             )
         if stats.computed:
             self._report(
@@ -193,6 +197,18 @@ class DataPreparer:
                 f"{stats.hits} from cache ({stats.seconds:.1f} s)"
             )
         return arrays, (stats.hits, stats.computed)
+
+
+def _same_audio(a: ResolvedRun, b: ResolvedRun) -> bool:
+    """Whether two runs read the same dataset(s) from the same place (so the same clips)."""
+
+    def where(r: ResolvedRun) -> str:
+        s = r.spec
+        return stable_hash([s.dataset, s.dataset_root, dict(s.dataset_params), s.music_dataset,
+                            s.music_root, dict(s.music_params), r.transfer_target,
+                            s.target_root])
+
+    return where(a) == where(b)
 
 
 def _dataset_error(adapter: DatasetAdapter, errors: Sequence[Any]) -> DatasetError:
@@ -305,6 +321,7 @@ def fold_data(
             targets=tuple(task.target(t) for t in chosen),
             audio=(prep.audio_adapter or prep.adapter).load_audio,
             feature_hop_s=run.extractor.hop_s if run.extractor else None,
+            feature_key=run.extractor.cache_namespace if run.extractor else None,
             texts=texts,
             bridge=prep.bridge,
         )

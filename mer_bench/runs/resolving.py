@@ -37,7 +37,7 @@ class ResolvedRun:
     params: Any
     adapter_cls: type[DatasetAdapter]
     task: TaskKind
-    extractor: FeatureExtractor | None
+    extractor: FeatureExtractor | None  # the features, or an audio method's front end
     variant: str
     protocol: Protocol
     music_cls: type[DatasetAdapter] | None = None  # the music side of text2music_retrieval
@@ -136,6 +136,9 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
             music_dataset_params=dict(spec.music_params),
             music_protocol=music_protocol.canonical,
         )
+    # a method that reads audio gets its front end's arrays through the feature cache; the
+    # front end follows from the method params, already hashed, so the config is unchanged
+    frontend = method_cls.frontend(params)
     return ResolvedRun(
         spec,
         config,
@@ -144,7 +147,7 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
         params,
         adapter_cls,
         task,
-        extractor,
+        frontend or extractor,
         variant_label(method_cls, params, extractor, smoke),
         protocol,
         music_cls,

@@ -87,6 +87,7 @@ class Runner:
     # --- bench -------------------------------------------------------------
     def run_all(self, runs: Sequence[ResolvedRun], keep_going: bool = True) -> list[RunOutcome]:
         outcomes = []
+        self.data.planned = list(runs)
         for i, run in enumerate(runs, 1):
             self._report(f"[{i}/{len(runs)}] {run.name}")
             try:

@@ -34,25 +34,22 @@ When no integer hop gives exactly 216 frames (e.g. 16 kHz, 1 s: 16000 / 216
 cut to the first 216.
 
 Shorter clips are padded by repeating themselves from the start, longer ones
-cut to their first ``clip_s`` seconds (the paper's 30 s). Log-mels are kept in
-a small process-wide memo (keyed by file, size, mtime and every frontend
-setting) so that the folds and tasks of one bench decode each file once.
+cut to their first ``clip_s`` seconds (the paper's 30 s). ``SegmentLogmels``
+is this front end as a registered feature extractor: in a run the segments
+come from the shared disk feature cache, so the folds, tasks and later runs
+of a bench decode each file once.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import warnings
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from mer_bench.errors import AudioError, ConfigError, MerBenchError
-from mer_bench.types import Track
+from mer_bench.errors import AudioError, ConfigError
+from mer_bench.features.base import FEATURES, FeatureExtractor
 
 N_FRAMES = 216
 N_MELS = 128
@@ -70,7 +67,6 @@ TABLE_1: dict[tuple[int, float], tuple[int, int]] = {
     (22050, 10.0): (2048, 1024),
 }
 STFT_RULES = ("table1", "overlap")
-MEMO_MAX_BYTES = 2 << 30  # the memo forgets its oldest clips beyond 2 GiB
 
 
 @dataclass(frozen=True)
@@ -182,88 +178,38 @@ class Frontend:
     def n_segments(self) -> int:
         return n_segments(self.clip_s, self.segment_s)
 
-    def rate_of(self, track: Track) -> int:
-        """The rate every track is analysed at (the decoder resamples to it)."""
-        return int(self.sample_rate)
 
-    def track_segments(self, track: Track, load: Callable[[Track, int], np.ndarray]
-                       ) -> np.ndarray:
-        """[n_segments, 216, 128] for one track, through the process-wide memo."""
-        rate = self.rate_of(track)
-        key = _memo_key(track, rate, self)
-        if key is not None and (hit := _MEMO.get(key)) is not None:
-            return hit
-        try:
-            wave = load(track, rate)
-        except MerBenchError:
-            raise
-        except Exception as exc:  # decoders raise many types
-            raise AudioError(f"track {track.id}: cannot decode {track.audio_path}: {exc}") from exc
-        array = segment_logmels(np.asarray(wave, dtype=np.float32), rate, self.clip_s,
-                                self.segment_s, self.stft_rule)
-        if key is not None:
-            _MEMO.put(key, array)
-        return array
+@FEATURES.register("ae-bilstm-logmel")
+class SegmentLogmels(FeatureExtractor):
+    """One clip's ``segment_logmels``, flattened: n_segments x 216 x 128 values.
 
-    def batch(self, tracks: tuple[Track, ...] | list[Track],
-              load: Callable[[Track, int], np.ndarray] | None) -> np.ndarray:
-        """[n_tracks, n_segments, 216, 128] for a fold's tracks."""
-        if load is None:
-            raise AudioError("this method consumes audio but the fold carries no audio loader")
-        return np.stack([self.track_segments(t, load) for t in tracks])
+    The front end of ``ae-bilstm`` and ``cnn-bilstm`` (their ``frontend``):
+    registered so the runner keeps every clip's segments in the shared disk
+    feature cache, where the folds, both methods and later runs with other
+    model parameters find them. The array is one fixed-size vector per clip
+    (``hop_s`` None) because every clip is brought to ``clip_s`` seconds;
+    ``unflatten`` gives the [n_segments, 216, 128] segments back.
+    """
 
+    name = "ae-bilstm-logmel"
+    version = "1"
+    sample_rate = 22050  # the default; an instance uses its parameters' rate
+    Params = Frontend
+    smoke_params = {"clip_s": 2.0, "segment_s": 1.0}
 
-class _Memo:
-    """A byte-bounded LRU of log-mel arrays (read-only views handed out)."""
+    @property
+    def dim(self) -> int:
+        return self.params.n_segments * N_FRAMES * N_MELS
 
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+    def extract(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
+        p = self.params
+        return [
+            segment_logmels(np.asarray(wave, dtype=np.float32), self.sample_rate, p.clip_s,
+                            p.segment_s, p.stft_rule).reshape(-1)
+            for wave in waveforms
+        ]
 
-    def get(self, key: tuple) -> np.ndarray | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: tuple, value: np.ndarray) -> None:
-        value.setflags(write=False)
-        with self._lock:
-            if key in self._items:
-                return
-            self._items[key] = value
-            self._bytes += value.nbytes
-            while self._bytes > self.max_bytes and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self._bytes -= old.nbytes
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-_MEMO = _Memo(MEMO_MAX_BYTES)
-
-
-def _memo_key(track: Track, rate: int, frontend: Frontend) -> tuple | None:
-    if track.audio_path is None:
-        return None
-    path = Path(track.audio_path)
-    try:
-        stat = path.stat()
-    except OSError:
-        return None  # let the loader report the problem
-    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, rate, frontend.clip_s,
-            frontend.segment_s, frontend.stft_rule)
-
-
-def clear_memo() -> None:
-    """Forget every memoised log-mel (tests; long-lived processes)."""
-    _MEMO.clear()
+    def unflatten(self, arrays: list[np.ndarray]) -> np.ndarray:
+        """[n_clips, n_segments, 216, 128] from the clips' arrays."""
+        shape = (self.params.n_segments, N_FRAMES, N_MELS)
+        return np.stack([np.asarray(a).reshape(shape) for a in arrays])

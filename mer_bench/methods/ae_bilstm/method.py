@@ -49,7 +49,7 @@ import numpy as np
 
 from mer_bench.errors import ConfigError
 from mer_bench.methods.ae_bilstm.architecture import L2_TARGETS, check_filters
-from mer_bench.methods.ae_bilstm.frontend import N_FRAMES, N_MELS, Frontend
+from mer_bench.methods.ae_bilstm.frontend import N_FRAMES, N_MELS, Frontend, SegmentLogmels
 from mer_bench.methods.ae_bilstm.masking import FILLS
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
 from mer_bench.types import TaskKind
@@ -143,8 +143,15 @@ class _SegmentMethod(Method):
     supports = BINARY_TASKS
     label_params: ClassVar[tuple[str, ...]] = ("segment_s",)  # each duration its own row
 
+    @classmethod
+    def frontend(cls, params: Any) -> SegmentLogmels:
+        """216 x 128 log-mel segments per clip, read from the disk feature cache in a run."""
+        return SegmentLogmels(params.frontend())
+
     def _spectrograms(self, data: FoldData) -> np.ndarray:
-        return self.params.frontend().batch(data.tracks, data.audio)
+        """[n_clips, n_segments, 216, 128] log-mels of the fold's clips."""
+        extractor = self.frontend(self.params)
+        return extractor.unflatten(data.arrays_of(extractor))
 
     def _loader(self, x: torch.Tensor, y: torch.Tensor | None, batch: int, shuffle: bool
                 ) -> Any:

@@ -31,6 +31,7 @@ import numpy as np
 
 from mer_bench.errors import ConfigError, TaskError
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
+from mer_bench.methods.sssl.frontend import SegmentLogmel
 from mer_bench.methods.sssl.segments import SegmentSpec, SegmentTable, build_segments
 from mer_bench.types import TaskKind
 
@@ -127,6 +128,17 @@ class _SegmentMethod(Method):
     uses_validation: ClassVar[bool] = False
     label_params: ClassVar[tuple[str, ...]] = ("segment_s",)  # each duration its own row
 
+    @classmethod
+    def frontend(cls, params: Any) -> SegmentLogmel:
+        """Clip log-mels (``frontend.py``), read from the disk feature cache in a run."""
+        return SegmentLogmel(sample_rate=int(params.sample_rate), n_fft=int(params.n_fft),
+                             hop_length=int(params.hop_length), n_mels=int(params.n_mels),
+                             segment_s=int(params.segment_s))
+
+    def _segments(self, data: FoldData, pad_short: bool = False) -> SegmentTable:
+        clips = data.arrays_of(self.frontend(self.params))
+        return build_segments(data.tracks, clips, self._spec, pad_short=pad_short)
+
     # --- fit -----------------------------------------------------------------
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> _SegmentMethod:
         import torch
@@ -142,7 +154,7 @@ class _SegmentMethod(Method):
         self._ctx, self._n_classes = ctx, kind.n_classes
         self._spec = SegmentSpec(p.segment_s, p.hop_s, p.sample_rate, p.n_fft, p.hop_length,
                                  p.n_mels, p.clip_s)
-        table = build_segments(train.tracks, train.audio, self._spec)
+        table = self._segments(train)
         if len(table) == 0:
             raise TaskError(
                 f"{self.name}: no training clip is at least {p.segment_s} s long, so there is no "
@@ -162,7 +174,7 @@ class _SegmentMethod(Method):
                             width=p.width, dropout=p.dropout, vgg_weights=p.vgg_weights)
         val_segments, val_labels, val_loader = None, None, None
         if len(val):
-            val_table = build_segments(val.tracks, val.audio, self._spec)
+            val_table = self._segments(val)
             if len(val_table):
                 val_segments = lit.Segments(val_table, mean, std)
                 val_labels = val.y[val_table.clip]
@@ -214,7 +226,7 @@ class _SegmentMethod(Method):
 
     # --- predict ---------------------------------------------------------------
     def predict(self, data: FoldData) -> np.ndarray:
-        table = build_segments(data.tracks, data.audio, self._spec, pad_short=True)
+        table = self._segments(data, pad_short=True)
         if table.short_ids:
             self._ctx.log_metrics({"sssl_short_test_clips": float(len(table.short_ids))})
         if len(data) == 0:

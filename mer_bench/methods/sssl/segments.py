@@ -15,29 +15,23 @@ slice of its frames: segment k starting at sample s takes the
 ``1 + d·sr // hop`` frames from frame ``round(s / hop)``, which is what
 librosa gives for the segment's own audio up to the frames at the two edges
 (they see the neighbouring audio instead of reflection padding) and a
-sub-hop (< 12 ms) alignment. Clip spectrograms are kept in a bounded
-in-process cache keyed by the audio file's identity, so the folds and methods
-of one bench decode each clip once.
+sub-hop (< 12 ms) alignment. The clip spectrograms come from the method's
+registered front end (``frontend.SegmentLogmel``) through the disk feature
+cache, so the folds, methods and later runs of a bench decode each clip once.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from mer_bench.errors import ConfigError, TaskError
+from mer_bench.errors import ConfigError, FeatureError
 from mer_bench.types import Track
 
 log = logging.getLogger(__name__)
-
-AudioFn = Callable[[Track, int], np.ndarray]
-CACHE_MAX_BYTES = 1 << 30  # clip spectrograms kept in memory across folds (LRU)
 
 
 @dataclass(frozen=True)
@@ -101,50 +95,30 @@ def segment_starts(n_samples: int, spec: SegmentSpec) -> np.ndarray:
     return np.arange(0, n_samples - length + 1, max(hop, 1), dtype=np.int64)
 
 
-# --- clip cache -----------------------------------------------------------------
-_CACHE: OrderedDict[tuple, tuple[int, np.ndarray]] = OrderedDict()
-_CACHE_BYTES = 0
-_LOCK = threading.Lock()
+# --- clip arrays ------------------------------------------------------------------
+# A clip's front-end array (``frontend.SegmentLogmel``) is [header + T, n_mels]: the
+# header (one row, two when n_mels is 1) holds the clip's exact sample count, which
+# decides how many segments it has and cannot be read off T (T = 1 + n // hop leaves n
+# uncertain by a hop); the rows below it are the frames.
+_SAMPLES_BASE = 1 << 20  # the count is split in two parts, each exact in float32
 
 
-def _cache_key(track: Track, spec: SegmentSpec) -> tuple | None:
-    path = track.audio_path
-    if path is None:
-        return None
-    try:
-        stat = Path(path).stat()
-    except OSError:
-        return None
-    return (track.id, str(path), stat.st_size, stat.st_mtime_ns, spec.sample_rate, spec.n_fft,
-            spec.hop_length, spec.n_mels)
+def _header_rows(n_mels: int) -> int:
+    return -(-2 // n_mels)
 
 
-def clip_log_mel(track: Track, audio: AudioFn, spec: SegmentSpec) -> tuple[int, np.ndarray]:
-    """(number of samples, [T, n_mels] log-mel) of a whole clip, cached."""
-    global _CACHE_BYTES
-    key = _cache_key(track, spec)
-    if key is not None:
-        with _LOCK:
-            if key in _CACHE:
-                _CACHE.move_to_end(key)
-                return _CACHE[key]
-    wave = audio(track, spec.sample_rate)
-    value = (int(len(wave)), log_mel(wave, spec))
-    if key is not None and value[1].nbytes <= CACHE_MAX_BYTES:
-        with _LOCK:
-            _CACHE[key] = value
-            _CACHE_BYTES += value[1].nbytes
-            while _CACHE_BYTES > CACHE_MAX_BYTES:
-                _, (_, old) = _CACHE.popitem(last=False)
-                _CACHE_BYTES -= old.nbytes
-    return value
+def pack_clip(n_samples: int, mel: np.ndarray) -> np.ndarray:
+    """[header + T, n_mels] float32: the sample count in a header above the frames."""
+    header = np.zeros((_header_rows(mel.shape[1]), mel.shape[1]), dtype=np.float32)
+    header.flat[0], header.flat[1] = divmod(int(n_samples), _SAMPLES_BASE)
+    return np.concatenate([header, mel.astype(np.float32, copy=False)])
 
 
-def clear_cache() -> None:
-    global _CACHE_BYTES
-    with _LOCK:
-        _CACHE.clear()
-        _CACHE_BYTES = 0
+def unpack_clip(array: np.ndarray) -> tuple[int, np.ndarray]:
+    """(sample count, [T, n_mels] frames) of a ``pack_clip`` array."""
+    rows = _header_rows(array.shape[1])
+    high, low = int(array.flat[0]), int(array.flat[1])
+    return high * _SAMPLES_BASE + low, array[rows:]
 
 
 # --- segment tables -----------------------------------------------------------
@@ -176,35 +150,33 @@ class SegmentTable:
         return np.bincount(self.clip, minlength=len(self.clip_ids))
 
 
-def build_segments(tracks: Sequence[Track], audio: AudioFn | None, spec: SegmentSpec,
+def build_segments(tracks: Sequence[Track], clips: Sequence[np.ndarray], spec: SegmentSpec,
                    pad_short: bool = False) -> SegmentTable:
-    """Segment every clip; clips shorter than one segment give none unless ``pad_short``.
+    """Segment every clip (``clips``: their ``pack_clip`` arrays, in ``tracks`` order).
 
-    ``pad_short`` (used at prediction time only) loops such a clip from its
-    start up to one segment length, so that it still gets a prediction.
+    Clips shorter than one segment give none unless ``pad_short`` (used at
+    prediction time only): such a clip then gives one segment, the log-mel of
+    the clip looped from its start up to one segment length, which the front
+    end stores in place of the clip's own frames.
     """
-    if audio is None:
-        raise TaskError("this run gives the method no audio; sssl consumes audio")
-    blocks, rows, clips, short = [], [], [], []
+    blocks, rows, clip_of, short = [], [], [], []
     offset = 0
-    for i, track in enumerate(tracks):
-        n_samples, mel = clip_log_mel(track, audio, spec)
+    for i, (track, clip) in enumerate(zip(tracks, clips, strict=True)):
+        n_samples, mel = unpack_clip(clip)
         starts = segment_starts(n_samples, spec)
         if len(starts) == 0:
             short.append(track.id)
-            if not pad_short:
+            if not pad_short or len(mel) == 0:
                 continue
-            wave = audio(track, spec.sample_rate)
-            if len(wave) == 0:
-                continue
-            reps = int(np.ceil(spec.segment_samples / len(wave)))
-            mel = log_mel(np.tile(wave, reps)[: spec.segment_samples], spec)
+            if len(mel) != spec.n_frames:
+                raise FeatureError(f"sssl: clip {track.id} is short but its array holds "
+                                   f"{len(mel)} frames, not one {spec.n_frames}-frame segment")
             starts = np.zeros(1, dtype=np.int64)
         first = np.rint(starts / spec.hop_length).astype(np.int64)
         first = np.minimum(first, len(mel) - spec.n_frames)
         blocks.append(mel)
         rows.append(offset + first)
-        clips.append(np.full(len(first), i, dtype=np.int64))
+        clip_of.append(np.full(len(first), i, dtype=np.int64))
         offset += len(mel)
     if short:
         log.warning("sssl: %d clip(s) shorter than one %d s segment%s: %s", len(short),
@@ -214,7 +186,7 @@ def build_segments(tracks: Sequence[Track], audio: AudioFn | None, spec: Segment
     return SegmentTable(
         frames=np.concatenate(blocks) if blocks else np.zeros((0, n_mels), np.float32),
         row=np.concatenate(rows) if rows else np.zeros(0, np.int64),
-        clip=np.concatenate(clips) if clips else np.zeros(0, np.int64),
+        clip=np.concatenate(clip_of) if clip_of else np.zeros(0, np.int64),
         clip_ids=tuple(t.id for t in tracks),
         n_frames=spec.n_frames,
         short_ids=tuple(short),

@@ -3,9 +3,10 @@
 As in the authors' setup: 16 kHz mono, STFT n_fft 512 / hop 256 (Hann,
 centred), 128 mel bands, power in dB (``10 log10(max(S, 1e-10))``, no top-dB
 clipping), 5 s chunks (313 frames). A clip shorter than a chunk is zero-padded
-to one chunk. Each clip is decoded and transformed once (``MelStore``); a 5 s
-training crop is a 313-frame window of the whole clip's log-mel, which equals
-the log-mel of the 5 s waveform crop up to the window's two edge frames.
+to one chunk. Each clip is decoded and transformed once, by the registered
+front end ``ClipLogmel`` through the disk feature cache; a 5 s training crop
+is a 313-frame window of the whole clip's log-mel, which equals the log-mel
+of the 5 s waveform crop up to the window's two edge frames.
 Evaluation averages the embeddings of ``n`` chunks whose starts are evenly
 spaced from the first frame to the last full window, so together they cover
 the clip end to end (the authors' hop of ``(len - chunk) // n`` stops short of
@@ -15,14 +16,13 @@ the end).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from mer_bench.errors import AudioError, ConfigError, MerBenchError
-from mer_bench.types import Track
+from mer_bench.errors import AudioError, ConfigError
+from mer_bench.features.base import FEATURES, FeatureExtractor
 
 
 @dataclass(frozen=True)
@@ -61,23 +61,6 @@ class MelFrontend:
         mel = _mel_basis(self.sample_rate, self.n_fft, self.n_mels) @ spec
         return (10.0 * np.log10(np.maximum(mel, 1e-10))).astype(np.float32)
 
-    def clip(self, track: Track, load: Callable[[Track, int], np.ndarray]) -> np.ndarray:
-        """Decode ``track`` at ``sample_rate`` and return its log-mel."""
-        try:
-            wave = np.asarray(load(track, self.sample_rate), dtype=np.float32)
-        except MerBenchError:
-            raise
-        except Exception as exc:  # decoders raise many types
-            raise AudioError(f"track {track.id}: cannot decode {track.audio_path}: {exc}") from exc
-        if wave.size == 0 or not np.all(np.isfinite(wave)):
-            raise AudioError(
-                f"track {track.id}: {track.audio_path} decodes to an empty or non-finite "
-                "waveform; re-encode the file or leave the track out"
-            )
-        if wave.ndim > 1:
-            wave = wave.mean(axis=0 if wave.shape[0] < wave.shape[-1] else -1)
-        return self.logmel(wave)
-
 
 @lru_cache(maxsize=8)
 def _mel_basis(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
@@ -115,29 +98,41 @@ def random_crop(mel: np.ndarray, crop: int, rng: np.random.Generator) -> np.ndar
     return mel[:, start : start + crop]
 
 
-class MelStore:
-    """Each clip's log-mel, computed once and kept in memory for the method's lifetime."""
+@FEATURES.register("text2music-logmel")
+class ClipLogmel(FeatureExtractor):
+    """[T, n_mels] dB log-mel of a whole clip (``MelFrontend.logmel``, transposed to the
+    extractor layout of frames by bands).
 
-    def __init__(self, frontend: MelFrontend) -> None:
-        self.frontend = frontend
-        self._mels: dict[tuple[str, str], np.ndarray] = {}
+    The music side of ``text2music`` with ``music_input="audio"``
+    (``Text2Music.frontend``): registered so the runner keeps every clip's
+    log-mel in the shared disk feature cache, where the folds and later runs
+    with other model parameters find it.
+    """
 
-    def get(
-        self, tracks: Sequence[Track], load: Callable[[Track, int], np.ndarray] | None
-    ) -> list[np.ndarray]:
-        if load is None and any(self._key(t) not in self._mels for t in tracks):
-            raise AudioError("text2music consumes audio but the fold carries no audio loader")
-        out = []
-        for track in tracks:
-            key = self._key(track)
-            if key not in self._mels:
-                self._mels[key] = self.frontend.clip(track, load)  # type: ignore[arg-type]
-            out.append(self._mels[key])
-        return out
+    name = "text2music-logmel"
+    version = "1"
+    sample_rate = 16000  # the default; an instance uses its parameters' rate
+    Params = MelFrontend
+    smoke_params = {"chunk_s": 1.0}
 
-    @staticmethod
-    def _key(track: Track) -> tuple[str, str]:
-        return (track.id, str(track.audio_path))
+    @property
+    def dim(self) -> int:
+        return int(self.params.n_mels)
 
-    def __len__(self) -> int:
-        return len(self._mels)
+    @property
+    def hop_s(self) -> float:
+        return self.params.hop_length / self.params.sample_rate
+
+    def extract(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
+        return [self.params.logmel(_mono(wave)).T for wave in waveforms]
+
+
+def _mono(wave: np.ndarray) -> np.ndarray:
+    """A finite, non-empty mono waveform (channels averaged), or AudioError."""
+    wave = np.asarray(wave, dtype=np.float32)
+    if wave.size == 0 or not np.all(np.isfinite(wave)):
+        raise AudioError("text2music: a clip decodes to an empty or non-finite waveform; "
+                         "re-encode the file or leave the track out")
+    if wave.ndim > 1:
+        wave = wave.mean(axis=0 if wave.shape[0] < wave.shape[-1] else -1)
+    return wave

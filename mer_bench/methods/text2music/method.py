@@ -16,7 +16,7 @@ import numpy as np
 from mer_bench.errors import ConfigError, MerBenchError, TaskError
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
 from mer_bench.methods.text2music import labels as lab
-from mer_bench.methods.text2music.frontend import MelFrontend, MelStore
+from mer_bench.methods.text2music.frontend import ClipLogmel, MelFrontend
 from mer_bench.methods.text2music.strategies import (
     MUSIC_ACTIVATIONS,
     STRATEGIES,
@@ -269,6 +269,12 @@ class Text2Music(Method):
             "batch_size": trial.suggest_categorical("batch_size", [16, 32, 64]),
         }
 
+    @classmethod
+    def frontend(cls, params: Any) -> ClipLogmel | None:
+        """The clips' log-mels when the music side reads audio (``music_input="audio"``),
+        read from the disk feature cache in a run; None for ``music_input="features"``."""
+        return ClipLogmel(params.frontend()) if params.music_input == "audio" else None
+
     # --- inputs --------------------------------------------------------------
     def _text_inputs(self, items: tuple[Track, ...]) -> TextInputs:
         import torch
@@ -303,10 +309,10 @@ class Text2Music(Method):
                 return MusicInputs(vectors=torch.zeros((0, len(self._feature_mean))))
             x = (data.pooled() - self._feature_mean) / self._feature_std
             return MusicInputs(vectors=torch.as_tensor(x, dtype=torch.float32))
-        frontend = p.frontend()
+        extractor = ClipLogmel(p.frontend())  # == frontend(p): music_input is "audio" here
         return MusicInputs(
-            mels=self._mels.get(data.tracks, data.audio),
-            crop=frontend.chunk_frames,
+            mels=[np.ascontiguousarray(a.T) for a in data.arrays_of(extractor)],
+            crop=extractor.params.chunk_frames,
             n_chunks=p.eval_chunks,
         )
 
@@ -385,7 +391,6 @@ class Text2Music(Method):
                 for e, row in zip(space.text_vocab, space.pair_positive)
             )
 
-        self._mels = MelStore(p.frontend())
         if p.music_input == "features":
             if train.features is None:
                 raise _no_features()
