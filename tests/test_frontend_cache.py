@@ -11,12 +11,12 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from mer_bench.runs import Runner, RunnerSettings, resolve
 
 from mer_bench.config import RunSpec
 from mer_bench.features import FEATURES
 from mer_bench.features.cache import FeatureCache
 from mer_bench.methods import METHODS
+from mer_bench.runs import Runner, RunnerSettings, resolve
 from mer_bench.tracking import InMemoryTracker
 from mer_bench.tracking.base import RUN
 

@@ -467,7 +467,7 @@ def test_validation_precision_gives_an_unanswered_query_no_hit():
 
 
 def test_the_run_names_the_parts_it_used_and_they_are_not_the_papers(folds, tmp_path):
-    from mer_bench.methods.text2music.method import PAPER_PARTS
+    from mer_bench.methods.text2music.params import PAPER_PARTS
 
     cls = METHODS.get("text2music")
     assert cls.label_tags == ("text_encoder", "music_encoder", "word_vectors")
