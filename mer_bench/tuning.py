@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from mer_bench.atomic import atomic_file
 from mer_bench.config import RunSpec
 from mer_bench.errors import ConfigError, TaskError
 from mer_bench.methods import FoldData, Method
@@ -87,13 +88,10 @@ class _FitCache:
         self.memory[key] = method
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{key[0]}-{key[1]}.pkl"
-        tmp = path.with_suffix(".tmp")
         try:
-            with open(tmp, "wb") as fh:
+            with atomic_file(path) as fh:
                 pickle.dump(method, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
         except Exception as exc:  # not picklable: in-memory re-use only, and say so
-            tmp.unlink(missing_ok=True)
             warnings.warn(
                 f"method {getattr(method, 'name', type(method).__name__)!r} cannot be pickled "
                 f"({type(exc).__name__}: {exc}); a resumed sweep will refit it. Every method "

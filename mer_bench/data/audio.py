@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 import soundfile as sf
 
+from mer_bench.atomic import atomic_file
 from mer_bench.errors import AudioError
 
 SILENCE_PEAK = 1e-5  # a clip whose absolute peak stays below this is "silent"
@@ -233,8 +234,6 @@ def _crop_or_pad(
 
 
 def write_wav(path: Path, wave: np.ndarray, sr: int) -> None:
-    """Write 16-bit PCM WAV atomically (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    sf.write(str(tmp), np.clip(wave, -1.0, 1.0), sr, subtype="PCM_16", format="WAV")
-    tmp.replace(path)
+    """Write 16-bit PCM WAV atomically (``atomic_file``)."""
+    with atomic_file(path) as fh:
+        sf.write(fh, np.clip(wave, -1.0, 1.0), sr, subtype="PCM_16", format="WAV")

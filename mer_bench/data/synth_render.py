@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from mer_bench.atomic import atomic_write
 from mer_bench.data.audio import write_wav
 from mer_bench.data.synth_plan import (
     AROUSAL_WEIGHTS,
@@ -279,7 +280,5 @@ def generate(
         "artists": [asdict(a) for a in artists],
         "tracks": entries,
     }
-    tmp = root / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1))
-    tmp.replace(root / MANIFEST)
+    atomic_write(root / MANIFEST, json.dumps(manifest, indent=1))
     return manifest

@@ -14,7 +14,6 @@ miss it (``prefill``, ``features(also=...)``), in this process or a worker.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -25,6 +24,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 from threadpoolctl import threadpool_limits
 
+from mer_bench.atomic import atomic_file
 from mer_bench.data.audio import load_audio
 from mer_bench.errors import AudioError, FeatureError, MerBenchError
 from mer_bench.features._pool import shutdown_pool, worker_pool
@@ -323,19 +323,10 @@ def _extract_many(
 
 
 def write_atomic(path: Path, array: np.ndarray) -> None:
-    """Save ``array`` to ``path`` via a temp file and rename, under a file lock."""
+    """Save ``array`` to ``path`` atomically, under a file lock (two workers, one entry)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=600):
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, array, allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    with FileLock(str(path) + ".lock", timeout=600), atomic_file(path) as fh:
+        np.save(fh, array, allow_pickle=False)
 
 
 _HASH_MEMO: dict[tuple[str, int, int], str] = {}

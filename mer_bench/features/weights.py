@@ -25,12 +25,12 @@ import dataclasses
 import gzip
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mer_bench.atomic import atomic_file
 from mer_bench.errors import ConfigError, FeatureError, WeightsNotFoundError
 from mer_bench.hashing import sha256_file
 
@@ -330,30 +330,24 @@ def _download(f: WeightFile, target: Path, opener: Opener | None, timeout: float
     import urllib.request
 
     open_url = opener or urllib.request.urlopen
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{f.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with open_url(f.url, timeout=timeout) as response:
-                    source = gzip.GzipFile(fileobj=response) if f.gzipped else response
-                    shutil.copyfileobj(source, out, 1 << 20)
-            except (urllib.error.URLError, OSError, TimeoutError) as exc:
-                raise FeatureError(
-                    f"could not download {f.name} from {f.url} ({_reason(exc)}). This machine "
-                    f"seems to be offline: download the file on a machine with internet access "
-                    f"and copy it to {target} (or pass it with --weights PATH)."
-                ) from None
-        digest = sha256_of(tmp)
-        if not f.check(digest):
+    with atomic_file(target) as out:
+        try:
+            with open_url(f.url, timeout=timeout) as response:
+                source = gzip.GzipFile(fileobj=response) if f.gzipped else response
+                shutil.copyfileobj(source, out, 1 << 20)
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            raise FeatureError(
+                f"could not download {f.name} from {f.url} ({_reason(exc)}). This machine "
+                f"seems to be offline: download the file on a machine with internet access "
+                f"and copy it to {target} (or pass it with --weights PATH)."
+            ) from None
+        out.flush()
+        digest = sha256_file(Path(out.name))
+        if not f.check(digest):  # raising here removes the partial download
             raise FeatureError(
                 f"downloaded {f.name} has SHA-256 {digest}, expected {f.expected}: "
                 f"the download is corrupt; try again."
             )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
 
 
