@@ -27,12 +27,13 @@ import numpy as np
 # (weighted L1) and the KL product runs in float32.
 NUMBA_MIN_TERMS = 20_000_000
 _CHUNK_TERMS = 4_000_000
-# Elements of one row block of a score matrix (8 MB of float64): a few such blocks of
-# temporaries are alive at a time, next to the one full-size result.
-BLOCK_ELEMENTS = 1 << 20
-# ... but at most this many blocks: each block's matrix product re-reads (and BLAS re-packs)
-# the whole candidate factor, which costs more than the product itself for thin blocks.
-MAX_BLOCKS = 8
+# Elements of one row block of a score matrix (16 MB of float64): one block of
+# temporaries is alive at a time, next to the one full-size result.
+BLOCK_ELEMENTS = 1 << 21
+# ... but at most this many blocks: each block's product re-packs the whole candidate
+# factor, and each block starts parallel regions (BLAS, numba) that must wait for every
+# thread on a busy machine.
+MAX_BLOCKS = 4
 
 
 class Term(Protocol):
@@ -43,14 +44,17 @@ class Term(Protocol):
 
     def fill(self, rows: slice, out: np.ndarray) -> None: ...
 
+    def block(self, rows: slice) -> np.ndarray:
+        """A fresh array holding rows ``rows``."""
+
     def accumulate(self, rows: slice, out: np.ndarray, w_out: float, w: float) -> None:
         """``out = out * w_out + (block * w)``, in that order of operations."""
 
 
-def accumulate_by_fill(term: Term, rows: slice, out: np.ndarray, w_out: float, w: float) -> None:
-    """``accumulate`` from ``fill``: the steps of ``out *= w_out; out += w * block``."""
-    other = np.empty_like(out)
-    term.fill(rows, other)
+def accumulate_by_fill(term: Any, rows: slice, out: np.ndarray, w_out: float, w: float) -> None:
+    """``accumulate`` from ``term.block`` (a fresh array, the only temporary): the steps of
+    ``out *= w_out; out += w * block``."""
+    other = term.block(rows)
     other *= w
     out *= w_out
     out += other
@@ -95,13 +99,15 @@ def _numba_kernel() -> Any:
 def _kl_epilogue() -> Any:
     """``v = ((p + col[j]) - row[i]) * -0.5``, then ``out = v`` or ``out * w_out + v * w``:
     the numpy steps of ``NegKL.rows`` and ``accumulate_by_fill`` in one pass, same order."""
-    from numba import njit, prange
+    from numba import njit
 
-    @njit(parallel=True, cache=True)
+    # serial: a parallel region per block costs more than it saves when the BLAS threads
+    # that just computed ``prod`` are still spinning on the same cores
+    @njit(cache=True)
     def epilogue(prod: np.ndarray, col: np.ndarray, row: np.ndarray, out: np.ndarray,
                  w_out: float, w: float, accumulate: bool) -> None:  # pragma: no cover
         n, m = prod.shape
-        for i in prange(n):
+        for i in range(n):
             r = row[i]
             for j in range(m):
                 v = ((np.float64(prod[i, j]) + col[j]) - r) * -0.5
@@ -151,6 +157,11 @@ class NegL1:
             for start in range(0, len(x), step):
                 block = x[start:start + step, None, :] - self.y[None, :, :]
                 out[start:start + step] = -np.abs(block).sum(axis=2)
+
+    def block(self, rows: slice) -> np.ndarray:
+        out = np.empty((rows.stop - rows.start, len(self.y)), dtype=np.float64)
+        self.fill(rows, out)
+        return out
 
     def accumulate(self, rows: slice, out: np.ndarray, w_out: float, w: float) -> None:
         accumulate_by_fill(self, rows, out, w_out, w)
@@ -211,6 +222,9 @@ class NegKL:
         out *= -0.5
         return out
 
+    def block(self, rows: slice) -> np.ndarray:
+        return self.rows(rows)
+
     def fill(self, rows: slice, out: np.ndarray) -> None:
         if self.fused:
             _kl_epilogue()(self.left[rows] @ self.right.T, self.col, self.row[rows], out,
@@ -236,8 +250,11 @@ class Transposed:
     def shape(self) -> tuple[int, int]:
         return self.base.shape[::-1]
 
+    def block(self, rows: slice) -> np.ndarray:
+        return self.base.cols(rows).T
+
     def fill(self, rows: slice, out: np.ndarray) -> None:
-        out[...] = self.base.cols(rows).T
+        out[...] = self.block(rows)
 
     def accumulate(self, rows: slice, out: np.ndarray, w_out: float, w: float) -> None:
         accumulate_by_fill(self, rows, out, w_out, w)
@@ -254,11 +271,15 @@ class Mean:
     def shape(self) -> tuple[int, int]:
         return self.a.shape
 
+    def block(self, rows: slice) -> np.ndarray:
+        out = np.ascontiguousarray(self.a.block(rows))
+        out += self.b.block(rows)
+        out *= 0.5
+        return out
+
     def fill(self, rows: slice, out: np.ndarray) -> None:
         self.a.fill(rows, out)
-        other = np.empty_like(out)
-        self.b.fill(rows, other)
-        out += other
+        out += self.b.block(rows)
         out *= 0.5
 
     def accumulate(self, rows: slice, out: np.ndarray, w_out: float, w: float) -> None:
@@ -292,6 +313,9 @@ class Cosine:
 
     def cols(self, cols: slice) -> np.ndarray:
         return self.an @ self.bn[cols].T
+
+    def block(self, rows: slice) -> np.ndarray:
+        return self.rows(rows)
 
     def fill(self, rows: slice, out: np.ndarray) -> None:
         out[...] = self.rows(rows)
