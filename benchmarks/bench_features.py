@@ -32,17 +32,20 @@ SHARED_DATA = Path(os.environ.get("MER_BENCH_SHARED_DATA", "/work/shared/data"))
 SECTION = "features"
 
 
-def clip_paths(n: int, tmp: Path) -> tuple[list[Path], str]:
-    """N clip files and where they come from: the 4Q subset, else synthetic WAVs."""
+def clip_paths(n: int, tmp: Path, synthetic_s: float | None = None
+               ) -> tuple[list[Path], str]:
+    """N clip files and where they come from: the 4Q subset, else (or when ``synthetic_s``
+    is given, as in the smoke test) synthetic WAVs of that many seconds (default 30)."""
     found = sorted((SHARED_DATA / "4q" / "MER_audio_taffc_dataset").glob("Q*/MT*.mp3"))
-    if len(found) >= n:
+    if synthetic_s is None and len(found) >= n:
         step = len(found) // n  # spread over the four quadrants
         return found[::step][:n], f"4Q MP3 clips ({SHARED_DATA / '4q'})"
     from mer_bench.data.synthetic import SynthConfig, generate
 
-    config = SynthConfig(n_clips=n, duration_s=30.0, sample_rate=22050, n_artists=2)
+    seconds = synthetic_s or 30.0
+    config = SynthConfig(n_clips=n, duration_s=seconds, sample_rate=22050, n_artists=2)
     generate(tmp / "synth", config, version="bench", name="bench", workers=1)
-    return sorted((tmp / "synth").rglob("*.wav"))[:n], "synthetic 30 s WAV clips"
+    return sorted((tmp / "synth").rglob("*.wav"))[:n], f"synthetic {seconds:g} s WAV clips"
 
 
 def _librosa_mfcc(waves: list[np.ndarray], sr: int) -> list[np.ndarray]:
@@ -94,14 +97,12 @@ def _library(name: str, extractor: Any) -> tuple[Callable[..., Any] | None, str]
     return ref, "torchvggish VGG" if ref else "torchvggish not installed"
 
 
-def run(n_clips: int, tmp: Path, rounds: int = 2) -> list[Row]:
+def run(n_clips: int, tmp: Path, rounds: int = 2, synthetic_s: float | None = None,
+        extractors: tuple[str, ...] = ("mfcc", "logmel", "vggish")) -> list[Row]:
     """Rows for every extractor; decode, ours and the library interleaved ``rounds`` times."""
-    import torch
-
-    torch.set_num_threads(os.cpu_count() or 1)
-    paths, source = clip_paths(n_clips, tmp)
+    paths, source = clip_paths(n_clips, tmp, synthetic_s)
     rows: list[Row] = []
-    for name in ("mfcc", "logmel", "vggish"):
+    for name in extractors:
         cls = FEATURES.get(name)
         extractor = cls(**cls.smoke_params)
         sr = cls.sample_rate

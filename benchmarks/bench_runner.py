@@ -17,21 +17,23 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Row
+from benchmarks.stores import fresh_sqlite
 
 SECTION = "runner"
 PLAN = "quick"
 
 
-def _bench(uri: str) -> float:
+def _bench(uri: str, overrides: tuple[str, ...]) -> float:
     """Seconds of ``mer-bench bench quick --set methods=[chance] --no-leaderboard``, in-process."""
     from typer.testing import CliRunner
 
     from mer_bench.cli import app
     from mer_bench.tracking.mlflow_tracker import MLflowTracker
 
-    MLflowTracker(uri)  # the store's schema is created outside the clock
+    MLflowTracker(uri)  # the store and experiment are created outside the clock
+    sets = [a for o in ("methods=[chance]", *overrides) for a in ("--set", o)]
     start = time.perf_counter()
-    result = CliRunner().invoke(app, ["bench", PLAN, "--set", "methods=[chance]", "--tracking-uri", uri,
+    result = CliRunner().invoke(app, ["bench", PLAN, *sets, "--tracking-uri", uri,
                                       "--no-leaderboard"])
     seconds = time.perf_counter() - start
     if result.exit_code != 0:
@@ -72,25 +74,24 @@ def _replay(runs: list[Any], uri: str) -> float:
     return time.perf_counter() - start
 
 
-def run(tmp: Path) -> list[Row]:
-    """Rows: runner ms per run and per fold, each against the plain MLflow replay."""
+def run(tmp: Path, overrides: tuple[str, ...] = (), warm: bool = True) -> list[Row]:
+    """Rows: runner ms per run and per fold, each against the plain MLflow replay.
+    ``overrides`` (``--set`` values) shrink the plan and ``warm=False`` skips the untimed
+    first run, for the smoke test (whose timed run then includes feature extraction)."""
     old_cache = os.environ.get("MER_BENCH_CACHE")
     os.environ["MER_BENCH_CACHE"] = str(tmp / "cache")
     try:
-        _bench(f"sqlite:///{tmp / 'warm.db'}")  # dataset and feature cache, not timed
-        uri = f"sqlite:///{tmp / 'runner.db'}"
-        seconds = _bench(uri)
+        if warm:  # dataset and feature cache, not timed
+            _bench(fresh_sqlite(tmp / "warm.db"), overrides)
+        uri = fresh_sqlite(tmp / "runner.db")
+        seconds = _bench(uri, overrides)
     finally:
         if old_cache is None:
             os.environ.pop("MER_BENCH_CACHE", None)
         else:
             os.environ["MER_BENCH_CACHE"] = old_cache
     runs = _recorded(uri)
-    replay_uri = f"sqlite:///{tmp / 'replay.db'}"
-    from mlflow.tracking import MlflowClient
-
-    MlflowClient(replay_uri).search_experiments()  # schema outside the clock
-    replay = _replay(runs, replay_uri)
+    replay = _replay(runs, fresh_sqlite(tmp / "replay.db"))
     n_parent = sum("mlflow.parentRunId" not in r.data.tags for r in runs)
     n_fold = len(runs) - n_parent
     extra = {"parent_runs": n_parent, "fold_runs": n_fold,

@@ -63,7 +63,8 @@ def run(sizes: tuple[int, ...], d: int = 1024, kept: int = 64, rounds: int = 2) 
         extra = {"Q": q, "D": d, "kept_dims": kept, "new_s": best["new"],
                  "old_s": best.get("old"), "gemm_s": best["gemm"],
                  "peak_new_Q2": peak_new, "peak_old_Q2": peak_old}
-        label = f"Q={q // 1000}k composite M2E"
+        label = f"Q={q // 1000}k" if q % 1000 == 0 else f"Q={q}"
+        label += " composite M2E"
         rows.append(Row(SECTION, f"{label}: time vs float32 GEMM floor", best["new"], "s",
                         best["gemm"], "[Q,2D]x[2D,Q] float32 product", GOAL, extra))
         if with_old:

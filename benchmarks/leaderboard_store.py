@@ -1,13 +1,14 @@
 """A throw-away MLflow sqlite store holding N synthetic fold records, written fast.
 
 Logging 100,000 fold runs through MLflow's API takes hours (each run is
-several requests and commits), so this fixture creates the store's schema and
-experiment through ``MLflowTracker`` and then inserts rows straight into
-MLflow's tables (``runs``, ``tags``, ``latest_metrics``, ``metrics``) in a few
-bulk transactions. The rows look like the runner's: one FINISHED parent run
-(``kind=run``) per (row, seed) and one child (``kind=fold``) per fold, with the
-runner's tags and metric keys (``@`` stored as ``_at_``). Reading them back is
-left to the code under test.
+several requests and commits), so this fixture takes a migrated empty store
+(``stores.fresh_sqlite``), creates the experiment through ``MLflowTracker``
+and then inserts rows straight into MLflow's tables (``runs``, ``tags``,
+``latest_metrics``, ``metrics``) in a few bulk transactions. The rows look
+like the runner's: one FINISHED parent run (``kind=run``) per (row, seed)
+and one child (``kind=fold``) per fold, with the runner's tags and metric
+keys (``@`` stored as ``_at_``). Reading them back is left to the code under
+test.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.stores import fresh_sqlite
 from mer_bench.tracking.mlflow_tracker import DEFAULT_EXPERIMENT, MLflowTracker
 
 FOLDS, SEEDS = 5, 4  # records per leaderboard row: FOLDS * SEEDS
@@ -50,7 +52,7 @@ def _tags(run_id: str, base: dict[str, str]) -> list[tuple[str, str, str]]:
 
 def populate(uri_path: Path, n_records: int, seed: int = 0) -> str:
     """Create ``sqlite:///uri_path`` with ``n_records`` fold runs; returns the URI."""
-    uri = f"sqlite:///{uri_path}"
+    uri = fresh_sqlite(uri_path)
     tracker = MLflowTracker(uri, experiment=DEFAULT_EXPERIMENT, artifact_root=uri_path.parent)
     exp = int(tracker.experiment_id)
     del tracker
