@@ -48,7 +48,7 @@ def sections(smoke: bool, tmp: Path) -> dict[str, Callable[[], list[Row]]]:
     return {
         "scoring": lambda: bench_scoring.run((1000, 10_000, 20_000)),
         "leaderboard": lambda: bench_leaderboard.run((1000, 10_000, 100_000), tmp / "lb"),
-        "features": lambda: bench_features.run(12, tmp / "feat"),
+        "features": lambda: bench_features.run(8, tmp / "feat"),
         "runner": lambda: bench_runner.run(tmp / "runner"),
         "training": lambda: bench_training.run(tmp / "train"),
     }
