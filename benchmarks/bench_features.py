@@ -11,8 +11,9 @@ weights, its ``smoke_params``) and the same N clips:
   a time, as its README shows.
 
 Rows are ``extract / decode`` and ``extract / library`` times. The clips are
-the first N of the real 4Q subset under ``$MER_BENCH_SHARED_DATA`` (default
-``/work/shared/data``) or synthetic clips when that is absent.
+N clips spread over the quadrants of the real 4Q subset under
+``$MER_BENCH_SHARED_DATA`` (default ``../shared/data``), or synthetic clips
+when that is absent.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from benchmarks.common import Row, interleaved
 from mer_bench.data.audio import load_audio
 from mer_bench.features import FEATURES
 
-SHARED_DATA = Path(os.environ.get("MER_BENCH_SHARED_DATA", "/work/shared/data"))
+# as the tests: $MER_BENCH_SHARED_DATA, else ../shared/data beside the checkout
+SHARED_DATA = Path(os.environ.get("MER_BENCH_SHARED_DATA")
+                   or Path(__file__).resolve().parents[2] / "shared" / "data")
 SECTION = "features"
 
 
