@@ -121,3 +121,18 @@ def test_peak_memory_below_two_and_a_half_score_matrices(loss: str) -> None:
     for direction in ("m2e", "e2m"):
         peak = _peak_bytes(lambda d=direction: retrieval_scores(emb, cca, loss, 0.5, 0.4, d))
         assert peak <= 2.5 * q * q * 8, f"{loss} {direction}: {peak / (8 * q * q):.2f} Q^2"
+
+
+def test_ranks_by_blocks_equal_the_whole_matrix_formula(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocked ``first_relevant_ranks`` (ties, several relevant candidates) vs the formula."""
+    from mer_bench.metrics import retrieval
+
+    rng = np.random.default_rng(5)
+    sim = rng.integers(0, 6, size=(53, 47)).astype(float)  # many ties
+    rel = rng.random((53, 47)) < 0.1
+    rel[np.arange(47), np.arange(47)] = True
+    rel[47:, 0] = True
+    best = np.where(rel, sim, -np.inf).max(axis=1, keepdims=True)
+    want = 1 + np.count_nonzero(~rel & (sim >= best), axis=1)
+    monkeypatch.setattr(retrieval, "_RANK_BLOCK", 100)
+    np.testing.assert_array_equal(retrieval.first_relevant_ranks(sim, rel), want)
