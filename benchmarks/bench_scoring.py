@@ -2,8 +2,9 @@
 
 Inputs are ``scoring_inputs`` (D = 1024, 64 canonical dimensions at P = 0.4,
 the profile of the Q = 10,000 test). Time is the best of the interleaved
-calls; peak memory is traced separately (``tracemalloc`` sees numpy's buffers)
-and shown in units of one Q x Q float64 matrix. Time references, measured
+calls (one call each from Q = 10k) and peak memory is traced in the same calls
+(``tracemalloc`` sees numpy's buffers; it costs next to nothing for a few
+large allocations), in units of one Q x Q float64 matrix. Time references, measured
 beside it: the bare float32 [Q, 2D] x [2D, Q] product every KL score needs
 (the floor), and the previous whole-matrix code (``reference_scoring``) up to
 ``OLD_MAX_Q``, beyond which it would need three 20k x 20k matrices (9.6 GB).
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import reference_scoring as old
-from benchmarks.common import Row, interleaved, traced_peak
+from benchmarks.common import Row, interleaved_traced
 from benchmarks.scoring_inputs import scoring_inputs
 from mer_bench.methods.emer_cl import scoring
 
@@ -56,10 +57,10 @@ def run(sizes: tuple[int, ...], d: int = 1024, kept: int = 64, rounds: int = 2) 
         if with_old:
             fns["old"] = lambda e=emb, c=cca: old.retrieval_scores(e, c, "composite", 0.5, 0.4,
                                                                    "m2e")
-        best = interleaved(fns, rounds if q < 20_000 else 1)
+        best, peaks = interleaved_traced(fns, rounds if q < OLD_MAX_Q else 1)
         matrix = 8.0 * q * q
-        peak_new = traced_peak(fns["new"]) / matrix
-        peak_old = traced_peak(fns["old"]) / matrix if with_old else None
+        peak_new = peaks["new"] / matrix
+        peak_old = peaks["old"] / matrix if with_old else None
         extra = {"Q": q, "D": d, "kept_dims": kept, "new_s": best["new"],
                  "old_s": best.get("old"), "gemm_s": best["gemm"],
                  "peak_new_Q2": peak_new, "peak_old_Q2": peak_old}

@@ -55,24 +55,6 @@ def best_time(fn: Callable[[], Any], repeat: int = 3) -> float:
     return best
 
 
-def traced_peak(fn: Callable[[], Any]) -> int:
-    """Peak bytes traced by ``tracemalloc`` during one call (numpy's buffers included).
-
-    Timed separately from ``best_time``: tracing slows allocation-heavy code.
-    """
-    gc.collect()
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        result = fn()
-        peak = tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-    del result
-    return peak
-
-
 def interleaved(fns: dict[str, Callable[[], Any]], rounds: int = 3) -> dict[str, float]:
     """Best wall time of each callable, calling them in turn ``rounds`` times.
 
@@ -87,3 +69,28 @@ def interleaved(fns: dict[str, Callable[[], Any]], rounds: int = 3) -> dict[str,
             fn()
             best[name] = min(best[name], time.perf_counter() - start)
     return best
+
+
+def interleaved_traced(fns: dict[str, Callable[[], Any]], rounds: int = 1
+                       ) -> tuple[dict[str, float], dict[str, int]]:
+    """``interleaved`` with every call under ``tracemalloc``: best times and peak bytes.
+
+    For code that makes a few large numpy allocations tracing costs next to
+    nothing, so one call gives both figures (the large sizes cannot afford two).
+    """
+    best = {name: float("inf") for name in fns}
+    peaks = {name: 0 for name in fns}
+    for _ in range(max(1, rounds)):
+        for name, fn in fns.items():
+            gc.collect()
+            tracemalloc.start()
+            try:
+                base = tracemalloc.get_traced_memory()[0]
+                start = time.perf_counter()
+                result = fn()
+                best[name] = min(best[name], time.perf_counter() - start)
+                peaks[name] = max(peaks[name], tracemalloc.get_traced_memory()[1] - base)
+            finally:
+                tracemalloc.stop()
+            del result
+    return best, peaks

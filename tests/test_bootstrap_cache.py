@@ -1,4 +1,5 @@
-"""Cached resample indices leave every bootstrap number exactly as the uncached draws."""
+"""Cached resample indices and vectorised resample sums leave every bootstrap number exactly
+as numpy's row means of fresh draws."""
 
 from __future__ import annotations
 
@@ -31,3 +32,14 @@ def test_cached_indices_are_read_only() -> None:
     idx = stats._resample_indices(5, 100, 0)
     with pytest.raises(ValueError):
         idx[0, 0] = 1
+
+
+def test_pairwise_column_sums_equal_numpy_row_sums_for_every_size() -> None:
+    """The vectorised sums behind the fast path equal numpy's pairwise row sums exactly."""
+    rng = np.random.default_rng(7)
+    for n in range(1, stats._PAIRWISE_MAX + 1):
+        x = rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3, n)
+        idx = rng.integers(0, n, size=(300, n))
+        np.testing.assert_array_equal(stats._pairwise_sums(x[np.ascontiguousarray(idx.T)]),
+                                      x[idx].sum(axis=1), err_msg=f"n={n}")
+    np.testing.assert_array_equal(stats._bootstrap_means(x, 2000, 1), _uncached_means(x, 2000, 1))

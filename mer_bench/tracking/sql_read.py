@@ -34,6 +34,18 @@ def sql_engine(client: Any) -> Any | None:
     return getattr(store, "engine", None)
 
 
+def _raw_rows(result: Any) -> list[tuple[Any, ...]]:
+    """All rows as the database driver's tuples: millions of tag rows would otherwise each
+    become a SQLAlchemy ``Row`` (strings, floats and 0/1 need no conversion here)."""
+    cursor = getattr(result, "cursor", None)
+    if cursor is None:  # pragma: no cover - every DBAPI result has one
+        return [tuple(r) for r in result]
+    try:
+        return cursor.fetchall()
+    finally:
+        result.close()
+
+
 def read_fold_records(engine: Any, experiment_id: str) -> list[FoldRecord]:
     """Every fold of every FINISHED parent run of the experiment (see the module docstring)."""
     import sqlalchemy as sa
@@ -64,16 +76,16 @@ def read_fold_records(engine: Any, experiment_id: str) -> list[FoldRecord]:
         order = con.execute(folds.add_columns(runs.c.start_time)
                             .order_by(runs.c.start_time.desc(), runs.c.run_uuid)).all()
         run_tags: dict[str, dict[str, str]] = defaultdict(dict)
-        for run_id, key, value in con.execute(
+        for run_id, key, value in _raw_rows(con.execute(
             sa.select(tags.c.run_uuid, tags.c.key, tags.c.value)
             .join(fold_ids, fold_ids.c.run_uuid == tags.c.run_uuid)
-        ):
+        )):
             run_tags[run_id][key] = value
         run_metrics: dict[str, dict[str, float]] = defaultdict(dict)
-        for run_id, key, value, is_nan in con.execute(
+        for run_id, key, value, is_nan in _raw_rows(con.execute(
             sa.select(metrics.c.run_uuid, metrics.c.key, metrics.c.value, metrics.c.is_nan)
             .join(fold_ids, fold_ids.c.run_uuid == metrics.c.run_uuid)
-        ):
+        )):
             run_metrics[run_id][key] = float("nan") if is_nan else float(value)
     return [
         FoldRecord(run_id, run_tags[run_id][PARENT_TAG], run_tags[run_id], run_metrics[run_id])
