@@ -507,12 +507,32 @@ def _plotted(
     return out
 
 
+CHART_ROWS = 60  # bars per chart: the best rows (and chance); the table lists every row
+
+
+def _charted(table: LeaderboardTable, plotted: list[tuple[LeaderboardRow, MetricStat]]
+             ) -> list[tuple[LeaderboardRow, MetricStat]]:
+    """The best ``CHART_ROWS`` plotted rows plus the chance row wherever it ranks.
+
+    A sweep can put thousands of rows in one table; a chart of them all is
+    unreadable and matplotlib takes a minute to lay it out.
+    """
+    if len(plotted) <= CHART_ROWS:
+        return plotted
+    return [(r, s) for i, (r, s) in enumerate(plotted) if i < CHART_ROWS or r.is_baseline]
+
+
 def chart_svg(table: LeaderboardTable) -> str:
     """Horizontal bars of the primary metric with CI whiskers; chance as a dashed line."""
     metric = table.primary_metric
-    plotted = _plotted(table.rows, metric)
-    if not plotted:
+    every = _plotted(table.rows, metric)
+    if not every:
         return f'<p class="note">No {_esc(metric)} values to plot.</p>'
+    plotted = _charted(table, every)
+    note = "" if len(plotted) == len(every) else (
+        f'<figcaption class="note">The best {CHART_ROWS} of {len(every)} rows'
+        f"{' and chance' if table.baseline in [r for r, _ in plotted[CHART_ROWS:]] else ''}"
+        "; the table lists all.</figcaption>")
     import matplotlib
     from matplotlib.figure import Figure  # pyplot-free: no GUI backend, no global state
 
@@ -549,4 +569,4 @@ def chart_svg(table: LeaderboardTable) -> str:
         ax.set_title(table.title, fontsize=10)
         ax.grid(axis="x", alpha=0.3)
         _fit_layout(fig, ax, sum(label.count("\n") + 1 for label in labels))
-        return svg_of(fig)
+        return svg_of(fig) + note

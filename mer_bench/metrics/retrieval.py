@@ -86,11 +86,23 @@ def _relevant_in_ranking(s: np.ndarray, r: np.ndarray) -> np.ndarray:
     return np.take_along_axis(r, order, axis=-1)
 
 
+_RANK_BLOCK = 1 << 20  # (query, candidate) pairs per block: temporaries stay small at any Q
+
+
 def first_relevant_ranks(sim: Any, relevance: Any = None) -> np.ndarray:
-    """1-based rank of the best-ranked relevant candidate of each query, int ``[Q]``."""
+    """1-based rank of the best-ranked relevant candidate of each query, int ``[Q]``.
+
+    Computed a block of queries at a time, so a 10,000 x 10,000 score matrix
+    needs no full-size temporary besides the inputs.
+    """
     s, r = check_inputs(sim, relevance)
-    best = np.where(r, s, -np.inf).max(axis=1, keepdims=True)
-    return 1 + np.count_nonzero(~r & (s >= best), axis=1)
+    ranks = np.empty(s.shape[0], dtype=np.intp)
+    step = max(1, _RANK_BLOCK // s.shape[1])
+    for a in range(0, s.shape[0], step):
+        sb, rb = s[a : a + step], r[a : a + step]
+        best = np.where(rb, sb, -np.inf).max(axis=1, keepdims=True)
+        ranks[a : a + step] = 1 + np.count_nonzero(~rb & (sb >= best), axis=1)
+    return ranks
 
 
 def _check_k(k: int) -> int:

@@ -174,6 +174,16 @@ class MLflowTracker:
                     raise
 
     def fold_records(self) -> list[FoldRecord]:
+        """Every fold of every FINISHED parent: three SQL queries on an SQLAlchemy store,
+        otherwise two paged searches (see ``sql_read``)."""
+        from mer_bench.tracking.sql_read import read_fold_records, sql_engine
+
+        engine = sql_engine(self.client)
+        if engine is not None:
+            return read_fold_records(engine, self.experiment_id)
+        return self._searched_fold_records()
+
+    def _searched_fold_records(self) -> list[FoldRecord]:
         parents = {
             r.info.run_id
             for r in self._search(f"tags.kind = '{RUN}' and attributes.status = '{FINISHED}'")
