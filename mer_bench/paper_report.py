@@ -11,7 +11,7 @@ import html
 from collections.abc import Sequence
 from itertools import groupby
 
-from mer_bench.leaderboard.render import svg_of
+from mer_bench.leaderboard.charts import svg_of
 from mer_bench.papers import CONVERSIONS, RowResult
 
 STATE = {"unavailable": "cannot run here: ", "failed": "failed: "}

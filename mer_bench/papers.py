@@ -20,7 +20,7 @@ import yaml
 
 from mer_bench.config import RunSpec
 from mer_bench.errors import ConfigError
-from mer_bench.leaderboard.build import PublishedValue
+from mer_bench.leaderboard.rows import PublishedValue
 from mer_bench.metrics.stats import bootstrap_ci
 from mer_bench.tracking.base import FoldRecord, Tracker
 from mer_bench.types import dataset_label

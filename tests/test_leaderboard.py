@@ -11,13 +11,9 @@ import numpy as np
 import pytest
 
 from mer_bench.leaderboard import PublishedValue, build_tables, write_leaderboard
-from mer_bench.leaderboard.build import (
-    BASELINE_MARK,
-    RANDOM_WEIGHTS_MARK,
-    LeaderboardTable,
-    sort_rows,
-)
+from mer_bench.leaderboard.build import sort_rows
 from mer_bench.leaderboard.render import fmt_ci, render_html
+from mer_bench.leaderboard.rows import BASELINE_MARK, RANDOM_WEIGHTS_MARK, LeaderboardTable
 from mer_bench.tracking.base import FINISHED, FOLD, RUN, RUNNING
 from mer_bench.tracking.memory import InMemoryTracker
 
@@ -105,8 +101,8 @@ def demo_tracker() -> InMemoryTracker:
                 "e2m_mrr": v,
                 "m2e_median_rank": 10 / v,
                 "e2m_median_rank": 11 / v,
-                "m2e_recall_at_5": v + 0.1,
-                "e2m_recall_at_5": v + 0.2,
+                "m2e_recall@5": v + 0.1,
+                "e2m_recall@5": v + 0.2,
             }
             for v in values
         ]
@@ -225,7 +221,7 @@ def test_random_weights_marked_everywhere(tables, written) -> None:
     assert f'<span class="badge random">{RANDOM_WEIGHTS_MARK}</span>' in written["html"]
 
 
-def test_at_metric_names_restored(tables, written) -> None:
+def test_at_metric_names_shown_as_scored(tables, written) -> None:
     table = tables[("m2e_e2m_retrieval", "deam")]
     assert "m2e_recall@5" in table.metrics and "e2m_recall@5" in table.metrics
     assert not any("_at_" in m for m in table.metrics)
@@ -289,7 +285,7 @@ def test_html_self_contained_navigable_with_plots(tables, written) -> None:
 
 def test_published_values_shown_beside_ours(tracker: InMemoryTracker, tmp_path: Path) -> None:
     pub = PublishedValue("quadrant", "4q", "svm", "musicnn", "macro_f1", 0.6, "Panda et al. 2018")
-    ret = PublishedValue("m2e_e2m_retrieval", "deam", "dual", "clap", "m2e_recall_at_5", 0.45, "")
+    ret = PublishedValue("m2e_e2m_retrieval", "deam", "dual", "clap", "m2e_recall@5", 0.45, "")
     tables = {(t.task, t.dataset): t for t in build_tables(tracker.fold_records(), [pub, ret])}
     q = tables[("quadrant", "4q")]
     assert q.published_metrics == ("macro_f1",)
@@ -355,7 +351,8 @@ def test_outputs_replace_previous_files_without_leftovers(tracker, tmp_path: Pat
 
 
 def test_rows_significantly_below_the_best_are_marked():
-    from mer_bench.leaderboard.build import WORSE_MARK, build_tables
+    from mer_bench.leaderboard.build import build_tables
+    from mer_bench.leaderboard.rows import WORSE_MARK
     from mer_bench.tracking.base import FoldRecord
 
     def recs(method, values, seed="0"):

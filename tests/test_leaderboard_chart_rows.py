@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mer_bench.leaderboard import build_tables
-from mer_bench.leaderboard.render import CHART_ROWS, chart_svg
+from mer_bench.leaderboard.charts import CHART_ROWS, chart_svg
 from mer_bench.tracking.base import FoldRecord
 
 

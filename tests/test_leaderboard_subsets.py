@@ -9,7 +9,8 @@ import re
 import warnings
 
 from mer_bench.leaderboard.build import build_tables, short_variants
-from mer_bench.leaderboard.render import chart_svg, render_csv, render_html, render_markdown
+from mer_bench.leaderboard.charts import chart_svg
+from mer_bench.leaderboard.render import render_csv, render_html, render_markdown
 from mer_bench.tracking import InMemoryTracker
 
 LONG = "hop_s=3,sample_rate=16000,n_mels=64,network={net},lr=0.001,warmup_epochs=2"

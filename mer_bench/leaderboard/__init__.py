@@ -12,14 +12,9 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from mer_bench.leaderboard.build import (
-    LeaderboardRow,
-    LeaderboardTable,
-    MetricStat,
-    PublishedValue,
-    build_tables,
-)
+from mer_bench.leaderboard.build import build_tables
 from mer_bench.leaderboard.render import write_csv, write_html, write_markdown
+from mer_bench.leaderboard.rows import LeaderboardRow, LeaderboardTable, MetricStat, PublishedValue
 from mer_bench.leaderboard.transfer import (
     build_transfer_matrices,
     render_transfer_html,

@@ -15,8 +15,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mer_bench.leaderboard.build import LeaderboardTable, MetricStat
-from mer_bench.leaderboard.render import svg_of
+from mer_bench.leaderboard.charts import svg_of
+from mer_bench.leaderboard.rows import LeaderboardTable, MetricStat
 
 TRANSFER = "transfer:"
 

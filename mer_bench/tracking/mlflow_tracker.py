@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from mer_bench.errors import TrackingError
 from mer_bench.tracking.base import FINISHED, FOLD, RUN, DatasetRecord, FoldRecord, RunInfo
+from mer_bench.tracking.metric_names import metric_key, metric_name
 from mer_bench.tracking.stores import open_store
 
 DEFAULT_URI = "sqlite:///mlruns.db"
@@ -120,7 +120,7 @@ class MLflowTracker:
 
         now = int(time.time() * 1000)
         batch = [
-            Metric(_metric_key(k), float(v), now, step or 0)
+            Metric(metric_key(k), float(v), now, step or 0)
             for k, v in metrics.items()
             if v is not None and not math.isnan(float(v))
         ]
@@ -194,18 +194,6 @@ class MLflowTracker:
             if parent in parents:
                 records.append(
                     FoldRecord(r.info.run_id, parent, dict(r.data.tags),
-                               {_metric_name(k): v for k, v in r.data.metrics.items()})
+                               {metric_name(k): v for k, v in r.data.metrics.items()})
                 )
         return records
-
-
-def _metric_key(key: str) -> str:
-    """MLflow allows only [A-Za-z0-9_\\-. /]; map '@' (recall@5) to '_at_'."""
-    return key.replace("@", "_at_")
-
-
-def _metric_name(key: str) -> str:
-    """The scorer's name of a stored metric (``recall_at_5`` -> ``recall@5``): readers of
-    the tracker never see MLflow's key rules. Only ``_at_`` before a number is read back,
-    so a name such as ``cca_dims_at_P`` stays as it was logged."""
-    return re.sub(r"_at_(\d+)(?=$|_)", r"@\1", key)

@@ -22,6 +22,7 @@ from collections import defaultdict
 from typing import Any
 
 from mer_bench.tracking.base import FINISHED, FOLD, RUN, FoldRecord
+from mer_bench.tracking.metric_names import metric_name
 
 PARENT_TAG = "mlflow.parentRunId"
 
@@ -86,7 +87,7 @@ def read_fold_records(engine: Any, experiment_id: str) -> list[FoldRecord]:
             sa.select(metrics.c.run_uuid, metrics.c.key, metrics.c.value, metrics.c.is_nan)
             .join(fold_ids, fold_ids.c.run_uuid == metrics.c.run_uuid)
         )):
-            run_metrics[run_id][key] = float("nan") if is_nan else float(value)
+            run_metrics[run_id][metric_name(key)] = float("nan") if is_nan else float(value)
     return [
         FoldRecord(run_id, run_tags[run_id][PARENT_TAG], run_tags[run_id], run_metrics[run_id])
         for run_id, _ in order
