@@ -10,7 +10,10 @@ weights, its ``smoke_params``) and the same N clips:
   torchvggish's ``waveform_to_examples`` and ``VGG`` (same weights) one clip at
   a time, as its README shows.
 
-Rows are ``extract / decode`` and ``extract / library`` times. The clips are
+Rows are ``extract / decode`` and ``extract / library`` times, plus, for
+``mfcc`` and ``logmel`` together, filling the feature cache with one decode
+per clip for both (``FeatureCache.features(..., also=...)``) against filling
+it once per extractor (two decodes per clip). The clips are
 N clips spread over the quadrants of the real 4Q subset under
 ``$MER_BENCH_SHARED_DATA`` (default ``../shared/data``), or synthetic clips
 when that is absent.
@@ -131,4 +134,38 @@ def run(n_clips: int, tmp: Path, rounds: int = 2, synthetic_s: float | None = No
         else:
             rows.append(Row(SECTION, f"{name}: extract vs plain library", per_clip, "ms/clip",
                             None, lib_name, extra=extra))
+    if {"mfcc", "logmel"} <= set(extractors):
+        rows.append(_decode_once_row(paths, source, tmp, rounds))
     return rows
+
+
+def _decode_once_row(paths: list[Path], source: str, tmp: Path, rounds: int) -> Row:
+    """Two features into a fresh cache: one decode per clip for both vs one per feature."""
+    import shutil
+
+    from mer_bench.features.cache import FeatureCache
+    from mer_bench.types import Track
+
+    tracks = [Track(f"c{i}", p) for i, p in enumerate(paths)]
+    mfcc, logmel = FEATURES.get("mfcc")(), FEATURES.get("logmel")()
+    runs = {"n": 0}
+
+    def fresh() -> FeatureCache:
+        runs["n"] += 1
+        folder = tmp / f"cache{runs['n']}"
+        shutil.rmtree(folder, ignore_errors=True)
+        return FeatureCache(folder)
+
+    def together() -> None:
+        fresh().features(mfcc, tracks, n_jobs=1, also=[logmel])
+
+    def apart() -> None:
+        cache = fresh()
+        cache.features(mfcc, tracks, n_jobs=1)
+        cache.features(logmel, tracks, n_jobs=1)
+
+    best = interleaved({"together": together, "apart": apart}, rounds)
+    n = len(paths)
+    return Row(SECTION, "mfcc+logmel into the cache: one decode vs one per feature",
+               1000 * best["together"] / n, "ms/clip", 1000 * best["apart"] / n,
+               "each feature decodes again", extra={"clips": n, "source": source})
