@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _ram_gb() -> float | None:
@@ -33,25 +20,20 @@ def _ram_gb() -> float | None:
     return None
 
 
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
 def describe() -> dict[str, Any]:
     """CPU, RAM, load, library versions, date and the git commit of the measured code."""
     import mlflow
     import numpy
     import torch
 
+    from mer_bench.provenance import cpu_model, git_state
+
+    sha, dirty = git_state()
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu_count": os.cpu_count(),
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "ram_gb": _ram_gb(),
         "load_avg_1m_at_start": round(load[0], 2) if load else None,
         "python": sys.version.split()[0],
@@ -59,7 +41,7 @@ def describe() -> dict[str, Any]:
         "numpy": numpy.__version__,
         "mlflow": mlflow.__version__,
         "platform": platform.platform(),
-        "git_sha": _git("rev-parse", "HEAD"),
-        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "git_sha": sha,
+        "git_dirty": dirty,
         "cuda": torch.cuda.is_available(),
     }
