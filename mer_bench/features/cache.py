@@ -68,7 +68,7 @@ class FeatureCache:
 
     def put(self, extractor: FeatureExtractor, audio_hash: str, array: np.ndarray) -> Path:
         path = self.path_for(extractor, audio_hash)
-        write_atomic(path, np.ascontiguousarray(array))
+        save_array(path, np.ascontiguousarray(array))
         return path
 
     def features(
@@ -318,11 +318,11 @@ def _extract_many(
         array = extractor.extract([wave])[0]
         if not np.all(np.isfinite(array)):
             return f"{extractor.name} produced NaN/inf for {audio_path}"
-        write_atomic(Path(out), np.ascontiguousarray(array))
+        save_array(Path(out), np.ascontiguousarray(array))
     return None
 
 
-def write_atomic(path: Path, array: np.ndarray) -> None:
+def save_array(path: Path, array: np.ndarray) -> None:
     """Save ``array`` to ``path`` atomically, under a file lock (two workers, one entry)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock", timeout=600), atomic_file(path) as fh:
