@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -287,7 +287,14 @@ def reproduce(
         typer.Option(
             "--dry-run",
             help="Fit nothing: check data and weights, and say which rows are done, to run, "
-            "or cannot run here.",
+            "or cannot run here; time each row to run here and estimate its wall time.",
+        ),
+    ] = False,
+    no_estimate: Annotated[
+        bool,
+        typer.Option(
+            "--no-estimate",
+            help="With --dry-run: skip the timing probes (each fits one fold briefly).",
         ),
     ] = False,
 ) -> None:
@@ -295,6 +302,7 @@ def reproduce(
     from mer_bench.paper_report import render_markdown
     from mer_bench.papers import load_papers, select
     from mer_bench.reproduce import reproduce as run_tables
+    from mer_bench.reproduce import total_line
     from mer_bench.tracking import make_tracker
 
     papers = load_papers()
@@ -321,9 +329,10 @@ def reproduce(
     root_map = parse_roots(roots)
     tables = select(papers, target)
     tracker = make_tracker(tracking_uri)
+    costs: dict[str, Any] | None = {} if dry_run and not no_estimate else None
     try:
         results = run_tables(tables, tracker, seeds, root_map, smoke, report=say,
-                             dry_run=dry_run)
+                             dry_run=dry_run, costs=costs)
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are saved; run the same command again to resume")
         raise typer.Exit(130) from None
@@ -332,7 +341,9 @@ def reproduce(
     if dry_run:
         counts = {s: sum(r.status == s for r in results) for s in ("ok", "to run", "unavailable")}
         say(f"dry run: {counts['ok']} row(s) done, {counts['to run']} to run, "
-             f"{counts['unavailable']} cannot run here; nothing was fitted or written")
+             f"{counts['unavailable']} cannot run here; no run was logged")
+        if costs is not None:
+            say(total_line(costs))
         return
     folder = out / "papers"
     folder.mkdir(parents=True, exist_ok=True)
