@@ -267,6 +267,17 @@ def leaderboard(
         say(f"wrote {path}")
 
 
+def _dry_run_summary(results: list[Any], costs: dict[str, Any] | None) -> None:
+    """The dry run's counts and, when rows were timed, the paper's estimated total."""
+    from mer_bench.reproduce import total_line
+
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "to run", "unavailable")}
+    say(f"dry run: {counts['ok']} row(s) done, {counts['to run']} to run, "
+        f"{counts['unavailable']} cannot run here; no run was logged")
+    if costs is not None:
+        say(total_line(costs))
+
+
 @app.command()
 def reproduce(
     target: Annotated[
@@ -302,7 +313,6 @@ def reproduce(
     from mer_bench.paper_report import render_markdown
     from mer_bench.papers import load_papers, select
     from mer_bench.reproduce import reproduce as run_tables
-    from mer_bench.reproduce import total_line
     from mer_bench.tracking import make_tracker
 
     papers = load_papers()
@@ -339,11 +349,7 @@ def reproduce(
     text = render_markdown(results, settings=dry_run)
     console.print(text, highlight=False, markup=False, soft_wrap=True)  # keep table rows whole
     if dry_run:
-        counts = {s: sum(r.status == s for r in results) for s in ("ok", "to run", "unavailable")}
-        say(f"dry run: {counts['ok']} row(s) done, {counts['to run']} to run, "
-             f"{counts['unavailable']} cannot run here; no run was logged")
-        if costs is not None:
-            say(total_line(costs))
+        _dry_run_summary(results, costs)
         return
     folder = out / "papers"
     folder.mkdir(parents=True, exist_ok=True)

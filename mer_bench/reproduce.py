@@ -92,7 +92,9 @@ def total_line(costs: Mapping[str, CostEstimate]) -> str:
 
     if not costs:
         return "estimated total: nothing to run"
-    seconds = sum(c.seconds for c in costs.values())
+    # one process runs them all: its one-time costs (imports...) are paid once
+    once = max(c.once_seconds for c in costs.values())
+    seconds = once + sum(c.seconds - c.once_seconds for c in costs.values())
     devices = ", ".join(sorted({c.device for c in costs.values()}))
     upper = sum(c.upper_bound for c in costs.values())
     lower = sum(c.lower_bound for c in costs.values())

@@ -52,16 +52,17 @@ def test_a_stage_adds_its_missing_epochs_at_the_later_epochs_rate():
     assert stage.full_seconds() == pytest.approx(3.5 + 97 * 1.0)
     # a cut epoch: 10 steps per epoch at the median step time after the first
     cut = _Stage(epochs=100, early_stopping=False, epoch_starts=[0.0], end=12.0, cut=True,
+                 first_step=0.5,
                  steps_per_epoch=10, step_seconds=[5.0, 2.0, 2.0, 3.0])
     assert cut.step_rate() == pytest.approx(2.0)
-    assert cut.full_seconds() == pytest.approx(100 * 10 * 2.0)
+    assert cut.full_seconds() == pytest.approx(100 * (0.5 + 10 * 2.0))  # + each pre-step pass
 
 
 def test_an_estimate_says_what_was_measured_and_what_the_row_needs():
     est = CostEstimate(seconds=41 * 3600, extract_seconds=0.0, uncached_clips=0,
                        fold_seconds=41 * 360, folds=10, measured="s/step", rate=27.0,
                        epochs=(100,), device="2 CPU cores", lower_bound=True,
-                       note="training steps of the stages reached")
+                       note="the fit after the cut epoch not timed")
     text = est.describe()
     assert text.startswith("≈ at least 41 h here (2 CPU cores, measured 27 s/step)")
     assert "needs 100 epochs × 10 folds" in text

@@ -14,8 +14,10 @@ starts it. The estimate times real work at the run's own settings and data:
   methods (an auto-encoder then a classifier, two regression directions) are
   extrapolated stage by stage, whatever their epoch parameters are called.
   A probe epoch that runs longer than ``STEP_BUDGET_S`` is cut after a few
-  training steps and extrapolated per step (later stages then go unmeasured,
-  and the estimate says it is a lower bound).
+  training steps and extrapolated per step, plus what the epoch did before
+  its first step (e.g. SSSL's pass over the training segments); what the fit
+  does after that epoch (later stages, predicting) then goes unmeasured, and
+  the estimate says it is a lower bound.
 
 Epochs reduced at the Trainer, not in the parameters: the method runs its
 own code path with its own settings, and only ``Method.cost_probe`` may
@@ -102,7 +104,7 @@ class CostEstimate:
         if self.upper_bound:
             text += " (early stopping may end sooner)"
         if self.lower_bound and self.fold_seconds:
-            text += f" ({self.note} only)"
+            text += f" ({self.note})"
         return text
 
 
@@ -118,6 +120,8 @@ class _Stage:
     steps_per_epoch: int = 0
     step_seconds: list[float] = field(default_factory=list)
     step_start: float = 0.0
+    first_step: float | None = None  # what an epoch does before its first step (e.g. a
+    # pass over the training data) runs from its start until then
 
     def probe_seconds(self) -> float:
         """What the stage's training took in the probe."""
@@ -140,7 +144,8 @@ class _Stage:
     def full_seconds(self) -> float:
         """The stage's training at the run's epochs: timed epochs plus the rest at the rate."""
         if self.cut:
-            return self.epochs * self.steps_per_epoch * self.step_rate()
+            before = (self.first_step or self.epoch_starts[0]) - self.epoch_starts[0]
+            return self.epochs * (before + self.steps_per_epoch * self.step_rate())
         missing = max(0, self.epochs - len(self.epoch_starts))
         return self.probe_seconds() + missing * self.epoch_rate()
 
@@ -183,7 +188,7 @@ def estimate(run: ResolvedRun, runner: Runner, report: Reporter | None = None,
         extract_s + once + folds * fold_s, extract_s, uncached, fold_s, folds, unit, rate,
         tuple(s.epochs for s in stages), device,
         upper_bound=any(s.early_stopping for s in stages) and not cut, lower_bound=cut,
-        note="training steps of the stages reached" if cut else "", once_seconds=once,
+        note="the fit after the cut epoch not timed" if cut else "", once_seconds=once,
     )
 
 
@@ -279,6 +284,8 @@ def _timer(stage: _Stage, step_budget_s: float) -> Any:
 
         def on_train_batch_start(self, trainer: Any, module: Any, batch: Any, i: int) -> None:
             stage.step_start = time.perf_counter()
+            if stage.first_step is None:
+                stage.first_step = stage.step_start
 
         def on_train_batch_end(self, trainer: Any, module: Any, *args: Any) -> None:
             now = time.perf_counter()
