@@ -27,6 +27,7 @@ from mer_bench.commands.common import (
 from mer_bench.commands.data import data_app
 from mer_bench.commands.features import features_app
 from mer_bench.commands.listing import list_plugins
+from mer_bench.commands.papers import dry_run_summary, only_rows, print_tables
 from mer_bench.commands.plans import plan_path
 from mer_bench.commands.weights import weights_app
 from mer_bench.errors import MerBenchError
@@ -267,17 +268,6 @@ def leaderboard(
         say(f"wrote {path}")
 
 
-def _dry_run_summary(results: list[Any], costs: dict[str, Any] | None) -> None:
-    """The dry run's counts and, when rows were timed, the paper's estimated total."""
-    from mer_bench.reproduce import total_line
-
-    counts = {s: sum(r.status == s for r in results) for s in ("ok", "to run", "unavailable")}
-    say(f"dry run: {counts['ok']} row(s) done, {counts['to run']} to run, "
-        f"{counts['unavailable']} cannot run here; no run was logged")
-    if costs is not None:
-        say(total_line(costs))
-
-
 @app.command()
 def reproduce(
     target: Annotated[
@@ -308,6 +298,10 @@ def reproduce(
             help="With --dry-run: skip the timing probes (each fits one fold briefly).",
         ),
     ] = False,
+    row_text: Annotated[
+        str | None,
+        typer.Option("--row", help="Only the rows whose label contains this text."),
+    ] = None,
 ) -> None:
     """Run a paper's tables (finished runs are re-used) and print ours beside the published."""
     from mer_bench.paper_report import render_markdown
@@ -317,27 +311,12 @@ def reproduce(
 
     papers = load_papers()
     if list_tables or target is None:
-        for paper in papers:
-            say(f"[bold]{paper.name}[/bold]: {escape(paper.title)}", markup=True)
-            for table in paper.tables:
-                runnable = sum(r.run is not None for r in table.rows)
-                say(f"  {paper.name}:{table.id} — {table.caption} "
-                     f"({runnable}/{len(table.rows)} rows have a run; each needs what it lists)")
-                for row in table.rows:
-                    line = (f"    - {row.label}: needs {row.needs()}" if row.run is not None
-                            else f"    - {row.label}: cannot run here: {row.needs()}")
-                    if row.run is not None:
-                        line += f"; runs {row.settings()}"
-                    if row.published is None:
-                        line += f"; no published value: {row.note}"
-                    if row.published_note:
-                        line += f"; published not comparable: {row.published_note}"
-                    say(line)
+        print_tables(papers)
         return
     from mer_bench.roots import parse_roots
 
     root_map = parse_roots(roots)
-    tables = select(papers, target)
+    tables = only_rows(select(papers, target), row_text)
     tracker = make_tracker(tracking_uri)
     costs: dict[str, Any] | None = {} if dry_run and not no_estimate else None
     try:
@@ -349,7 +328,7 @@ def reproduce(
     text = render_markdown(results, settings=dry_run)
     console.print(text, highlight=False, markup=False, soft_wrap=True)  # keep table rows whole
     if dry_run:
-        _dry_run_summary(results, costs)
+        dry_run_summary(results, costs)
         return
     folder = out / "papers"
     folder.mkdir(parents=True, exist_ok=True)

@@ -186,7 +186,7 @@ def estimate(run: ResolvedRun, runner: Runner, report: Reporter | None = None,
     folds = len(prep.splits)
     return CostEstimate(
         extract_s + once + folds * fold_s, extract_s, uncached, fold_s, folds, unit, rate,
-        tuple(s.epochs for s in stages), device,
+        tuple(s.epochs for s in stages if s.epoch_starts), device,
         upper_bound=any(s.early_stopping for s in stages) and not cut, lower_bound=cut,
         note="the fit after the cut epoch not timed" if cut else "", once_seconds=once,
     )
