@@ -87,7 +87,7 @@ def test_a_dry_run_prints_each_rows_estimate_and_the_papers_total(tmp_path: Path
 
 
 def test_the_estimate_is_within_a_factor_of_two_of_the_real_run():
-    """A neural run of 3 folds x 200 epochs: estimated, then run, under the same conditions.
+    """A neural run of 3 folds x 100 epochs: estimated, then run, under the same conditions.
 
     The features are cached first and the process's one-time costs (imports)
     are paid by the probe, so the run is compared with the estimate minus
@@ -96,7 +96,7 @@ def test_the_estimate_is_within_a_factor_of_two_of_the_real_run():
     """
     torch = pytest.importorskip("torch")
     spec = RunSpec("embedding-classifiers", "synth-small", "quadrant", "mfcc", protocol="kfold:3",
-                   method_params={"classifier": "mlp", "max_epochs": 200, "batch_size": 8})
+                   method_params={"classifier": "mlp", "max_epochs": 100, "batch_size": 16})
     run = resolve(spec)
     runner = Runner(InMemoryTracker(), RunnerSettings(plots=False, progress=False))
     runner.prepare(run)
@@ -107,6 +107,6 @@ def test_the_estimate_is_within_a_factor_of_two_of_the_real_run():
         real = runner.run(run).seconds
     finally:
         torch.set_num_threads(threads)
-    assert est.measured == "s/epoch" and est.epochs == (200,) and est.folds == 3
+    assert est.measured == "s/epoch" and est.epochs == (100,) and est.folds == 3
     expected = est.seconds - est.once_seconds - est.extract_seconds
     assert 0.5 <= real / expected <= 2.0, (real, est)

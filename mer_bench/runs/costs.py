@@ -7,7 +7,8 @@ starts it. The estimate times real work at the run's own settings and data:
 * feature extraction: two small batches of the clips the ``FeatureCache``
   does not hold yet, extrapolated to all of them (0 when all are cached);
 * training: one real fit of the run's first fold, with every Lightning
-  Trainer the method builds limited to ``PROBE_EPOCHS`` epochs. Each
+  Trainer the method builds stopped after ``PROBE_EPOCHS`` epochs (more while
+  its epochs after the first add up to less than ``PROBE_SECONDS``). Each
   Trainer's later epochs are timed and the epochs it was cut short of are
   added at that rate, so fixed costs (decoding audio, building the model,
   predicting, a song-level SVM) are counted once per fit and multi-stage
@@ -48,7 +49,8 @@ from mer_bench.runs.resolving import ResolvedRun
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import Track
 
-PROBE_EPOCHS = 3  # epochs each Trainer runs in the probe; the first pays warm-up costs
+PROBE_EPOCHS = 3  # epochs each Trainer runs in the probe at least; the first pays warm-up
+PROBE_SECONDS = 3.0  # ... and more, until its later epochs add up to this (load evens out)
 REPEAT_BELOW_S = 30.0  # a probe quicker than this runs twice, and the second pass counts
 STEP_BUDGET_S = 60.0  # a probe epoch longer than this is cut and measured per step
 MIN_STEPS = 3  # steps timed before a long epoch is cut (the first is warm-up)
@@ -175,13 +177,14 @@ def estimate(run: ResolvedRun, runner: Runner, report: Reporter | None = None,
                                 (), device, lower_bound=True, note=note)
     prep = runner.prepare(run)
     say(f"  timing {run.name}: fold 1 of {len(prep.splits)} ({device})")
-    fold_s, stages, cut = _probe_fold(run, prep, settings, step_budget_s)
-    once = 0.0
-    if fold_s < REPEAT_BELOW_S and not cut:
+    imports = _import_seconds()  # out of the probe, or the first fold would carry them
+    fold_s, stages, cut, wall = _probe_fold(run, prep, settings, step_budget_s)
+    once = imports if stages else 0.0  # the run imports Lightning only when it trains with it
+    if wall < REPEAT_BELOW_S and not cut:
         # the first pass paid what a process pays once (imports, thread pools, allocator),
         # which would otherwise be counted in every fold of a quick run
-        again, stages, cut = _probe_fold(run, prep, settings, step_budget_s)
-        once, fold_s = max(0.0, fold_s - again), again
+        again, stages, cut, _ = _probe_fold(run, prep, settings, step_budget_s)
+        once, fold_s = once + max(0.0, fold_s - again), again
     unit, rate = _headline(stages, fold_s)
     folds = len(prep.splits)
     return CostEstimate(
@@ -190,6 +193,16 @@ def estimate(run: ResolvedRun, runner: Runner, report: Reporter | None = None,
         upper_bound=any(s.early_stopping for s in stages) and not cut, lower_bound=cut,
         note="the fit after the cut epoch not timed" if cut else "", once_seconds=once,
     )
+
+
+def _import_seconds() -> float:
+    """Seconds to import torch and Lightning in this process (0 once they are loaded):
+    a run's process pays them once, before its first fold."""
+    start = time.perf_counter()
+    import lightning  # noqa: F401
+    import torch  # noqa: F401
+
+    return time.perf_counter() - start
 
 
 def _extraction(
@@ -219,12 +232,12 @@ def _extraction(
 
 def _probe_fold(
     run: ResolvedRun, prep: Prepared, settings: TrainerSettings, step_budget_s: float
-) -> tuple[float, list[_Stage], bool]:
+) -> tuple[float, list[_Stage], bool, float]:
     """Fit and predict the first fold with short Trainers; extrapolate to one full fold.
 
     A fold's seconds = the probe's wall time, minus what each Trainer stage took
     in the probe, plus what that stage takes in full. Returns (fold seconds,
-    the stages, whether a long epoch was cut).
+    the stages, whether a long epoch was cut, the probe's own wall time).
     """
     split = prep.splits[0]
     parts = fold_data(run, prep, split)
@@ -242,7 +255,7 @@ def _probe_fold(
     except _ProbeCut:
         cut = True
     wall = time.perf_counter() - start
-    return wall + sum(s.full_seconds() - s.probe_seconds() for s in stages), stages, cut
+    return wall + sum(s.full_seconds() - s.probe_seconds() for s in stages), stages, cut, wall
 
 
 def _headline(stages: list[_Stage], fold_s: float) -> tuple[str, float]:
@@ -258,7 +271,7 @@ def _probe_trainer(
     settings: TrainerSettings, out_dir: Path, stages: list[_Stage], step_budget_s: float,
     **overrides: Any,
 ) -> Any:
-    """``make_trainer`` for the probe: at most ``PROBE_EPOCHS`` epochs, timed, no logging."""
+    """``make_trainer`` for the probe: the run's Trainer, timed, stopped early, no logging."""
     from lightning.pytorch.callbacks import EarlyStopping
 
     requested = overrides.get("max_epochs")
@@ -268,7 +281,7 @@ def _probe_trainer(
     callbacks = list(overrides.pop("callbacks", []))
     stage = _Stage(epochs, any(isinstance(c, EarlyStopping) for c in callbacks))
     stages.append(stage)
-    overrides["max_epochs"] = min(epochs, PROBE_EPOCHS)
+    overrides["max_epochs"] = epochs
     overrides["callbacks"] = [*callbacks, _timer(stage, step_budget_s)]
     return make_trainer(settings, out_dir, None, None, **overrides)
 
@@ -295,6 +308,12 @@ def _timer(stage: _Stage, step_budget_s: float) -> Any:
             if first_epoch and long and len(stage.step_seconds) >= MIN_STEPS:
                 stage.end, stage.cut = now, True
                 raise _ProbeCut
+
+        def on_train_epoch_end(self, trainer: Any, module: Any) -> None:
+            starts = stage.epoch_starts
+            timed = time.perf_counter() - starts[1] if len(starts) > 1 else 0.0
+            if len(starts) >= PROBE_EPOCHS and timed >= PROBE_SECONDS:
+                trainer.should_stop = True
 
         def on_train_end(self, trainer: Any, module: Any) -> None:
             stage.end = time.perf_counter()
