@@ -83,6 +83,7 @@ def _estimate(
     key = stable_hash([config, run.spec.dataset_root, run.spec.target_root, run.spec.music_root])
     if key not in probed:
         probed[key] = estimate(run, runner, report=say)
+        say(f"  {probed[key].describe()}")
     return probed[key]
 
 
