@@ -110,3 +110,15 @@ def test_the_estimate_is_within_a_factor_of_two_of_the_real_run():
     assert est.measured == "s/epoch" and est.epochs == (100,) and est.folds == 3
     expected = est.seconds - est.once_seconds - est.extract_seconds
     assert 0.5 <= real / expected <= 2.0, (real, est)
+
+
+def test_a_long_epoch_is_cut_after_a_few_steps_and_extrapolated_per_step():
+    spec = RunSpec("embedding-classifiers", "synth-small", "quadrant", "mfcc", protocol="kfold:3",
+                   method_params={"classifier": "mlp", "max_epochs": 100, "batch_size": 4})
+    run = resolve(spec)
+    runner = Runner(InMemoryTracker(), RunnerSettings(plots=False, progress=False))
+    est = estimate(run, runner, step_budget_s=0.0)  # every epoch counts as long
+    assert est.lower_bound and not est.upper_bound
+    assert est.measured == "s/step" and est.rate > 0 and est.epochs == (100,)
+    text = est.describe()
+    assert text.startswith("≈ at least ") and "s/step" in text and "not timed" in text
