@@ -66,13 +66,13 @@ Reporter = Callable[[str], None]
 class CostEstimate:
     """A run's estimated wall time here, and what it was extrapolated from.
 
-    ``seconds`` = ``extract_seconds`` + ``once_seconds`` + ``folds`` x ``fold_seconds``;
-    ``measured``
-    is the unit timed (``s/epoch``, ``s/step`` or ``s/fit``) and ``rate`` its
-    value; ``epochs`` the epochs of each Trainer stage the run asks for.
-    ``upper_bound``: early stopping may end sooner; ``lower_bound``: a long
-    epoch was cut, so only training steps of the stages reached were counted
-    (``fold_seconds`` is None when training could not be probed at all).
+    ``seconds`` = ``extract_seconds`` + ``once_seconds`` + ``folds`` x
+    ``fold_seconds``; ``measured`` is the unit timed (``s/epoch``, ``s/step``
+    or ``s/fit``) and ``rate`` its value; ``epochs`` the epochs of each
+    Trainer stage the run asks for. ``upper_bound``: early stopping may end
+    sooner; ``lower_bound``: a long epoch was cut, so the rest of that fit
+    (later stages, predicting) is not counted, or training was not timed at
+    all (``fold_seconds`` None: features to extract first).
     """
 
     seconds: float
@@ -90,7 +90,8 @@ class CostEstimate:
     once_seconds: float = 0.0  # what a fresh process pays once (imports...), in ``seconds``
 
     def describe(self) -> str:
-        """``≈ 41 h here (2 CPU cores, measured 27 s/step); needs 100 epochs × 10 folds``.
+        """E.g. ``≈ at least 102 days here (2 CPU cores, measured 77 s/step); needs 100
+        epochs × 10 folds (the fit after the cut epoch not timed)``.
 
         No ". " inside: table cells shorten long reasons at their first sentence.
         """
