@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -27,6 +27,7 @@ from mer_bench.commands.common import (
 from mer_bench.commands.data import data_app
 from mer_bench.commands.features import features_app
 from mer_bench.commands.listing import list_plugins
+from mer_bench.commands.papers import dry_run_summary, only_rows, print_tables
 from mer_bench.commands.plans import plan_path
 from mer_bench.commands.weights import weights_app
 from mer_bench.errors import MerBenchError
@@ -287,9 +288,20 @@ def reproduce(
         typer.Option(
             "--dry-run",
             help="Fit nothing: check data and weights, and say which rows are done, to run, "
-            "or cannot run here.",
+            "or cannot run here; time each row to run here and estimate its wall time.",
         ),
     ] = False,
+    no_estimate: Annotated[
+        bool,
+        typer.Option(
+            "--no-estimate",
+            help="With --dry-run: skip the timing probes (each fits one fold briefly).",
+        ),
+    ] = False,
+    row_text: Annotated[
+        str | None,
+        typer.Option("--row", help="Only the rows whose label contains this text."),
+    ] = None,
 ) -> None:
     """Run a paper's tables (finished runs are re-used) and print ours beside the published."""
     from mer_bench.paper_report import render_markdown
@@ -299,40 +311,24 @@ def reproduce(
 
     papers = load_papers()
     if list_tables or target is None:
-        for paper in papers:
-            say(f"[bold]{paper.name}[/bold]: {escape(paper.title)}", markup=True)
-            for table in paper.tables:
-                runnable = sum(r.run is not None for r in table.rows)
-                say(f"  {paper.name}:{table.id} — {table.caption} "
-                     f"({runnable}/{len(table.rows)} rows have a run; each needs what it lists)")
-                for row in table.rows:
-                    line = (f"    - {row.label}: needs {row.needs()}" if row.run is not None
-                            else f"    - {row.label}: cannot run here: {row.needs()}")
-                    if row.run is not None:
-                        line += f"; runs {row.settings()}"
-                    if row.published is None:
-                        line += f"; no published value: {row.note}"
-                    if row.published_note:
-                        line += f"; published not comparable: {row.published_note}"
-                    say(line)
+        print_tables(papers)
         return
     from mer_bench.roots import parse_roots
 
     root_map = parse_roots(roots)
-    tables = select(papers, target)
+    tables = only_rows(select(papers, target), row_text)
     tracker = make_tracker(tracking_uri)
+    costs: dict[str, Any] | None = {} if dry_run and not no_estimate else None
     try:
         results = run_tables(tables, tracker, seeds, root_map, smoke, report=say,
-                             dry_run=dry_run)
+                             dry_run=dry_run, costs=costs)
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are saved; run the same command again to resume")
         raise typer.Exit(130) from None
     text = render_markdown(results, settings=dry_run)
     console.print(text, highlight=False, markup=False, soft_wrap=True)  # keep table rows whole
     if dry_run:
-        counts = {s: sum(r.status == s for r in results) for s in ("ok", "to run", "unavailable")}
-        say(f"dry run: {counts['ok']} row(s) done, {counts['to run']} to run, "
-             f"{counts['unavailable']} cannot run here; nothing was fitted or written")
+        dry_run_summary(results, costs)
         return
     folder = out / "papers"
     folder.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,10 @@ from collections.abc import Callable, Mapping
 from mer_bench.errors import MerBenchError
 from mer_bench.papers import PaperTable, RowResult, first_line, summarise
 from mer_bench.runs import Runner, RunnerSettings, resolve
+from mer_bench.runs.costs import CostEstimate, estimate
+from mer_bench.runs.resolving import ResolvedRun
 from mer_bench.tracking.base import FINISHED, Tracker
+from mer_bench.types import stable_hash
 
 
 def reproduce(
@@ -22,16 +25,23 @@ def reproduce(
     smoke: bool = False,
     report: Callable[[str], None] | None = None,
     dry_run: bool = False,
+    costs: dict[str, CostEstimate] | None = None,
 ) -> list[RowResult]:
     """Run every row's missing runs (seeds 0..seeds-1), then summarise them against the paper.
 
-    ``dry_run`` fits nothing: it checks each missing run's data and weights
-    and marks the row "to run" (with the run's name) or "cannot run here".
+    ``dry_run`` fits nothing that is kept: it checks each missing run's data and
+    weights and marks the row "to run" (with the run's name) or "cannot run
+    here". With ``costs`` (a dict to fill) it also times each run to run on
+    this machine (``runs.costs.estimate``: a short probe of its first fold,
+    logged nowhere), writes the estimate beside the row and records it by
+    config hash, so the caller can add up the paper's total. Runs that differ
+    only in seed or task cost the same and are timed once.
     """
     say = report or (lambda message: None)
     runner = Runner(tracker, RunnerSettings(smoke=smoke), report=say)
     failed: dict[int, str] = {}
     planned: dict[int, list[str]] = {}
+    probed: dict[str, CostEstimate] = {}
     for table in tables:
         for row in table.rows:
             if row.run is None:
@@ -48,6 +58,9 @@ def reproduce(
                     else:
                         runner.check(run)
                         label = f"{run.name} [{run.variant}]" if run.variant else run.name
+                        if costs is not None:
+                            cost = costs[run.config_hash] = _estimate(run, runner, probed, say)
+                            label += f" {cost.describe()}"
                         planned.setdefault(id(row), []).append(label)
             except MerBenchError as exc:
                 failed[id(row)] = first_line(exc)
@@ -59,3 +72,36 @@ def reproduce(
             r = RowResult(r.row, "to run", reason="to run: " + "; ".join(planned[id(r.row)]))
         results.append(r)
     return results
+
+
+def _estimate(
+    run: ResolvedRun, runner: Runner, probed: dict[str, CostEstimate],
+    say: Callable[[str], None],
+) -> CostEstimate:
+    """``run``'s cost estimate, timed once per configuration apart from seed and task."""
+    config = {k: v for k, v in run.config.items() if k not in ("seed", "task")}
+    key = stable_hash([config, run.spec.dataset_root, run.spec.target_root, run.spec.music_root])
+    if key not in probed:
+        probed[key] = estimate(run, runner, report=say)
+        say(f"  {probed[key].describe()}")
+    return probed[key]
+
+
+def total_line(costs: Mapping[str, CostEstimate]) -> str:
+    """The paper's total: every run to run, one after another, on this machine."""
+    from mer_bench.runs.costs import duration
+
+    if not costs:
+        return "estimated total: nothing to run"
+    # one process runs them all: its one-time costs (imports...) are paid once
+    once = max(c.once_seconds for c in costs.values())
+    seconds = once + sum(c.seconds - c.once_seconds for c in costs.values())
+    devices = ", ".join(sorted({c.device for c in costs.values()}))
+    upper = sum(c.upper_bound for c in costs.values())
+    lower = sum(c.lower_bound for c in costs.values())
+    hedges = [f"{upper} with early stopping, which may end sooner"] if upper else []
+    if lower:
+        hedges.append(f"{lower} timed in part, so longer")
+    hedge = f"; of these runs {' and '.join(hedges)}" if hedges else ""
+    return (f"estimated total: ≈ {duration(seconds)} for {len(costs)} run(s) here ({devices}), "
+            f"one after another{hedge}")

@@ -250,6 +250,18 @@ class Method(ABC):
             return cls.search_space(trial, task=task)
         return cls.search_space(trial)
 
+    @classmethod
+    def cost_probe(cls, params: Any) -> Any:
+        """The parameters a cost estimate (``runs.costs``) fits its short probe with.
+
+        The probe keeps the run's parameters and limits each Lightning Trainer to
+        a couple of epochs, then adds the remaining epochs at the measured rate;
+        so the probe's epochs must cost what the run's typical epoch costs. A
+        method whose first epochs are cheaper (a warm-up phase) overrides this to
+        probe its main phase instead. Default: the run's own parameters.
+        """
+        return params
+
     @abstractmethod
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> Method:
         """Train on ``train`` (``val`` for early stopping / model selection)."""

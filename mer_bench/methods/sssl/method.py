@@ -290,6 +290,15 @@ class SSSL(_SegmentMethod):
             "svm_C": trial.suggest_float("svm_C", 1e-2, 1e2, log=True),
         }
 
+    @classmethod
+    def cost_probe(cls, params: Any) -> Any:
+        """Probe the semi-supervised epochs (GMM split, mixup, R-Drop's second pass), which
+        cost more than the warm-up's cross-entropy ones: the estimate errs high by the
+        warm-up's share rather than low by the main phase's."""
+        import dataclasses
+
+        return dataclasses.replace(params, warmup_epochs=0)
+
     def _check_params(self) -> None:
         super()._check_params()
         p = self.params

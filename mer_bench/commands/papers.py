@@ -1,0 +1,54 @@
+"""``mer-bench reproduce``'s listing, row selection and dry-run summary."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import typer
+from rich.markup import escape
+
+from mer_bench.commands.common import say
+
+
+def print_tables(papers: list[Any]) -> None:
+    """``reproduce --list``: every table, and what each row needs and runs."""
+    for paper in papers:
+        say(f"[bold]{paper.name}[/bold]: {escape(paper.title)}", markup=True)
+        for table in paper.tables:
+            runnable = sum(r.run is not None for r in table.rows)
+            say(f"  {paper.name}:{table.id} — {table.caption} "
+                f"({runnable}/{len(table.rows)} rows have a run; each needs what it lists)")
+            for row in table.rows:
+                line = (f"    - {row.label}: needs {row.needs()}" if row.run is not None
+                        else f"    - {row.label}: cannot run here: {row.needs()}")
+                if row.run is not None:
+                    line += f"; runs {row.settings()}"
+                if row.published is None:
+                    line += f"; no published value: {row.note}"
+                if row.published_note:
+                    line += f"; published not comparable: {row.published_note}"
+                say(line)
+
+
+def only_rows(tables: list[Any], text: str | None) -> list[Any]:
+    """The tables cut to the rows whose label contains ``text`` (e.g. to time one row)."""
+    if not text:
+        return tables
+    kept = [dataclasses.replace(t, rows=tuple(r for r in t.rows if text in r.label))
+            for t in tables]
+    kept = [t for t in kept if t.rows]
+    if not kept:
+        raise typer.BadParameter(f"no row label contains {text!r}", param_hint="--row")
+    return kept
+
+
+def dry_run_summary(results: list[Any], costs: dict[str, Any] | None) -> None:
+    """The dry run's counts and, when rows were timed, the paper's estimated total."""
+    from mer_bench.reproduce import total_line
+
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "to run", "unavailable")}
+    say(f"dry run: {counts['ok']} row(s) done, {counts['to run']} to run, "
+        f"{counts['unavailable']} cannot run here; no run was logged")
+    if costs is not None:
+        say(total_line(costs))
