@@ -298,6 +298,14 @@ def reproduce(
             help="With --dry-run: skip the timing probes (each fits one fold briefly).",
         ),
     ] = False,
+    estimate_budget: Annotated[
+        float,
+        typer.Option(
+            "--estimate-budget",
+            help="With --dry-run: minutes of timing probes at most; later rows are listed "
+            "without an estimate (0: no limit).",
+        ),
+    ] = 15.0,
     row_text: Annotated[
         str | None,
         typer.Option("--row", help="Only the rows whose label contains this text."),
@@ -321,7 +329,8 @@ def reproduce(
     costs: dict[str, Any] | None = {} if dry_run and not no_estimate else None
     try:
         results = run_tables(tables, tracker, seeds, root_map, smoke, report=say,
-                             dry_run=dry_run, costs=costs)
+                             dry_run=dry_run, costs=costs,
+                             estimate_budget_s=60 * estimate_budget if estimate_budget else None)
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are saved; run the same command again to resume")
         raise typer.Exit(130) from None

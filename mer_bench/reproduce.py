@@ -6,6 +6,7 @@ This is the stage that runs things, so it resolves rows into runs
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 
 from mer_bench.errors import MerBenchError
@@ -25,7 +26,8 @@ def reproduce(
     smoke: bool = False,
     report: Callable[[str], None] | None = None,
     dry_run: bool = False,
-    costs: dict[str, CostEstimate] | None = None,
+    costs: dict[str, CostEstimate | None] | None = None,
+    estimate_budget_s: float | None = None,
 ) -> list[RowResult]:
     """Run every row's missing runs (seeds 0..seeds-1), then summarise them against the paper.
 
@@ -35,13 +37,17 @@ def reproduce(
     this machine (``runs.costs.estimate``: a short probe of its first fold,
     logged nowhere), writes the estimate beside the row and records it by
     config hash, so the caller can add up the paper's total. Runs that differ
-    only in seed or task cost the same and are timed once.
+    only in seed or task cost the same and are timed once. Once the probes
+    have taken ``estimate_budget_s`` seconds, later runs are not timed (their
+    entry is None): a whole paper of GPU-sized rows would otherwise keep a CPU
+    machine busy for hours before printing anything.
     """
     say = report or (lambda message: None)
     runner = Runner(tracker, RunnerSettings(smoke=smoke), report=say)
     failed: dict[int, str] = {}
     planned: dict[int, list[str]] = {}
     probed: dict[str, CostEstimate] = {}
+    probing = _Budget(estimate_budget_s)
     for table in tables:
         for row in table.rows:
             if row.run is None:
@@ -59,8 +65,9 @@ def reproduce(
                         runner.check(run)
                         label = f"{run.name} [{run.variant}]" if run.variant else run.name
                         if costs is not None:
-                            cost = costs[run.config_hash] = _estimate(run, runner, probed, say)
-                            label += f" {cost.describe()}"
+                            cost = _estimate(run, runner, probed, probing, say)
+                            costs[run.config_hash] = cost
+                            label += f" {cost.describe()}" if cost else f" ({UNTIMED})"
                         planned.setdefault(id(row), []).append(label)
             except MerBenchError as exc:
                 failed[id(row)] = first_line(exc)
@@ -74,25 +81,52 @@ def reproduce(
     return results
 
 
+UNTIMED = "not timed: the estimate budget was spent; raise --estimate-budget or pick --row"
+
+
+class _Budget:
+    """Seconds left for timing probes (None: no limit)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.left = seconds
+
+    def spent(self) -> bool:
+        return self.left is not None and self.left <= 0
+
+    def charge(self, seconds: float) -> None:
+        if self.left is not None:
+            self.left -= seconds
+
+
 def _estimate(
-    run: ResolvedRun, runner: Runner, probed: dict[str, CostEstimate],
+    run: ResolvedRun, runner: Runner, probed: dict[str, CostEstimate], budget: _Budget,
     say: Callable[[str], None],
-) -> CostEstimate:
-    """``run``'s cost estimate, timed once per configuration apart from seed and task."""
+) -> CostEstimate | None:
+    """``run``'s cost estimate, timed once per configuration apart from seed and task;
+    None once the budget is spent and the configuration was not timed before."""
     config = {k: v for k, v in run.config.items() if k not in ("seed", "task")}
     key = stable_hash([config, run.spec.dataset_root, run.spec.target_root, run.spec.music_root])
     if key not in probed:
+        if budget.spent():
+            return None
+        start = time.perf_counter()
         probed[key] = estimate(run, runner, report=say)
+        budget.charge(time.perf_counter() - start)
         say(f"  {probed[key].describe()}")
     return probed[key]
 
 
-def total_line(costs: Mapping[str, CostEstimate]) -> str:
-    """The paper's total: every run to run, one after another, on this machine."""
+def total_line(all_costs: Mapping[str, CostEstimate | None]) -> str:
+    """The paper's total: every timed run to run, one after another, on this machine
+    (and how many runs the budget left untimed)."""
     from mer_bench.runs.costs import duration
 
+    costs = {k: c for k, c in all_costs.items() if c is not None}
+    untimed = len(all_costs) - len(costs)
+    missing = f"; {untimed} more run(s) not timed (estimate budget spent)" if untimed else ""
     if not costs:
-        return "estimated total: nothing to run"
+        return f"estimated total: nothing timed{missing}" if untimed else (
+            "estimated total: nothing to run")
     # one process runs them all: its one-time costs (imports...) are paid once
     once = max(c.once_seconds for c in costs.values())
     seconds = once + sum(c.seconds - c.once_seconds for c in costs.values())
@@ -104,4 +138,4 @@ def total_line(costs: Mapping[str, CostEstimate]) -> str:
         hedges.append(f"{lower} timed in part, so longer")
     hedge = f"; of these runs {' and '.join(hedges)}" if hedges else ""
     return (f"estimated total: ≈ {duration(seconds)} for {len(costs)} run(s) here ({devices}), "
-            f"one after another{hedge}")
+            f"one after another{hedge}{missing}")

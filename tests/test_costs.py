@@ -86,6 +86,24 @@ def test_a_dry_run_prints_each_rows_estimate_and_the_papers_total(tmp_path: Path
     assert line.startswith("estimated total: ≈ ") and "for 1 run(s) here" in line
 
 
+def test_probes_stop_when_the_estimate_budget_is_spent(tmp_path: Path):
+    """After the budget, rows are listed as to run without a probe, and the total says so."""
+    path = tmp_path / "toy.yaml"
+    path.write_text(PAPER.replace(
+        "      - label: the same run, another metric\n"
+        "        run: {dataset: synth-small, task: quadrant, features: mfcc}",
+        "      - label: another configuration\n"
+        "        run: {dataset: synth-small, task: quadrant, features: logmel}"))
+    costs: dict[str, CostEstimate | None] = {}
+    first, second = reproduce(select([load_paper(path)], "toy"), InMemoryTracker(),
+                              dry_run=True, costs=costs, estimate_budget_s=1e-9)
+    assert "≈" in first.reason  # the first probe runs: the budget is checked before each
+    assert second.status == "to run" and "not timed" in second.reason and "≈" not in second.reason
+    assert sorted(c is None for c in costs.values()) == [False, True]
+    line = total_line(costs)
+    assert "for 1 run(s) here" in line and "1 more run(s) not timed" in line
+
+
 def test_the_estimate_is_within_a_factor_of_two_of_the_real_run():
     """A neural run of 3 folds x 100 epochs: estimated, then run, under the same conditions.
 
