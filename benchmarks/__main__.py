@@ -20,6 +20,7 @@ from typing import Any
 
 from benchmarks import (
     bench_features,
+    bench_frontend,
     bench_leaderboard,
     bench_runner,
     bench_scoring,
@@ -42,6 +43,7 @@ def sections(smoke: bool, tmp: Path) -> dict[str, Callable[[], list[Row]]]:
             "leaderboard": lambda: bench_leaderboard.run((100, 200), tmp / "lb"),
             "features": lambda: bench_features.run(2, tmp / "feat", 1, synthetic_s=1.0,
                                                    extractors=("mfcc", "logmel")),
+            "frontend": lambda: bench_frontend.run(tmp / "front", "synth-small", 1),
             "runner": lambda: bench_runner.run(tmp / "runner", SMOKE_RUNNER_PLAN, warm=False),
             "training": lambda: bench_training.run(tmp / "train", ("embedding-classifiers",)),
         }
@@ -49,6 +51,7 @@ def sections(smoke: bool, tmp: Path) -> dict[str, Callable[[], list[Row]]]:
         "scoring": lambda: bench_scoring.run((1000, 10_000, 20_000)),
         "leaderboard": lambda: bench_leaderboard.run((1000, 10_000, 100_000), tmp / "lb"),
         "features": lambda: bench_features.run(8, tmp / "feat"),
+        "frontend": lambda: bench_frontend.run(tmp / "front"),
         "runner": lambda: bench_runner.run(tmp / "runner"),
         "training": lambda: bench_training.run(tmp / "train"),
     }

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks/ 
 
 from benchmarks.__main__ import run_suite  # noqa: E402
 
-SECTIONS = {"emer-cl scoring", "leaderboard", "features", "runner", "training"}
+SECTIONS = {"emer-cl scoring", "leaderboard", "features", "front-end cache", "runner",
+            "training"}
 
 
 def test_smoke_suite_writes_one_table_with_every_section(tmp_path: Path) -> None:
