@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes.papers import TOY_RUNNABLE
 
 from mer_bench.config import RunSpec
 from mer_bench.methods import METHODS
@@ -14,19 +15,7 @@ from mer_bench.runs import Runner, RunnerSettings, resolve
 from mer_bench.runs.costs import CostEstimate, _Stage, duration, estimate
 from mer_bench.tracking import InMemoryTracker
 
-PAPER = """
-paper: toy
-title: A toy paper
-citation: nobody
-defaults: {method: linear, protocol: "kfold:3"}
-tables:
-  - id: t1
-    caption: toy table
-    rows:
-      - label: synth-small quadrant
-        run: {dataset: synth-small, task: quadrant, features: mfcc}
-        metric: macro_f1
-        published: 0.5
+PAPER = TOY_RUNNABLE + """\
       - label: the same run, another metric
         run: {dataset: synth-small, task: quadrant, features: mfcc}
         metric: accuracy

@@ -1,6 +1,7 @@
-"""A toy paper file: one row that runs here, one no reader can run, one whose data is absent."""
+"""Toy paper files for the paper, run-layer and cost tests."""
 
-TOY_PAPER = """
+# a paper with one table whose first row runs here on the synthetic data
+TOY_RUNNABLE = """
 paper: toy
 title: A toy paper
 citation: nobody
@@ -13,6 +14,10 @@ tables:
         run: {dataset: synth-small, task: quadrant, features: mfcc}
         metric: macro_f1
         published: 0.5
+"""
+
+# that row, one no reader can run, and one whose data is absent
+TOY_PAPER = TOY_RUNNABLE + """\
       - label: a dataset we cannot read
         run: null
         metric: macro_f1
