@@ -9,19 +9,15 @@ float32 paths that large ones take.
 
 from __future__ import annotations
 
-import sys
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks/ package
-
-from benchmarks import reference_scoring as old  # noqa: E402
-from benchmarks.scoring_inputs import scoring_inputs  # noqa: E402
-from mer_bench.methods.emer_cl import score_blocks  # noqa: E402
-from mer_bench.methods.emer_cl.scoring import (  # noqa: E402
+from benchmarks import reference_scoring as old
+from benchmarks.scoring_inputs import scoring_inputs
+from mer_bench.methods.emer_cl import score_blocks
+from mer_bench.methods.emer_cl.scoring import (
     Embeddings,
     LinearCCA,
     cosine_matrix,
@@ -31,7 +27,7 @@ from mer_bench.methods.emer_cl.scoring import (  # noqa: E402
     neg_l1_matrix,
     retrieval_scores,
 )
-from mer_bench.metrics import score  # noqa: E402
+from mer_bench.metrics import score
 
 FORMS = ("anchor-first", "music||emotion", "emotion||music", "symmetric")
 LOSSES = ("composite", "cca", "kl", "cos", "composite-cos")

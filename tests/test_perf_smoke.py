@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks/ package
-
-from benchmarks.__main__ import run_suite  # noqa: E402
+from benchmarks.__main__ import run_suite
 
 SECTIONS = {"emer-cl scoring", "leaderboard", "features", "front-end cache", "runner",
             "training"}
