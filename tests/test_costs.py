@@ -58,6 +58,12 @@ def test_an_estimate_says_what_was_measured_and_what_the_row_needs():
     assert ". " not in text  # a table cell would cut the reason at its first sentence
     assert [duration(s) for s in (40, 600, 7200, 400000)] == ["40 s", "10 min", "2.0 h",
                                                              "4.6 days"]
+    # with clips to extract (the form a first dry run on real audio prints)
+    extracting = CostEstimate(seconds=3600, extract_seconds=12.0, uncached_clips=240,
+                              fold_seconds=360, folds=10, measured="s/epoch", rate=1.8,
+                              epochs=(200,), device="2 CPU cores")
+    assert "extracting 240 clips" in extracting.describe()
+    assert ". " not in extracting.describe()
 
 
 def test_a_dry_run_prints_each_rows_estimate_and_the_papers_total(tmp_path: Path):

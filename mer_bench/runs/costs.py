@@ -102,7 +102,7 @@ class CostEstimate:
         text = f"≈ {bound}{duration(self.seconds)} here ({self.device}, {what}); " \
                f"needs {' × '.join(needs)}"
         if self.uncached_clips:
-            text += f", incl. ≈ {duration(self.extract_seconds)} extracting " \
+            text += f", including ≈ {duration(self.extract_seconds)} extracting " \
                     f"{self.uncached_clips} clips"
         if self.upper_bound:
             text += " (early stopping may end sooner)"
