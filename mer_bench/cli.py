@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from rich.markup import escape
 
 from mer_bench.commands.common import (
     AllowMissing,
+    FailFast,
     LeaderboardDir,
     Overrides,
     RandomInit,
@@ -19,6 +21,7 @@ from mer_bench.commands.common import (
     SkipInvalid,
     Smoke,
     TrackingUri,
+    Wait,
     WeightsPaths,
     console,
     err,
@@ -98,9 +101,20 @@ def _check_method_params(entries) -> None:
             check_param_types(f"method {name!r}", METHODS.get(name).Params, params)
 
 
+HELD_EXIT = 3  # the bench's own runs are done, but other workers still hold some
+
+
 def _execute(
-    plan_obj, tracking_uri: str | None, smoke: bool, out: Path | None, jobs: int | None
+    plan_obj,
+    tracking_uri: str | None,
+    smoke: bool,
+    out: Path | None,
+    jobs: int | None,
+    fail_fast: bool = False,
+    wait: bool = False,
 ) -> None:
+    """Run a plan's runs, rebuild the leaderboard, and exit non-zero when runs failed
+    (1) or are still held by other workers (3, unless ``wait``)."""
     from mer_bench.runs import Runner, RunnerSettings, expand
     from mer_bench.tracking import make_tracker
 
@@ -122,26 +136,46 @@ def _execute(
     runner = Runner(tracker, settings, report=say)
     _check_datasets(runner, runs)
     try:
-        outcomes = runner.run_all(runs)
+        outcomes = runner.run_all(runs, keep_going=not fail_fast)
+        if wait:
+            outcomes = runner.wait_for_held(runs, outcomes, poll_s=WAIT_POLL_S)
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are saved; run the same command again to resume")
         raise typer.Exit(130) from None
-    counts = {
-        s: sum(o.status == s for o in outcomes) for s in ("finished", "skipped", "held", "failed")
-    }
-    held = f", {counts['held']} held by other workers" if counts["held"] else ""
+    except Exception:
+        if out is not None:  # --fail-fast: what finished still reaches the leaderboard
+            _write_leaderboard(tracker, out)
+        raise
+    statuses = ("finished", "skipped", "held", "lost", "failed")
+    counts = {s: sum(o.status == s for o in outcomes) for s in statuses}
+    extra = "".join(
+        f", {counts[s]} {text}" for s, text in
+        (("held", "held by other workers"), ("lost", "taken over by other workers")) if counts[s]
+    )
     say(
         f"done in {time.perf_counter() - start:.1f} s: {counts['finished']} finished, "
-        f"{counts['skipped']} already done{held}, {counts['failed']} failed"
+        f"{counts['skipped']} already done{extra}, {counts['failed']} failed"
     )
     if out is not None:
         paths = _write_leaderboard(tracker, out)
         say(f"leaderboard: {paths['markdown']}")
+    for o in outcomes:
+        if o.status == "failed":
+            err.print(f"[red]failed[/red] {escape(o.name)}: {escape(o.error)}", highlight=False)
+    for o in outcomes:
+        if o.status in ("held", "lost"):
+            err.print(f"[yellow]{o.status}[/yellow] {escape(o.name)}: {escape(o.error)}",
+                      highlight=False)
     if counts["failed"]:
-        for o in outcomes:
-            if o.status == "failed":
-                err.print(f"[red]failed[/red] {o.name}: {o.error}", highlight=False)
         raise typer.Exit(1)
+    if counts["held"]:
+        err.print(f"{counts['held']} run(s) are still held by other workers, so the "
+                  "leaderboard lacks them; rerun with --wait to wait for them (runs whose "
+                  "worker is gone are taken over)", highlight=False)
+        raise typer.Exit(HELD_EXIT)
+
+
+WAIT_POLL_S = float(os.environ.get("MER_BENCH_WAIT_POLL_S", "30"))
 
 
 def _check_datasets(runner, runs) -> None:
@@ -177,6 +211,8 @@ def bench(
     jobs: Annotated[int | None, typer.Option("--jobs", help="Feature worker processes.")] = None,
     weights: WeightsPaths = None,
     random_init: RandomInit = False,
+    fail_fast: FailFast = False,
+    wait: Wait = False,
 ) -> None:
     """Run every run of a bench plan (finished ones are skipped), then rebuild the leaderboard."""
     from mer_bench.config import load_plan
@@ -185,7 +221,8 @@ def bench(
 
     plan_obj = apply_roots(load_plan(plan_path(plan), overrides or []), roots)
     plan_obj = apply_cli_options(plan_obj, weights, random_init, say)
-    _execute(plan_obj, tracking_uri, smoke, None if no_leaderboard else out, jobs)
+    _execute(plan_obj, tracking_uri, smoke, None if no_leaderboard else out, jobs, fail_fast,
+             wait)
 
 
 @app.command()

@@ -38,7 +38,7 @@ def _cells(r: RowResult) -> list[str]:
         return [pub, "—", "", "", "; ".join(filter(None, [reason, r.row.published_note and apart]))]
     diff = "" if r.difference is None else f"{r.difference:+.3f}"
     inside = {True: "yes", False: "no", None: ""}[r.inside]
-    note = "; ".join(filter(None, [r.row.note, r.row.published_note and apart]))
+    note = "; ".join(filter(None, [r.row.note, r.row.published_note and apart, brief(r.reason)]))
     return [pub, f"{r.mean:.3f} [{r.low:.3f}, {r.high:.3f}] (n={r.n})", diff, inside, note]
 
 

@@ -20,9 +20,10 @@ import yaml
 
 from mer_bench.config import RunSpec
 from mer_bench.errors import ConfigError
+from mer_bench.leaderboard.current import on_newest_data, other_data_note
 from mer_bench.leaderboard.rows import PublishedValue
 from mer_bench.metrics.stats import bootstrap_ci
-from mer_bench.tracking.base import FoldRecord, Tracker
+from mer_bench.tracking.base import UNCHECKED_TAG, FoldRecord, Tracker
 from mer_bench.types import dataset_label
 
 REPO = Path(__file__).resolve().parents[1]
@@ -292,8 +293,17 @@ def summarise(
     seeds 0..seeds-1.
     """
     by_key: dict[tuple[str, str], list[FoldRecord]] = {}
-    # canonical (seed, fold) order: the bootstrap CI must not depend on the store's order
-    for record in sorted(tracker.fold_records(), key=lambda r: r.order_key):
+    # runs on data that has changed since are left out, as on the leaderboard; canonical
+    # (seed, fold) order: the bootstrap CI must not depend on the store's order
+    records = tracker.fold_records()
+    current = on_newest_data(records)
+    kept = {id(r) for r in current.records}
+    hidden: dict[str, set[str]] = {}  # spec key -> parent runs on data changed since
+    for record in records:
+        if id(record) not in kept:
+            for key in filter(None, record.tag("spec_keys").split(",")):
+                hidden.setdefault(key, set()).add(record.parent_run_id)
+    for record in sorted(current.records, key=lambda r: r.order_key):
         for key in record.tag("spec_keys").split(","):
             if key:
                 by_key.setdefault((key, record.tag("seed")), []).append(record)
@@ -310,13 +320,15 @@ def summarise(
                 if seeds is None and not found:
                     break
                 records += found
-            results.append(_summarise(row, records))
+            results.append(_summarise(row, records, len(hidden.get(key, ()))))
     return results
 
 
-def _summarise(row: PaperRow, records: list[FoldRecord]) -> RowResult:
+def _summarise(row: PaperRow, records: list[FoldRecord], other_data: int = 0) -> RowResult:
     values = [float(r.metrics[row.metric]) for r in records if row.metric in r.metrics]
     hashes = sorted({r.tag("config_hash") for r in records})
+    notes = [other_data_note(other_data).replace("of this table ", "of this row ")]
+    notes += sorted({f"labels unchecked: {u}" for r in records if (u := r.tag(UNCHECKED_TAG))})
     if not values:
         reason = (
             f"no finished fold reports {row.metric}"
@@ -324,9 +336,11 @@ def _summarise(row: PaperRow, records: list[FoldRecord]) -> RowResult:
             else f"not run yet (needs {row.needs()}): mer-bench reproduce {row.paper}:{row.table}"
         )
         status = "failed" if records else "not run"
+        reason = " ".join(filter(None, [reason + ".", *notes])).rstrip(".")
         return RowResult(row, status, reason=reason, config_hashes=hashes)
     mean, low, high = bootstrap_ci(values)
-    return RowResult(row, "ok", mean, low, high, len(values), config_hashes=hashes)
+    return RowResult(row, "ok", mean, low, high, len(values), reason=" ".join(filter(None, notes)),
+                     config_hashes=hashes)
 
 
 def first_line(exc: Exception) -> str:

@@ -162,7 +162,7 @@ PLAN = textwrap.dedent("""\
 
 def _workers(cmd: list[str], n: int, cwd: Path) -> tuple[list[str], float]:
     """Run ``n`` copies of a CLI command at once; their outputs and the wall time."""
-    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1", "MER_BENCH_WAIT_POLL_S": "0.5"}
     start = time.perf_counter()
     workers = [subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True) for _ in range(n)]
@@ -176,7 +176,7 @@ def _four_bench_workers(tmp_path: Path, uri: str) -> float:
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN)
     cmd = [sys.executable, "-m", "mer_bench.cli", "bench", str(plan), "--tracking-uri", uri,
-           "--no-leaderboard"]
+           "--no-leaderboard", "--wait"]  # a worker done first waits for the others' runs
     outputs, seconds = _workers(cmd, 4, tmp_path)
     from mer_bench.tracking import make_tracker
 

@@ -280,7 +280,7 @@ def test_an_empty_test_part_is_a_clear_error(monkeypatch):
 
     runner = _runner()
     run = resolve(_spec())
-    real = runner.prepare
+    real = runner.data.identify
 
     def no_test(r):
         prep = real(r)
@@ -288,6 +288,6 @@ def test_an_empty_test_part_is_a_clear_error(monkeypatch):
         empty = dataclasses.replace(first, train=(*first.train, *first.test), test=())
         return dataclasses.replace(prep, splits=[empty, *prep.splits[1:]])
 
-    monkeypatch.setattr(runner, "prepare", no_test)
+    monkeypatch.setattr(runner.data, "identify", no_test)
     with pytest.raises(TaskError, match="fold fold0 has no test items"):
         runner.run(run)

@@ -50,6 +50,12 @@ LeaderboardDir = Annotated[Path, typer.Option("--out", help="Leaderboard output 
 WeightsPaths = Annotated[list[Path] | None, typer.Option(
     "--weights", help="Pretrained weights: a file, or a folder of files under their official "
     "names (repeatable); default $TORCH_HOME/hub/checkpoints.")]
+FailFast = Annotated[bool, typer.Option(
+    "--fail-fast", help="Stop at the first run that fails (default: record it FAILED and go "
+    "on with the rest).")]
+Wait = Annotated[bool, typer.Option(
+    "--wait", help="When other workers hold runs of the plan, wait for them (taking over any "
+    "whose worker is gone) instead of exiting with status 3.")]
 RandomInit = Annotated[bool, typer.Option(
     "--random-init", help="Untrained seeded weights for extractors that have weights "
     "(smoke tests only; runs are tagged weights=random).")]

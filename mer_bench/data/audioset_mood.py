@@ -29,6 +29,7 @@ from mer_bench.data.annotated import AnnotatedDataset
 from mer_bench.data.base import DATASETS
 from mer_bench.data.fakes import write_clip, write_text
 from mer_bench.data.files import AUDIO_EXTENSIONS
+from mer_bench.data.reads import note_file
 from mer_bench.data.tables import read_table
 from mer_bench.errors import DatasetError
 from mer_bench.types import Split, TaskKind, Track
@@ -240,6 +241,7 @@ class AudioSetMoodAdapter(AnnotatedDataset):
             handle = path.open(encoding="utf-8", errors="replace", newline="")
         except OSError as exc:
             raise DatasetError(f"cannot read {path}: {exc}") from exc
+        note_file(path)
         with handle:
             for number, line in enumerate(handle, start=1):
                 if line.lstrip().startswith("#") or not pattern.search(line):

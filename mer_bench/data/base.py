@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from mer_bench.data.audio import TruncatedAudioError, audio_info, load_audio, reaches_end
+from mer_bench.data.reads import recording, relative_digests
 from mer_bench.data.splits import make_splits
 from mer_bench.errors import AudioError, DatasetError
 from mer_bench.protocol import Protocol
@@ -244,7 +245,16 @@ class DatasetAdapter(ABC):
 
     @cached_property
     def _tracks(self) -> tuple[Track, ...]:
-        return tuple(self._confine(t) for t in self._load_tracks())
+        with recording() as files:  # the annotation files the labels come from
+            loaded = self._load_tracks()
+        self._annotation_files = files
+        return tuple(self._confine(t) for t in loaded)
+
+    def annotation_digests(self) -> dict[str, str]:
+        """``{file name relative to the root: sha256}`` of every annotation file the
+        tracks were read from (part of a run's data fingerprint)."""
+        self.tracks()
+        return relative_digests(getattr(self, "_annotation_files", {}), self.root)
 
     @cached_property
     def _unsafe_paths(self) -> dict[str, str]:
@@ -291,6 +301,15 @@ class DatasetAdapter(ABC):
 
     def corrections(self) -> dict[str, str]:
         """Label corrections the adapter applied (recorded as run tags)."""
+        return {}
+
+    def unchecked_labels(self) -> dict[str, str]:
+        """Known label defects this copy could not be checked for (key: what it says).
+
+        A run on such labels is tagged ``labels_unchecked`` and its leaderboard row
+        flagged; once the check can be made, the corrected labels change the run's
+        data fingerprint, so the corrected run is made rather than skipped.
+        """
         return {}
 
     # --- splits ----------------------------------------------------------

@@ -431,6 +431,13 @@ class DeamAdapter(AnnotatedDataset):
             out["deam_static_target"] = static_target_note(self.static_target, n)
         return out
 
+    def unchecked_labels(self) -> dict[str, str]:
+        """The 2013 swap when it could not be checked (no emoMusic root, or no verdict)."""
+        self.tracks()
+        if self._swap.status in ("unchecked", "inconclusive") and not self.keep_raw_labels:
+            return {SWAP_KEY: f"DEAM 2013 valence/arousal swap {self._swap.describe()}"}
+        return {}
+
     @property
     def swap_check(self) -> SwapCheck:
         """The result of the 2013 swap check (loads the annotations)."""

@@ -25,6 +25,7 @@ import soundfile as sf
 from filelock import FileLock
 
 from mer_bench.data.base import DATASETS, DatasetAdapter, ValidationReport
+from mer_bench.data.reads import note_bytes
 from mer_bench.data.synth_plan import (
     DYNAMIC_RATE_HZ,
     MOOD_TAGS,
@@ -162,7 +163,9 @@ class SyntheticDataset(DatasetAdapter):
         if not path.is_file():
             return None
         try:
-            manifest = json.loads(path.read_text())
+            data = path.read_bytes()
+            note_bytes(path, data)
+            manifest = json.loads(data.decode())
         except (OSError, ValueError) as exc:
             raise DatasetError(
                 f"dataset {self.name}: cannot parse {path}: {exc}. Delete it to regenerate."

@@ -23,6 +23,7 @@ import numpy as np
 from mer_bench.data.base import ValidationReport
 from mer_bench.data.files import column_key, id_problem, norm_column, norm_id, to_float
 from mer_bench.data.labels import LabelScale
+from mer_bench.data.reads import note_bytes
 from mer_bench.errors import DatasetError
 
 RANGE_EPS = 1e-6  # tolerance of the range checks (values printed with 6 digits)
@@ -73,7 +74,12 @@ class Table:
 
 
 def decode(data: bytes, path: Path) -> tuple[str, str]:
-    """UTF-8 (with or without BOM) when valid, else Windows-1252 / latin-1."""
+    """UTF-8 (with or without BOM) when valid, else Windows-1252 / latin-1.
+
+    Every annotation reader decodes through here, so the file is noted for the
+    data fingerprint (``data.reads``) from the bytes already read.
+    """
+    note_bytes(path, data)
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
             return data.decode(encoding), encoding

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
+from mer_bench.leaderboard.current import on_newest_data
 from mer_bench.leaderboard.rows import (
     LeaderboardRow,
     LeaderboardTable,
@@ -24,7 +25,7 @@ from mer_bench.leaderboard.rows import (
 )
 from mer_bench.metrics.scoring import higher_is_better
 from mer_bench.metrics.stats import bootstrap_ci, paired_bootstrap_pvalue
-from mer_bench.tracking.base import FoldRecord
+from mer_bench.tracking.base import FINGERPRINT_TAG, UNCHECKED_TAG, FoldRecord
 from mer_bench.types import TaskKind
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ SHOWN_METRICS: dict[TaskKind, tuple[str, ...]] = {
 }
 
 # Tags pooled into a row's provenance (each distinct value is listed).
-PROVENANCE_TAGS = ("git_sha", "config_hash", "dataset_version", "mer_bench_version")
+PROVENANCE_TAGS = ("git_sha", "config_hash", "dataset_version", "mer_bench_version",
+                   FINGERPRINT_TAG, UNCHECKED_TAG)
 
 
 def _row_key(record: FoldRecord) -> RowKey:
@@ -269,6 +271,7 @@ def _build_table(
     records: Sequence[FoldRecord],
     published: Mapping[tuple[str, str, str], Sequence[PublishedValue]],
     subset: str = "",
+    other_data_runs: int = 0,
 ) -> LeaderboardTable:
     kind = TaskKind.parse(task)
     metrics = _present_metrics(kind, records, (m for (_, _, m) in published))
@@ -291,6 +294,7 @@ def _build_table(
         primary_metric=kind.primary_metric,
         rows=_with_paired_tests(sort_rows(rows, kind.primary_metric)),
         published_metrics=tuple(m for m in metrics if m in used),
+        other_data_runs=other_data_runs,
     )
 
 
@@ -303,10 +307,13 @@ def build_tables(
     titled with the share, so they are never ranked beside runs on the whole.
 
     Records without a ``task``/``dataset`` tag or with an unknown task kind are
-    skipped with a warning: they cannot be placed in any table.
+    skipped with a warning: they cannot be placed in any table. Runs on data
+    that has changed since (an older data fingerprint) are left out, and each
+    table says how many (``leaderboard.current``).
     """
+    current = on_newest_data(records)
     groups: dict[tuple[str, str, str], list[FoldRecord]] = defaultdict(list)
-    for rec in records:
+    for rec in current.records:
         kind = _task_kind(rec.tag("task"))
         if kind is None or not rec.tag("dataset"):
             log.warning("fold run %s has no usable task/dataset tags; skipped", rec.run_id)
@@ -315,6 +322,7 @@ def build_tables(
     index = _published_index(published)
     return [
         _build_table(task, dataset, groups[(task, dataset, subset)],
-                     index.get((task, dataset), {}), subset)
+                     index.get((task, dataset), {}), subset,
+                     current.hidden_runs.get((task, dataset), 0))
         for task, dataset, subset in sorted(groups)
     ]

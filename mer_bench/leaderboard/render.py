@@ -73,7 +73,11 @@ _PROV_NAMES = {
     "config_hash": "config",
     "dataset_version": "dataset",
     "mer_bench_version": "mer-bench",
+    "data_fingerprint": "data",
+    "labels_unchecked": "labels unchecked:",
 }
+# provenance parts left out when no run of the row has them
+_OPTIONAL_PROV = frozenset({"labels_unchecked"})
 
 
 # --- shared helpers -----------------------------------------------------------
@@ -109,6 +113,8 @@ def provenance_text(row: LeaderboardRow) -> str:
     parts = []
     for tag in PROVENANCE_TAGS:
         values = row.provenance.get(tag, ())
+        if not values and tag in _OPTIONAL_PROV:
+            continue
         shown = [v[:12] if tag == "git_sha" else v for v in values]
         parts.append(f"{_PROV_NAMES[tag]} {', '.join(shown) or 'unknown'}")
     if row.git_dirty:
@@ -175,6 +181,8 @@ def _md_table(table: LeaderboardTable) -> list[str]:
         )
     if table.baseline is None:
         lines += ["", "_No chance baseline run for this table._"]
+    if table.other_data_note:
+        lines += ["", f"_{_md_cell(table.other_data_note)}_"]
     lines += ["", "Provenance:", ""]
     for rank, row in enumerate(table.rows, 1):
         full = f"; parameters: {row.variant}" if row.variant != row.shown_variant else ""
@@ -366,6 +374,8 @@ def _html_toc(tables: Sequence[LeaderboardTable]) -> str:
 def _html_table(table: LeaderboardTable) -> str:
     rows = "\n".join(_html_row(rank, row, table) for rank, row in enumerate(table.rows, 1))
     missing = "" if table.baseline else '<p class="note">No chance baseline run for this table.</p>'
+    if table.other_data_note:
+        missing += f'<p class="note">{_esc(table.other_data_note)}</p>'
     return (
         f'<section id="{_esc(table.anchor)}"><h2>{_esc(table.title)}</h2>'
         f'<p class="note">Primary metric: <b>{_esc(table.primary_metric)}</b> '

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from mer_bench.leaderboard.current import other_data_note
 from mer_bench.metrics.scoring import higher_is_better
+from mer_bench.tracking.base import UNCHECKED_TAG
 
 CHANCE_METHOD = "chance"
 RANDOM_WEIGHTS = "random"
@@ -16,6 +18,8 @@ RANDOM_WEIGHTS_MARK = "⚠ random weights"
 BASELINE_MARK = "baseline (chance)"
 SIGNIFICANCE = 0.05  # a row is marked worse than #1 below this paired p-value
 WORSE_MARK = "▼"
+# a known label defect the dataset copy could not be checked for (e.g. DEAM's 2013 swap)
+UNCHECKED_MARK = "⚠ labels unchecked"
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,8 @@ class LeaderboardRow:
             out.append(RANDOM_WEIGHTS_MARK)
         if self.git_dirty:
             out.append("uncommitted code")
+        if self.provenance.get(UNCHECKED_TAG):
+            out.append(UNCHECKED_MARK)
         if self.vs_best_p is not None and self.vs_best_p < SIGNIFICANCE:
             p = "p<0.001" if self.vs_best_p < 0.001 else f"p={self.vs_best_p:.3f}"
             out.append(f"{WORSE_MARK} below #1 (paired {p}, {self.vs_best_pairs} splits)")
@@ -172,6 +178,12 @@ class LeaderboardTable:
     # "240/900" when the rows used part of the dataset: such a table is never mixed
     # with rows on the whole dataset or on another subset
     subset: str = ""
+    # finished runs of this (task, dataset) on data that has changed since: not shown
+    other_data_runs: int = 0
+
+    @property
+    def other_data_note(self) -> str:
+        return other_data_note(self.other_data_runs)
 
     @property
     def dataset_text(self) -> str:

@@ -23,10 +23,11 @@ from mer_bench.data.base import MISSING_AUDIO, TRACK_LEVEL_CODES
 from mer_bench.data.labels import kmeans_midpoint_va
 from mer_bench.data.splits import transfer_split
 from mer_bench.errors import ConfigError, DatasetError, TaskError
-from mer_bench.features.cache import FeatureCache
+from mer_bench.features.cache import FeatureCache, audio_hash_of
 from mer_bench.methods import FoldData
 from mer_bench.metrics.scoring import Text2MusicTruth
 from mer_bench.progress import ProgressBar
+from mer_bench.runs.fingerprint import data_fingerprint, unchecked_text
 from mer_bench.runs.resolving import ResolvedRun
 from mer_bench.tracking.base import DatasetRecord
 from mer_bench.types import EmotionBridge, Split, Task, TaskKind, Track, stable_hash
@@ -48,6 +49,9 @@ class Prepared:
     # text2music_retrieval: the vocabularies' bridge and the adapter that decodes the music
     bridge: EmotionBridge | None = None
     audio_adapter: DatasetAdapter | None = None
+    # what the result depends on besides the config (``runs.fingerprint``)
+    fingerprint: str = ""
+    labels_unchecked: str = ""  # known label defects this copy could not be checked for
 
     def fold_label(self, run: ResolvedRun, split: Split) -> str:
         """``  method/dataset/task fold k/K``: what a progress line is about."""
@@ -78,25 +82,43 @@ class DataPreparer:
 
     def prepare(self, run: ResolvedRun) -> Prepared:
         """Validate the dataset, build the splits and load (or extract) the features."""
+        return self.with_features(run, self.identify(run))
+
+    def identify(self, run: ResolvedRun) -> Prepared:
+        """The run's data without its features: dataset, splits, tracks and fingerprint.
+
+        Cheap once the datasets are validated (the audio hashes are remembered
+        per file), so a bench can tell a finished run from one on other data
+        before extracting anything.
+        """
         adapter, report = self.dataset(run.spec)
         dropped = self.usable(adapter, report, run.spec)
         task = Task(run.dataset_label, run.task)
         bridge, audio_adapter = None, adapter
+        adapters = [adapter]
         if run.transfer_target is not None:
             splits, tracks, dropped = self._transfer(run, adapter, task, dropped)
+            adapters.append(self.dataset(target_spec(run))[0])
         elif run.music_cls is not None:
             splits, tracks, dropped, bridge, audio_adapter = self._text2music(
                 run, adapter, task, dropped
             )
+            adapters.append(audio_adapter)
         else:
             splits = adapter.splits(run.protocol, run.split_seed, task, exclude=dropped)
             ids = sorted({i for s in splits for i in (*s.train, *s.val, *s.test)})
             tracks = {i: adapter.track(i) for i in ids}
-        audio_tracks = [t for t in tracks.values() if t.text is None]
-        features, cache_stats = self._features(run, audio_tracks)
+        fingerprint = data_fingerprint(task, tracks, adapters, audio_hash_of)
         return Prepared(
-            adapter, task, splits, tracks, features, dropped, cache_stats, bridge, audio_adapter
+            adapter, task, splits, tracks, None, dropped, (0, 0), bridge, audio_adapter,
+            fingerprint, unchecked_text(adapters),
         )
+
+    def with_features(self, run: ResolvedRun, prep: Prepared) -> Prepared:
+        """``prep`` with its features loaded (or extracted) through the feature cache."""
+        audio_tracks = [t for t in prep.tracks.values() if t.text is None]
+        features, cache_stats = self._features(run, audio_tracks)
+        return dataclasses.replace(prep, features=features, cache_stats=cache_stats)
 
     def check_datasets(self, run: ResolvedRun) -> None:
         """Validate the run's dataset(s) once (cached) and raise what would stop it."""

@@ -8,8 +8,10 @@ interrupted bench resumes without duplicates. A running run holds a lease
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +21,7 @@ from typing import Any
 from mer_bench.errors import MerBenchError, TaskError
 from mer_bench.features.cache import FeatureCache
 from mer_bench.methods import FitContext, FoldData, Method
+from mer_bench.runs.fingerprint import data_key
 from mer_bench.runs.folds import fold_seed, mean_metrics, score_folds, seed_everything
 from mer_bench.runs.preparing import (
     DataPreparer,
@@ -30,7 +33,20 @@ from mer_bench.runs.preparing import (
 from mer_bench.runs.records import log_artifacts, prediction_rows, run_tags
 from mer_bench.runs.resolving import ResolvedRun
 from mer_bench.tracking import lease
-from mer_bench.tracking.base import FAILED, FINISHED, FOLD, KILLED, RUN, RUNNING, RunInfo, Tracker
+from mer_bench.tracking.base import (
+    DATA_KEY_TAG,
+    DATA_SEEN_TAG,
+    FAILED,
+    FINGERPRINT_TAG,
+    FINISHED,
+    FOLD,
+    KILLED,
+    RUN,
+    RUNNING,
+    UNCHECKED_TAG,
+    RunInfo,
+    Tracker,
+)
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import Split
 
@@ -54,7 +70,9 @@ class RunOutcome:
     """What happened to one spec in a bench (for the summary and exit code)."""
 
     name: str
-    status: str  # finished | skipped (already finished) | held (another worker) | failed
+    # finished | skipped (already finished) | held (another worker) | failed
+    # | lost (another worker took it over after this one's lease expired)
+    status: str
     run_id: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
@@ -86,17 +104,50 @@ class Runner:
 
     # --- bench -------------------------------------------------------------
     def run_all(self, runs: Sequence[ResolvedRun], keep_going: bool = True) -> list[RunOutcome]:
+        """Every run in turn. A run that fails is recorded FAILED with its reason and the
+        rest go on (``keep_going=False``, the CLI's ``--fail-fast``, stops at the first);
+        Ctrl-C stops the bench."""
         outcomes = []
         self.data.planned = list(runs)
         for i, run in enumerate(runs, 1):
             self._report(f"[{i}/{len(runs)}] {run.name}")
             try:
                 outcomes.append(self.run(run))
-            except MerBenchError as exc:
-                outcomes.append(RunOutcome(run.name, "failed", error=str(exc)))
-                self._report(f"  failed: {exc}")
+            except Exception as exc:
+                reason = failure_reason(exc)
+                outcomes.append(RunOutcome(run.name, "failed", error=reason))
+                self._report(f"  failed: {reason}")
                 if not keep_going:
                     raise
+        return outcomes
+
+    def wait_for_held(
+        self,
+        runs: Sequence[ResolvedRun],
+        outcomes: list[RunOutcome],
+        poll_s: float = 30.0,
+        timeout_s: float | None = None,
+    ) -> list[RunOutcome]:
+        """Wait until no run of ``runs`` is held by another worker: each held run is tried
+        again every ``poll_s`` seconds, so it is found finished, or taken over and computed
+        here once its lease expires (``tracking.lease``). Returns the updated outcomes."""
+        by_name = {r.name: r for r in runs}
+        outcomes = list(outcomes)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while any(o.status == "held" for o in outcomes):
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            held = [o for o in outcomes if o.status == "held"]
+            self._report(f"waiting for {len(held)} run(s) held by other workers: "
+                         + "; ".join(f"{o.name} ({o.error})" for o in held))
+            time.sleep(poll_s)
+            for i, o in enumerate(outcomes):
+                if o.status != "held":
+                    continue
+                try:
+                    outcomes[i] = self.run(by_name[o.name])
+                except Exception as exc:
+                    outcomes[i] = RunOutcome(o.name, "failed", error=failure_reason(exc))
         return outcomes
 
     def prepare(self, run: ResolvedRun) -> Prepared:
@@ -114,36 +165,59 @@ class Runner:
             _ = run.extractor.weights_identity  # resolves the weight files; raises when absent
 
     # --- claiming a run ----------------------------------------------------------
-    def _claim(self, run: ResolvedRun) -> tuple[str | None, RunOutcome | None]:
+    def _claim(self, run: ResolvedRun, prep: Prepared) -> tuple[str | None, RunOutcome | None]:
         """Take the run's lease, or say why not: (parent run id, None) or (None, outcome).
 
-        A FINISHED run of the config is never recomputed (it learns this spec's
-        key, so a paper row written differently finds it); a RUNNING one held by
-        a live worker (``tracking.lease``) is left to it; any other earlier
-        attempt is abandoned and deleted with its folds. Two workers that claim
-        at once settle it by ``lease.precedence``: the later claim withdraws as
-        soon as it sees the earlier one, here or, at the latest, before it would
-        finish (``_rival``), so a config never gets two FINISHED runs.
+        A run's identity is its config hash and its data fingerprint: a FINISHED
+        run of both is never recomputed (it learns this spec's key, so a paper row
+        written differently finds it); a finished run on other data stays as it
+        is (the leaderboard shows the newest data) and this one is computed. A
+        RUNNING run of both held by a live worker (``tracking.lease``) is left to
+        it; any other unfinished earlier attempt is abandoned and deleted with
+        its folds. Two workers that claim at once settle it by
+        ``lease.precedence``: the later claim withdraws as soon as it sees the
+        earlier one, here or, at the latest, before it would finish (``_rival``),
+        so a config never gets two FINISHED runs on the same data.
         """
         existing = self.tracker.find_runs(run.config_hash)
-        finished = [r for r in existing if r.status == FINISHED]
+        same = [r for r in existing if r.tags.get(FINGERPRINT_TAG) == prep.fingerprint]
+        finished = [r for r in same if r.status == FINISHED]
         if finished:
             self.link_spec(finished[0], run.spec_key)
+            self._mark_current(finished[0], existing)
             self._report(f"  already finished (run {finished[0].run_id}), skipped")
             return None, RunOutcome(run.name, "skipped", finished[0].run_id)
-        held = [r for r in existing if r.status == RUNNING and not lease.is_abandoned(r.tags)]
+        if any(r.status == FINISHED for r in existing):
+            self._report("  the finished run of this config used other data "
+                         f"(fingerprint {prep.fingerprint} now): computing it again")
+        # a live run without a fingerprint (an older worker's) may be on the same data
+        held = [r for r in existing if r.status == RUNNING and not lease.is_abandoned(r.tags)
+                and r.tags.get(FINGERPRINT_TAG, prep.fingerprint) == prep.fingerprint]
         if held:
             return None, self._held(run, held[0])
-        for leftover in existing:  # an interrupted or abandoned earlier attempt
-            self.tracker.delete_run(leftover.run_id)
-        tags = {"kind": RUN, "config_hash": run.config_hash, **lease.lease_tags()}
+        for leftover in existing:  # an interrupted, failed or abandoned earlier attempt
+            if leftover.status != FINISHED and (
+                leftover.status != RUNNING or lease.is_abandoned(leftover.tags)
+            ):
+                self.tracker.delete_run(leftover.run_id)
+        tags = {"kind": RUN, "config_hash": run.config_hash,
+                FINGERPRINT_TAG: prep.fingerprint, **lease.lease_tags()}
         parent = self.tracker.start_run(run.name, tags)
         self._claims[parent] = lease.precedence(parent, tags)
-        rival = self._rival(run, parent)
+        rival = self._rival(run, parent, prep.fingerprint)
         if rival is not None:  # another worker claimed it first
             self.tracker.delete_run(parent)
             return None, self._held(run, rival)
         return parent, None
+
+    def _mark_current(self, finished: RunInfo, existing: Sequence[RunInfo]) -> None:
+        """Date ``finished``'s data as current again when another finished run of the
+        config is on data seen later (the files were put back): the leaderboard shows
+        each data key's most recently seen fingerprint."""
+        mine = _seen(finished)
+        if any(r.status == FINISHED and _seen(r) > mine for r in existing if r is not finished):
+            self.tracker.set_tags(finished.run_id, {DATA_SEEN_TAG: f"{time.time():.3f}"},
+                                  with_folds=True)
 
     def link_spec(self, finished: RunInfo, key: str) -> None:
         """Add ``key`` to a finished run's ``spec_keys`` (and its folds'), once."""
@@ -152,16 +226,17 @@ class Runner:
             value = ",".join(sorted({*keys, key}))
             self.tracker.set_tags(finished.run_id, {"spec_keys": value}, with_folds=True)
 
-    def _rival(self, run: ResolvedRun, parent: str) -> RunInfo | None:
-        """Another run of the config that wins over our claim ``parent``: a FINISHED one,
-        or a live RUNNING one that claimed earlier."""
+    def _rival(self, run: ResolvedRun, parent: str, fingerprint: str) -> RunInfo | None:
+        """Another run of the config on the same data that wins over our claim ``parent``:
+        a FINISHED one, or a live RUNNING one that claimed earlier."""
         mine = self._claims[parent]
         for other in self.tracker.find_runs(run.config_hash):
             if other.run_id == parent:
                 continue
-            if other.status == FINISHED:
+            if other.status == FINISHED and other.tags.get(FINGERPRINT_TAG) == fingerprint:
                 return other
             if (other.status == RUNNING and not lease.is_abandoned(other.tags)
+                    and other.tags.get(FINGERPRINT_TAG, fingerprint) == fingerprint
                     and lease.precedence(other.run_id, other.tags) < mine):
                 return other
         return None
@@ -173,24 +248,62 @@ class Runner:
 
     # --- one run ---------------------------------------------------------------
     def run(self, run: ResolvedRun) -> RunOutcome:
+        """Compute one run unless it is finished on the same data or held by a live worker.
+
+        A failure once the run is claimed is recorded as a FAILED run carrying the
+        reason (tag ``error``, the traceback as ``error.txt``) and raised; a run
+        that another worker took over meanwhile (our lease expired) ends as ``lost``.
+        """
         start = time.perf_counter()
-        parent, outcome = self._claim(run)
+        prep = self.data.identify(run)  # a failure here (the data) leaves no run behind
+        parent, outcome = self._claim(run, prep)
         if outcome is not None:
             return outcome
         assert parent is not None
-        with lease.Heartbeat(lambda t: self.tracker.set_tags(parent, t)) as heartbeat:
-            return self._run_claimed(run, parent, heartbeat, start)
+        try:
+            with lease.Heartbeat(lambda t: self.tracker.set_tags(parent, t)) as heartbeat:
+                return self._run_claimed(run, prep, parent, heartbeat, start)
+        except Exception as exc:
+            try:
+                lost = self.tracker.is_deleted(parent)
+            except Exception:  # the store itself failed: report the original error
+                lost = False
+            if lost:  # taken over: not ours to record any more
+                reason = ("lost: another worker took the run over while this one was "
+                          "unresponsive past its lease; it is theirs now")
+                self._report(f"  {reason}")
+                return RunOutcome(run.name, "lost", parent, error=reason)
+            self._tag_failure(parent, exc)
+            raise
+
+    def _tag_failure(self, run_id: str, exc: BaseException) -> None:
+        """The one-line reason as a tag and the traceback as an artifact (best effort)."""
+        try:
+            self.tracker.set_tags(run_id, {"error": failure_reason(exc)[:5000]})
+            folder = self._work / "errors" / run_id
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "error.txt"
+            path.write_text("".join(traceback.format_exception(exc)))
+            self.tracker.log_artifact(run_id, path)
+        except Exception:  # the store is what failed: the console still has the reason
+            pass
 
     def _run_claimed(
-        self, run: ResolvedRun, parent: str, heartbeat: lease.Heartbeat, start: float
+        self,
+        run: ResolvedRun,
+        identified: Prepared,
+        parent: str,
+        heartbeat: lease.Heartbeat,
+        start: float,
     ) -> RunOutcome:
         try:
-            prep = self.prepare(run)
+            prep = self.data.with_features(run, identified)
         except BaseException:
             self.tracker.delete_run(parent)  # nothing was computed: leave no trace
             raise
         self.fit_tags = {}
-        tags = {**run_tags(run, prep.adapter, prep.splits, prep.dropped), **track_tags(run, prep)}
+        tags = {**run_tags(run, prep.adapter, prep.splits, prep.dropped), **track_tags(run, prep),
+                **data_tags(run, prep)}
         params = _run_params(run, prep)
         self.tracker.set_tags(parent, {**tags, "kind": RUN})
         self.tracker.log_params(parent, params)
@@ -236,15 +349,16 @@ class Runner:
                 "feature_cache_computed": str(prep.cache_stats[1]),
                 **self.fit_tags,
             })
-            rival = self._rival(run, parent)
+            rival = self._rival(run, parent, prep.fingerprint)
             if rival is not None:  # a simultaneous claim that won: never two FINISHED runs
                 self.tracker.delete_run(parent)
                 return self._held(run, rival)
             self.tracker.end_run(parent)
         except BaseException as exc:
             status = KILLED if isinstance(exc, KeyboardInterrupt) else FAILED
-            for run_id in {current[0], parent}:
-                self.tracker.end_run(run_id, status)
+            for run_id in dict.fromkeys([current[0], parent]):
+                with contextlib.suppress(Exception):  # a run taken over is gone: see run()
+                    self.tracker.end_run(run_id, status)
             raise
         primary = run.task.primary_metric
         self._report(
@@ -303,6 +417,35 @@ class Runner:
             if run_id is not None:
                 self.tracker.set_tags(run_id, tags)
         return method, parts
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line for the console and the run's ``error`` tag: the type and first line."""
+    text = str(exc).strip()
+    first = text.splitlines()[0].rstrip(":") if text else ""
+    if isinstance(exc, MerBenchError):
+        return first or type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _seen(info: RunInfo) -> float:
+    """When a bench last found the run's data current (its start for older runs)."""
+    for key in (DATA_SEEN_TAG, lease.STARTED):
+        try:
+            return float(info.tags.get(key, ""))
+        except ValueError:
+            continue
+    return 0.0
+
+
+def data_tags(run: ResolvedRun, prep: Prepared) -> dict[str, str]:
+    """The run's data identity as tags (parent and folds): fingerprint, data key, when the
+    data was seen, and what its labels could not be checked for."""
+    tags = {FINGERPRINT_TAG: prep.fingerprint, DATA_KEY_TAG: data_key(run.config),
+            DATA_SEEN_TAG: f"{time.time():.3f}"}
+    if prep.labels_unchecked:
+        tags[UNCHECKED_TAG] = prep.labels_unchecked
+    return tags
 
 
 def _run_params(run: ResolvedRun, prep: Prepared) -> dict[str, Any]:

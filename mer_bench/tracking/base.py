@@ -16,6 +16,12 @@ from typing import Any, Protocol, runtime_checkable
 RUN, FOLD = "run", "fold"
 FINISHED, FAILED, KILLED, RUNNING = "FINISHED", "FAILED", "KILLED", "RUNNING"
 
+# a run's data identity (``runs.fingerprint``): what its result depends on besides its
+# config; the data key groups runs that should share it; data_seen (epoch seconds) is
+# when a bench last found that data current; labels_unchecked names unchecked defects
+FINGERPRINT_TAG, DATA_KEY_TAG = "data_fingerprint", "data_key"
+DATA_SEEN_TAG, UNCHECKED_TAG = "data_seen", "labels_unchecked"
+
 # tags that identify a leaderboard row (all runs carry them)
 GROUP_TAGS = ("task", "dataset", "method", "features", "protocol", "variant")
 
@@ -94,6 +100,9 @@ class Tracker(Protocol):
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run and its child (fold) runs together."""
+
+    def is_deleted(self, run_id: str) -> bool:
+        """Whether the run was deleted (e.g. taken over by another worker) or is unknown."""
 
     def fold_records(self) -> list[FoldRecord]:
         """Every fold of every FINISHED parent run."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mer_bench.errors import TrackingError
 from mer_bench.tracking.base import (
     FINISHED,
     FOLD,
@@ -68,16 +69,18 @@ class InMemoryTracker:
     def log_metrics(
         self, run_id: str, metrics: Mapping[str, float], step: int | None = None
     ) -> None:
+        self._live(run_id)
         for key, value in metrics.items():
             self.runs[run_id].metrics.setdefault(key, []).append((step, float(value)))
 
     def set_tags(self, run_id: str, tags: Mapping[str, str], with_folds: bool = False) -> None:
+        self._live(run_id)
         for run in self.runs.values():
             if run.run_id == run_id or (with_folds and run.parent_id == run_id):
                 run.tags.update({k: str(v) for k, v in tags.items()})
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        self.runs[run_id].params.update(params)
+        self._live(run_id).params.update(params)
 
     def log_dataset(self, run_id: str, dataset: DatasetRecord) -> None:
         self.runs[run_id].datasets.append(dataset)
@@ -92,12 +95,23 @@ class InMemoryTracker:
         self.runs[run_id].artifacts[str(Path(artifact_path or "") / Path(path).name)] = dest
 
     def end_run(self, run_id: str, status: str = FINISHED) -> None:
-        self.runs[run_id].status = status
+        self._live(run_id).status = status
 
     def delete_run(self, run_id: str) -> None:
         for run in self.runs.values():
             if run.run_id == run_id or run.parent_id == run_id:
                 run.deleted = True
+
+    def is_deleted(self, run_id: str) -> bool:
+        run = self.runs.get(run_id)
+        return run is None or run.deleted
+
+    def _live(self, run_id: str) -> _Run:
+        """The run, refusing a deleted one as MLflow does (a worker that lost its run)."""
+        run = self.runs[run_id]
+        if run.deleted:
+            raise TrackingError(f"run {run_id} is deleted; it cannot be changed")
+        return run
 
     def fold_records(self) -> list[FoldRecord]:
         finished = {

@@ -161,6 +161,14 @@ class MLflowTracker:
         tags = [InputTag("mlflow.data.context", "eval")]
         self.client.log_inputs(run_id, datasets=[DatasetInput(entity, tags)])
 
+    def is_deleted(self, run_id: str) -> bool:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_run(run_id).info.lifecycle_stage == "deleted"
+        except MlflowException:  # no such run
+            return True
+
     def delete_run(self, run_id: str) -> None:
         """Soft-delete the run and its fold runs (a parent must not leave active children).
         A run another worker deleted meanwhile is already gone: not an error."""
