@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 from mer_bench.data.audio import load_audio
 from mer_bench.errors import AudioError, FeatureError, MerBenchError
 from mer_bench.features._pool import shutdown_pool, worker_pool
+from mer_bench.features.audio_hashes import audio_hash_of, audio_hashes
 from mer_bench.features.base import FeatureExtractor
 from mer_bench.features.entries import (
     NO_CHECKSUM,
@@ -39,7 +40,6 @@ from mer_bench.features.entries import (
     read_entry,
     save_entry,
 )
-from mer_bench.hashing import sha256_file
 from mer_bench.paths import cache_dir
 from mer_bench.types import Track
 
@@ -195,7 +195,9 @@ class FeatureCache:
         for t in tracks:
             if t.audio_path is None:
                 raise AudioError(f"track {t.id} has no audio file")
-        return {t.id: audio_hash_of(Path(t.audio_path)) for t in tracks}
+        paths = {t.id: Path(str(t.audio_path)) for t in tracks}
+        by_path = audio_hashes(paths.values())
+        return {tid: by_path[path] for tid, path in paths.items()}
 
     def _missing(
         self, extractors: Sequence[FeatureExtractor], audio_hash: str
@@ -363,16 +365,4 @@ def _extract_many(
     return None
 
 
-_HASH_MEMO: dict[tuple[str, int, int], str] = {}
-
-
-def audio_hash_of(path: Path) -> str:
-    """Content hash of an audio file, memoised per (path, size, mtime) in this process."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise AudioError(f"audio file not found: {path}") from None
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _HASH_MEMO:
-        _HASH_MEMO[key] = sha256_file(path)
-    return _HASH_MEMO[key]
+__all__ = ["CacheEntryWarning", "CacheStats", "FeatureCache", "audio_hash_of", "audio_hashes"]
