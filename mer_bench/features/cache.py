@@ -4,7 +4,9 @@ An entry is one track's array, keyed by (extractor, version, params hash,
 audio content hash) and stored as ``.npy`` under ``$MER_BENCH_CACHE/features``.
 Writes go to a temporary file that is renamed into place while holding a
 per-entry file lock, so an interrupted (even SIGKILLed) or parallel run never
-leaves a half-written entry: a reader sees a complete file or none.
+leaves a half-written entry: a reader sees a complete file or none. Every read
+verifies the entry (checksum, dtype, shape, finiteness: ``features.entries``); a
+bad one is recomputed with a warning naming its file.
 
 Decoding (and resampling) a clip often costs more than an extractor, so every
 fill decodes each clip once for all the extractors at one sample rate that
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
@@ -24,12 +27,19 @@ import numpy as np
 from filelock import FileLock, Timeout
 from threadpoolctl import threadpool_limits
 
-from mer_bench.atomic import atomic_file
 from mer_bench.data.audio import load_audio
 from mer_bench.errors import AudioError, FeatureError, MerBenchError
 from mer_bench.features._pool import shutdown_pool, worker_pool
+from mer_bench.features.audio_hashes import audio_hash_of, audio_hashes
 from mer_bench.features.base import FeatureExtractor
-from mer_bench.hashing import sha256_file
+from mer_bench.features.entries import (
+    NO_CHECKSUM,
+    checksum_path,
+    is_stored,
+    lock_for,
+    read_entry,
+    save_entry,
+)
 from mer_bench.paths import cache_dir
 from mer_bench.types import Track
 
@@ -48,28 +58,62 @@ class CacheStats:
     seconds: float
 
 
+class CacheEntryWarning(UserWarning):
+    """A feature cache entry failed verification and is recomputed."""
+
+
 class FeatureCache:
     def __init__(self, root: Path | None = None) -> None:
         self.root = (root or cache_dir()) / "features"
+        self._told_unverified = False
 
     def path_for(self, extractor: FeatureExtractor, audio_hash: str) -> Path:
         return self.root / extractor.cache_namespace / audio_hash[:2] / f"{audio_hash}.npy"
 
     def get(self, extractor: FeatureExtractor, audio_hash: str) -> np.ndarray | None:
+        """The entry's array, or None when there is none or it fails verification (then
+        it is removed, with a ``CacheEntryWarning``, for the caller to recompute)."""
         path = self.path_for(extractor, audio_hash)
-        if not path.is_file():
-            return None
-        try:
-            return np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError):
-            # unreadable entry (disk trouble, foreign file): drop it and recompute
+        array, problem = read_entry(path, extractor)
+        if problem is None:
+            return array
+        with lock_for(path):  # a writer may be half-way through: judge once it is done
+            array, problem = read_entry(path, extractor)
+            if problem is None:
+                return array
             path.unlink(missing_ok=True)
-            return None
+            checksum_path(path).unlink(missing_ok=True)
+        self._warn(path, problem)
+        return None
 
     def put(self, extractor: FeatureExtractor, audio_hash: str, array: np.ndarray) -> Path:
         path = self.path_for(extractor, audio_hash)
-        save_array(path, np.ascontiguousarray(array))
+        save_entry(path, array)
         return path
+
+    def _warn(self, path: Path, problem: str) -> None:
+        if problem != NO_CHECKSUM:
+            warnings.warn(f"feature cache entry {path}: {problem}; recomputing it",
+                          CacheEntryWarning, stacklevel=3)
+        elif not self._told_unverified:  # every entry of an older cache: say it once
+            self._told_unverified = True
+            warnings.warn(
+                f"feature cache entries under {self.root} without a checksum (written by an "
+                f"earlier mer-bench, or cut off mid-write; first: {path}) are recomputed",
+                CacheEntryWarning, stacklevel=3)
+
+    def _read_written(self, extractor: FeatureExtractor, audio_hash: str, track: Track
+                      ) -> np.ndarray:
+        """An entry this call has just computed: missing or failing verification now is
+        the extractor's fault, not the disk's."""
+        path = self.path_for(extractor, audio_hash)
+        array, problem = read_entry(path, extractor)
+        if array is None:
+            raise FeatureError(
+                f"{extractor.name}: the cache entry just computed for {track.id} "
+                f"({path}) {'fails verification: ' + problem if problem else 'vanished'}; "
+                "check the extractor's declared dim and hop_s")
+        return array
 
     def features(
         self,
@@ -109,10 +153,7 @@ class FeatureCache:
             jobs = [(t, (extractor, *self._missing(companions, hashes[t.id]))) for t in todo]
             self._fill(jobs, hashes, n_jobs, progress, hits, len(tracks))
             for t in todo:
-                array = self.get(extractor, hashes[t.id])
-                if array is None:
-                    raise FeatureError(f"feature cache entry for {t.id} vanished after writing")
-                result[t.id] = array
+                result[t.id] = self._read_written(extractor, hashes[t.id], t)
         stats = CacheStats(hits, len(todo), time.perf_counter() - start)
         return {t.id: result[t.id] for t in tracks}, stats
 
@@ -154,12 +195,14 @@ class FeatureCache:
         for t in tracks:
             if t.audio_path is None:
                 raise AudioError(f"track {t.id} has no audio file")
-        return {t.id: audio_hash_of(Path(t.audio_path)) for t in tracks}
+        paths = {t.id: Path(str(t.audio_path)) for t in tracks}
+        by_path = audio_hashes(paths.values())
+        return {tid: by_path[path] for tid, path in paths.items()}
 
     def _missing(
         self, extractors: Sequence[FeatureExtractor], audio_hash: str
     ) -> list[FeatureExtractor]:
-        return [e for e in extractors if not self.path_for(e, audio_hash).is_file()]
+        return [e for e in extractors if not is_stored(self.path_for(e, audio_hash))]
 
     def _fill(
         self,
@@ -318,27 +361,8 @@ def _extract_many(
         array = extractor.extract([wave])[0]
         if not np.all(np.isfinite(array)):
             return f"{extractor.name} produced NaN/inf for {audio_path}"
-        save_array(Path(out), np.ascontiguousarray(array))
+        save_entry(Path(out), array)
     return None
 
 
-def save_array(path: Path, array: np.ndarray) -> None:
-    """Save ``array`` to ``path`` atomically, under a file lock (two workers, one entry)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=600), atomic_file(path) as fh:
-        np.save(fh, array, allow_pickle=False)
-
-
-_HASH_MEMO: dict[tuple[str, int, int], str] = {}
-
-
-def audio_hash_of(path: Path) -> str:
-    """Content hash of an audio file, memoised per (path, size, mtime) in this process."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise AudioError(f"audio file not found: {path}") from None
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _HASH_MEMO:
-        _HASH_MEMO[key] = sha256_file(path)
-    return _HASH_MEMO[key]
+__all__ = ["CacheEntryWarning", "CacheStats", "FeatureCache", "audio_hash_of", "audio_hashes"]
