@@ -242,13 +242,19 @@ class Method(ABC):
             for f in dataclasses.fields(cls.Params):
                 value, default = getattr(params, f.name), getattr(defaults, f.name)
                 if f.name not in used and value != default:
-                    reads = ", ".join(sorted(used)) or "no parameter"
+                    reads = _reads(used, {g.name for g in dataclasses.fields(cls.Params)})
                     raise ConfigError(
                         f"method {cls.name!r}: {f.name}={value!r} is ignored by "
                         f"{task.value} (it reads {reads}); drop {f.name} for this task "
                         f"(default {default!r})"
                     )
-        cls.check_param_values(params, task)
+        owner = f"method {cls.name!r}"
+        try:
+            cls.check_param_values(params, task)
+        except ConfigError as exc:  # a check shared with fit may not name the method
+            if str(exc).startswith((owner, f"{cls.name}:", f"{cls.name} ")):
+                raise
+            raise ConfigError(f"{owner}: {exc}") from None
 
     @classmethod
     def check_param_values(cls, params: Any, task: TaskKind) -> None:
@@ -338,6 +344,13 @@ class Method(ABC):
             key: value.detached() if isinstance(value, FitContext) else value
             for key, value in self.__dict__.items()
         }
+
+
+def _reads(used: frozenset[str], fields: set[str]) -> str:
+    """What a task reads, said briefly: the fields, or all but the few it ignores."""
+    if len(used) <= 6:
+        return ", ".join(sorted(used)) or "no parameter"
+    return "every parameter but " + ", ".join(sorted(fields - used))
 
 
 METHODS: Registry[type[Method]] = Registry("method", named=True)

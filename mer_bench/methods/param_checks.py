@@ -62,21 +62,19 @@ def check_library(owner: str, values: Mapping[str, Any], build: Callable[[], Any
 
 def check_optimizer(owner: str, kind: str, lr: float, weight_decay: float = 0.0,
                     momentum: float | None = None, prefix: str = "") -> None:
-    """Build the torch optimiser (``adam`` or ``sgd``) on one dummy weight: its own argument
-    checks (learning rate, momentum, weight decay >= 0) then apply to our values."""
+    """Build the torch optimiser (``adam`` or ``sgd``) on one dummy weight, once per value,
+    so its own argument checks (rate, momentum, weight decay >= 0) name the one refused."""
     import torch
 
     weight = [torch.nn.Parameter(torch.zeros(1))]
-    values: dict[str, Any] = {f"{prefix}lr": lr}
-    if weight_decay:
-        values["weight_decay"] = weight_decay
+    optimizer = torch.optim.SGD if kind == "sgd" else torch.optim.Adam
+    checks = [(f"{prefix}lr", lr, {"lr": lr}),
+              ("weight_decay", weight_decay, {"lr": 1.0, "weight_decay": weight_decay})]
     if kind == "sgd":
-        values["momentum"] = momentum
-        check_library(owner, values, lambda: torch.optim.SGD(
-            weight, lr=lr, momentum=momentum or 0.0, weight_decay=weight_decay))
-    else:
-        check_library(owner, values, lambda: torch.optim.Adam(
-            weight, lr=lr, weight_decay=weight_decay))
+        checks.append(("momentum", momentum, {"lr": 1.0, "momentum": momentum}))
+    for name, value, kwargs in checks:
+        check_library(owner, {name: value}, lambda kw=kwargs: optimizer(weight, **kw),
+                      f"torch.optim.{optimizer.__name__}")
     if not lr > 0:  # torch accepts 0, which trains nothing
         raise ConfigError(f"{owner}: {prefix}lr must be > 0, got {lr!r}")
 
