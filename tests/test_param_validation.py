@@ -39,6 +39,19 @@ def test_task_params_are_fields_of_the_params(name):
         assert cls.task_params(task) <= fields
 
 
+@pytest.mark.parametrize("name", METHODS.names())
+def test_search_spaces_draw_only_what_the_task_reads_and_validate(name):
+    import optuna
+
+    cls = METHODS.get(name)
+    for task in _tasks(name):
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        for _ in range(3):
+            drawn = cls.task_search_space(study.ask(), task)
+            assert set(drawn) <= cls.task_params(task), (task.value, sorted(drawn))
+            cls.validate_params(cls.make_params(drawn), task)
+
+
 # (method, task, overrides, text the one-line message must contain): values each method's
 # Params accept but its estimator, its libraries or the task refuse
 BAD = [
