@@ -95,6 +95,7 @@ class Linear(Method):
 
     @classmethod
     def check_param_values(cls, params: Any, task: TaskKind) -> None:
+        """scikit-learn's constraints of the estimator ``fit`` builds for ``task``."""
         from mer_bench.methods.param_checks import check_estimator
 
         names = {"C": "C", "max_iter": "max_iter"} if task.is_classification else {

@@ -71,7 +71,7 @@ def check_optimizer(owner: str, kind: str, lr: float, weight_decay: float = 0.0,
     checks = [(f"{prefix}lr", lr, {"lr": lr}),
               ("weight_decay", weight_decay, {"lr": 1.0, "weight_decay": weight_decay})]
     if kind == "sgd":
-        checks.append(("momentum", momentum, {"lr": 1.0, "momentum": momentum}))
+        checks.append(("momentum", momentum, {"lr": 1.0, "momentum": momentum or 0.0}))
     for name, value, kwargs in checks:
         check_library(owner, {name: value}, lambda kw=kwargs: optimizer(weight, **kw),
                       f"torch.optim.{optimizer.__name__}")
