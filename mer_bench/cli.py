@@ -91,14 +91,27 @@ def _check_tasks(tasks: list[str] | tuple[str, ...]) -> None:
             raise TaskError(unknown("task", str(task), names))
 
 
-def _check_method_params(entries) -> None:
-    """Refuse a method parameter of the wrong type before anything runs (one-line error)."""
+def _check_method_params(entries, tasks, smoke: bool = False) -> None:
+    """Refuse, before anything runs, a method parameter of the wrong type, one the
+    estimator would refuse, or one a task of the plan ignores (one-line error).
+
+    Every (method, task) pair the method supports is checked with the parameters the
+    run would use (smoke ones included); unsupported pairs are left out by the plan.
+    """
     from mer_bench.config import check_param_types
     from mer_bench.methods import METHODS
+    from mer_bench.types import TaskKind
 
-    for name, params in entries:
-        if name in METHODS.names():
-            check_param_types(f"method {name!r}", METHODS.get(name).Params, params)
+    kinds = [TaskKind.parse(str(t)) for t in tasks]
+    for name, values in entries:
+        if name not in METHODS.names():
+            continue
+        cls = METHODS.get(name)
+        check_param_types(f"method {name!r}", cls.Params, values)
+        params = cls.make_params(values, smoke=smoke)
+        for kind in kinds:
+            if kind in cls.supports:
+                cls.validate_params(params, kind)
 
 
 HELD_EXIT = 3  # the bench's own runs are done, but other workers still hold some
@@ -120,7 +133,8 @@ def _execute(
 
     start = time.perf_counter()
     _check_tasks(plan_obj.tasks)
-    _check_method_params((m.name, dict(m.params)) for m in plan_obj.methods)
+    _check_method_params([(m.name, dict(m.params)) for m in plan_obj.methods],
+                         plan_obj.tasks, smoke)
     runs, notes = expand(plan_obj, smoke=smoke)
     for note in notes:
         say(f"[dim]left out: {escape(note)}[/dim]", markup=True)
@@ -427,7 +441,7 @@ def sweep(
             raise MerBenchError(f"--set {item!r} is not key=value")
         values[key.strip()] = yaml.safe_load(text)
     _check_tasks([task])
-    _check_method_params([(method, values)])
+    _check_method_params([(method, values)], [task], smoke)
     from mer_bench.roots import single_root
 
     root = single_root(roots, dataset)

@@ -215,6 +215,58 @@ class Method(ABC):
         return dataclasses.replace(cls.Params(), **values)
 
     @classmethod
+    def task_params(cls, task: TaskKind) -> frozenset[str]:
+        """The ``Params`` fields ``fit`` and ``predict`` read for ``task`` (default: all).
+
+        A method whose task families read different fields (a classifier's C, a
+        regressor's alpha) narrows this, so that a value set for a field the task
+        never reads is refused rather than run as a variant that changes nothing.
+        """
+        if not dataclasses.is_dataclass(cls.Params):
+            return frozenset()
+        return frozenset(f.name for f in dataclasses.fields(cls.Params))
+
+    @classmethod
+    def validate_params(cls, params: Any, task: TaskKind) -> None:
+        """Refuse, before anything runs, parameters this method would fail on or ignore.
+
+        Two checks for ``task``: a non-default value of a field the task does not read
+        (``task_params``), then ``check_param_values``, the constraints of the
+        libraries the method builds on. Both raise a one-line ``ConfigError``.
+        """
+        if task not in cls.supports:
+            raise TaskError(f"method {cls.name!r} does not support {task.value}")
+        used = cls.task_params(task)
+        if dataclasses.is_dataclass(cls.Params):
+            defaults = cls.Params()
+            for f in dataclasses.fields(cls.Params):
+                value, default = getattr(params, f.name), getattr(defaults, f.name)
+                if f.name not in used and value != default:
+                    reads = _reads(used, {g.name for g in dataclasses.fields(cls.Params)})
+                    raise ConfigError(
+                        f"method {cls.name!r}: {f.name}={value!r} is ignored by "
+                        f"{task.value} (it reads {reads}); drop {f.name} for this task "
+                        f"(default {default!r})"
+                    )
+        owner = f"method {cls.name!r}"
+        try:
+            cls.check_param_values(params, task)
+        except ConfigError as exc:  # a check shared with fit may not name the method
+            if str(exc).startswith((owner, f"{cls.name}:", f"{cls.name} ")):
+                raise
+            raise ConfigError(f"{owner}: {exc}") from None
+
+    @classmethod
+    def check_param_values(cls, params: Any, task: TaskKind) -> None:
+        """Check ``params`` for ``task`` with the estimator's own constraints (default: none).
+
+        A method delegates to the libraries it builds on (``methods.param_checks``:
+        scikit-learn's parameter constraints, torch's argument checks), plus the domain
+        rules its ``Params`` document, so a bad value fails here rather than mid-run.
+        """
+        return None
+
+    @classmethod
     def frontend(cls, params: Any) -> FeatureExtractor | None:
         """The registered extractor that turns a clip into this method's input, or None.
 
@@ -292,6 +344,13 @@ class Method(ABC):
             key: value.detached() if isinstance(value, FitContext) else value
             for key, value in self.__dict__.items()
         }
+
+
+def _reads(used: frozenset[str], fields: set[str]) -> str:
+    """What a task reads, said briefly: the fields, or all but the few it ignores."""
+    if len(used) <= 6:
+        return ", ".join(sorted(used)) or "no parameter"
+    return "every parameter but " + ", ".join(sorted(fields - used))
 
 
 METHODS: Registry[type[Method]] = Registry("method", named=True)

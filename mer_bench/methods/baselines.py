@@ -88,17 +88,26 @@ class Linear(Method):
             space["alpha"] = trial.suggest_float("alpha", 1e-3, 1e3, log=True)
         return space
 
+    @classmethod
+    def task_params(cls, task: TaskKind) -> frozenset[str]:
+        """The classifier reads C and max_iter; the ridge regressor alpha alone."""
+        return frozenset({"C", "max_iter"} if task.is_classification else {"alpha"})
+
+    @classmethod
+    def check_param_values(cls, params: Any, task: TaskKind) -> None:
+        """scikit-learn's constraints of the estimator ``fit`` builds for ``task``."""
+        from mer_bench.methods.param_checks import check_estimator
+
+        names = {"C": "C", "max_iter": "max_iter"} if task.is_classification else {
+            "alpha": "alpha"}
+        check_estimator(f"method {cls.name!r}", _linear_model(params, task, 0), names)
+
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> Linear:
-        from sklearn.linear_model import LogisticRegression, Ridge
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        p = self.params
         kind = train.task.kind
-        if kind.is_classification:
-            model = LogisticRegression(C=p.C, max_iter=p.max_iter, random_state=self.seed)
-        else:
-            model = Ridge(alpha=p.alpha)
+        model = _linear_model(self.params, kind, self.seed)
         self._model = make_pipeline(StandardScaler(), model).fit(train.pooled(), train.y)
         self._n_classes = kind.n_classes
         return self
@@ -112,3 +121,12 @@ class Linear(Method):
         scores = np.zeros((len(X), self._n_classes))
         scores[:, self._model.classes_] = proba
         return scores
+
+
+def _linear_model(p: LinearParams, kind: TaskKind, seed: int) -> Any:
+    """The unfitted estimator ``linear`` uses for ``kind``: logistic regression or ridge."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    if kind.is_classification:
+        return LogisticRegression(C=p.C, max_iter=p.max_iter, random_state=seed)
+    return Ridge(alpha=p.alpha)

@@ -144,6 +144,20 @@ class _SegmentMethod(Method):
     label_params: ClassVar[tuple[str, ...]] = ("segment_s",)  # each duration its own row
 
     @classmethod
+    def check_param_values(cls, params: Any, task: TaskKind) -> None:
+        """torch's rules for each stage's Adam and loader and the BiLSTM's dropout (the
+        Params check sizes, choices and ranges when they are made)."""
+        from mer_bench.methods import param_checks
+
+        owner = f"method {cls.name!r}"
+        param_checks.check_optimizer(owner, "adam", params.lr)
+        param_checks.check_batch_size(owner, params.batch_size)
+        param_checks.check_dropout(owner, params.dropout)
+        if isinstance(params, AEBiLSTMParams):  # stage 1, the masked autoencoder
+            param_checks.check_optimizer(owner, "adam", params.ae_lr, prefix="ae_")
+            param_checks.check_batch_size(owner, params.ae_batch_size, "ae_batch_size")
+
+    @classmethod
     def frontend(cls, params: Any) -> SegmentLogmels:
         """216 x 128 log-mel segments per clip, read from the disk feature cache in a run."""
         return SegmentLogmels(params.frontend())

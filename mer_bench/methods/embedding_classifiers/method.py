@@ -18,6 +18,12 @@ from mer_bench.methods.embedding_classifiers.params import EmbeddingClassifierPa
 from mer_bench.types import TaskKind
 
 CLASS_TASKS = frozenset({TaskKind.QUADRANT, TaskKind.BINARY_VALENCE, TaskKind.BINARY_AROUSAL})
+# our parameter names -> the scikit-learn estimator's, per classifier
+SKLEARN_NAMES = {
+    "svm": {"svm_C": "C", "svm_gamma": "gamma"},
+    "rf": {"rf_n_estimators": "n_estimators", "rf_max_depth": "max_depth"},
+    "nb": {"nb_var_smoothing": "var_smoothing"},
+}
 
 
 @METHODS.register("embedding-classifiers")
@@ -69,6 +75,28 @@ class EmbeddingClassifiers(Method):
             "mlp_hidden": trial.suggest_categorical("mlp_hidden", [128, 256, 512, 1024]),
             "rnn_hidden": trial.suggest_categorical("rnn_hidden", [32, 64, 128, 256]),
         }
+
+    @classmethod
+    def task_params(cls, task: TaskKind) -> frozenset[str]:
+        """Static V/A has no naive Bayes (no regression form), so never reads its smoothing."""
+        fields = super().task_params(task)
+        return fields - {"nb_var_smoothing"} if task is TaskKind.STATIC_VA else fields
+
+    @classmethod
+    def check_param_values(cls, params: Any, task: TaskKind) -> None:
+        """The scikit-learn estimator the task would build, or the networks' Adam and loader."""
+        from mer_bench.methods import param_checks
+        from mer_bench.methods.embedding_classifiers.sklearn_models import make_estimator
+
+        owner = f"method {cls.name!r}"
+        p: EmbeddingClassifierParams = params
+        if p.neural:
+            param_checks.check_optimizer(owner, "adam", p.lr)
+            param_checks.check_batch_size(owner, p.batch_size)
+            return
+        estimator = make_estimator(p, task is TaskKind.STATIC_VA, 0)
+        estimator = getattr(estimator, "estimator", estimator)  # the SVR inside MultiOutput
+        param_checks.check_estimator(owner, estimator, SKLEARN_NAMES[p.classifier])
 
     # --- fit ------------------------------------------------------------------
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> EmbeddingClassifiers:

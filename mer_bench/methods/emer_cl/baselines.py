@@ -8,7 +8,7 @@ the L1 error between prediction and their own value (see ``EmerRegression``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from mer_bench.methods.emer_cl.settings import (
     PAPER_MLP_UNITS,
     check_choice,
     check_positive,
+    check_torch_training,
 )
 from mer_bench.methods.emer_cl.training import batched, fit_module
 from mer_bench.types import TaskKind
@@ -106,6 +107,12 @@ class EmerRegression(Method):
     def selects_on_validation(self) -> bool:
         """The best-MRR epoch is chosen on validation data unless ``select_every`` is 0."""
         return self.params.select_every > 0 or self.params.early_stopping_patience > 0
+
+    @classmethod
+    def check_param_values(cls, params: Any, task: TaskKind) -> None:
+        """torch's rules for Adam, the loader and dropout, then ``fit``'s own ``_check``."""
+        check_torch_training(f"method {cls.name!r}", params, ("m2e_units", "e2m_units", "units"))
+        cls(params)._check()
 
     def _check(self) -> None:
         from mer_bench.methods.emer_cl.encoders import DROPOUT_RULES, INITS

@@ -43,6 +43,7 @@ from mer_bench.methods.emer_cl.settings import (
     SMOKE,
     check_choice,
     check_positive,
+    check_torch_training,
 )
 from mer_bench.methods.emer_cl.training import batched, fit_module
 from mer_bench.types import TaskKind
@@ -166,6 +167,14 @@ class EmerCL(Method):
             "alpha": trial.suggest_float("alpha", 0.1, 128.0, log=True),
             "lam": trial.suggest_float("lam", 0.0, 1.0),
         }
+
+    @classmethod
+    def check_param_values(cls, params: Any, task: TaskKind) -> None:
+        """torch's rules for the towers' Adam, loader and dropout, then the domain checks
+        ``fit`` runs (``_check``: choices, positive sizes, lam and dropout ranges)."""
+        check_torch_training(f"method {cls.name!r}", params, ("mlp_units", "gru_units"))
+        EmerCL(EmerCLParams(**{f: getattr(params, f) for f in EmerCLParams.__dataclass_fields__}
+                            ))._check()
 
     def _check(self) -> None:
         # the option lists live beside the torch code that reads them (imported at fit time)

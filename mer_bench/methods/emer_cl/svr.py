@@ -125,6 +125,38 @@ class EmerCLSVR(Method):
             "lam": trial.suggest_float("lam", 0.0, 1.0),
         }
 
+    @classmethod
+    def task_params(cls, task: TaskKind) -> frozenset[str]:
+        """P and direction only score retrieval: the SVR on the embeddings never reads them."""
+        return super().task_params(task) - {"P", "direction"}
+
+    @classmethod
+    def check_param_values(cls, params: Any, task: TaskKind) -> None:
+        """EMER-CL's checks on the embedding's training, then scikit-learn's constraints of
+        every SVR of the grid and of its KFold, then the domain checks of ``_check``."""
+        from sklearn.model_selection import KFold
+        from sklearn.svm import SVR
+
+        from mer_bench.methods.param_checks import check_estimator, check_library
+
+        owner = f"method {cls.name!r}"
+        emer = cls(params)._emer_params()
+        try:
+            EmerCL.check_param_values(emer, TaskKind.M2E_E2M_RETRIEVAL)
+        except ConfigError as exc:  # named as this method, not the embedding's
+            text = str(exc)
+            for prefix in (f"method {EmerCL.name!r}:", f"{EmerCL.name}:"):
+                text = text.removeprefix(prefix).strip()
+            raise ConfigError(f"{owner}: {text}") from None
+        names = {"C_grid": "C", "gamma_grid": "gamma", "epsilon": "epsilon"}
+        for c in params.C_grid:
+            for gamma in params.gamma_grid:
+                check_estimator(owner, SVR(kernel="rbf", C=c, gamma=gamma,
+                                           epsilon=params.epsilon), names)
+        check_library(owner, {"cv_folds": params.cv_folds},
+                      lambda: KFold(params.cv_folds), "scikit-learn's KFold")
+        cls(params)._check()
+
     def _check(self) -> None:
         p = self.params
         if p.embedding not in EMBEDDINGS:

@@ -201,6 +201,28 @@ class _SegmentMethod(Method):
                              optimizer=p.optimizer, lr=p.lr, momentum=p.momentum,
                              weight_decay=p.weight_decay, seed=self.seed)
 
+    @classmethod
+    def check_param_values(cls, params: Any, task: TaskKind) -> None:
+        """The segment spec's and network's own checks, torch's optimiser, loader and dropout
+        rules, and the domain rules of ``_check_params``."""
+        from mer_bench.methods import param_checks
+        from mer_bench.methods.sssl.networks import NETWORKS, VGG16_MIN_SIZE
+
+        p, owner = params, f"method {cls.name!r}"
+        param_checks.check_optimizer(owner, p.optimizer, p.lr, p.weight_decay, p.momentum)
+        param_checks.check_batch_size(owner, p.batch_size)
+        param_checks.check_dropout(owner, p.dropout)
+        cls(params)._check_params()
+        spec = SegmentSpec(p.segment_s, p.hop_s, p.sample_rate, p.n_fft, p.hop_length,
+                           p.n_mels, p.clip_s)
+        if p.network not in NETWORKS:
+            raise ConfigError(f"{owner}: network={p.network!r} is not one of {list(NETWORKS)}")
+        if p.network == "vgg16" and min(p.n_mels, spec.n_frames) < VGG16_MIN_SIZE:
+            raise ConfigError(f"{owner}: vgg16 needs spectrograms of at least {VGG16_MIN_SIZE}"
+                              f"x{VGG16_MIN_SIZE}, got n_mels={p.n_mels} x {spec.n_frames} "
+                              "frames; use longer segments or network=small")
+        param_checks.check_at_least(owner, {"width": p.width})
+
     def _check_params(self) -> None:
         p = self.params
         if p.optimizer not in OPTIMIZERS:
@@ -299,9 +321,23 @@ class SSSL(_SegmentMethod):
 
         return dataclasses.replace(params, warmup_epochs=0)
 
+    @classmethod
+    def check_param_values(cls, params: Any, task: TaskKind) -> None:
+        """Adds the song-level SVC's scikit-learn constraints (svm_C, svm_kernel)."""
+        from sklearn.svm import SVC
+
+        from mer_bench.methods.param_checks import check_estimator
+
+        super().check_param_values(params, task)
+        check_estimator(f"method {cls.name!r}", SVC(C=params.svm_C, kernel=params.svm_kernel),
+                        {"svm_C": "C", "svm_kernel": "kernel"})
+
     def _check_params(self) -> None:
         super()._check_params()
         p = self.params
+        if not 0.0 <= p.theta <= 1.0 or p.rdrop_weight < 0:
+            raise ConfigError(f"sssl needs theta in [0, 1] (a fraction of probabilities) and "
+                              f"rdrop_weight >= 0, got {p.theta}, {p.rdrop_weight}")
         if not 0.0 < p.tau < 1.0 or p.temperature <= 0 or p.mixup_alpha <= 0:
             raise ConfigError("sssl needs 0 < tau < 1, temperature > 0 and mixup_alpha > 0")
         if not 0 <= p.warmup_epochs < p.epochs:

@@ -167,6 +167,17 @@ class Text2Music(Method):
         }
 
     @classmethod
+    def check_param_values(cls, params: Any, task: TaskKind) -> None:
+        """torch's rules for Adam (rate, weight decay), the loader and dropout; the Params
+        check choices, sizes and ranges when they are made."""
+        from mer_bench.methods import param_checks
+
+        owner = f"method {cls.name!r}"
+        param_checks.check_optimizer(owner, "adam", params.lr, params.weight_decay)
+        param_checks.check_batch_size(owner, params.batch_size)
+        param_checks.check_dropout(owner, params.dropout)
+
+    @classmethod
     def frontend(cls, params: Any) -> ClipLogmel | None:
         """The clips' log-mels when the music side reads audio (``music_input="audio"``),
         read from the disk feature cache in a run; None for ``music_input="features"``."""
