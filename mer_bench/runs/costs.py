@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mer_bench.features.cache import MIN_PARALLEL, FeatureCache, audio_hash_of
+from mer_bench.features.entries import is_stored
 from mer_bench.methods import FitContext
 from mer_bench.runs.folds import fold_seed, seed_everything
 from mer_bench.runs.preparing import Prepared, fold_data
@@ -215,7 +216,7 @@ def _extraction(
     extractor = run.extractor
     assert extractor is not None
     todo = [t for t in tracks
-            if not cache.path_for(extractor, audio_hash_of(Path(str(t.audio_path)))).is_file()]
+            if not is_stored(cache.path_for(extractor, audio_hash_of(Path(str(t.audio_path)))))]
     if not todo:
         return 0.0, 0
     size = max(2, extractor.batch_size)

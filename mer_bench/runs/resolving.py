@@ -82,6 +82,8 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
     adapter_cls = DATASETS.get(spec.dataset)
     task = TaskKind.parse(spec.task)
     params = method_cls.make_params(spec.method_params, smoke=smoke)
+    if task in method_cls.supports:  # unsupported pairs are for ``expand`` to leave out
+        method_cls.validate_params(params, task)  # the libraries' own checks, before any run
     protocol = Protocol.parse(spec.protocol)
     extractor = None
     # text+audio methods may read clip features too (text2music's music_input=features)
