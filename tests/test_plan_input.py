@@ -79,6 +79,31 @@ def test_the_same_value_twice_is_not_a_conflict():
     assert plan.seeds == (0, 1, 2)
 
 
+# --- 2. run names show the non-default parameters ---------------------------------------
+def _resolved(**params):
+    from mer_bench.config import RunSpec
+    from mer_bench.runs import resolve
+
+    return resolve(RunSpec("linear", "synth", "quadrant", "mfcc", method_params=params))
+
+
+def test_run_names_show_the_variant_with_short_floats():
+    assert _resolved().name == "linear/synth/quadrant/mfcc/kfold:5/seed0"
+    run = _resolved(C=0.11372)
+    assert run.name == "linear[C=0.114]/synth/quadrant/mfcc/kfold:5/seed0"
+    assert run.variant == "C=0.11372"  # the leaderboard's label keeps every digit
+    assert _resolved(C=0.001).name.startswith("linear[C=0.001]/")
+
+
+def test_the_name_is_not_part_of_the_config_hash(monkeypatch):
+    from mer_bench.runs.resolving import ResolvedRun
+
+    run = _resolved(C=0.5)
+    monkeypatch.setattr(ResolvedRun, "name", property(lambda self: "something else"))
+    assert _resolved(C=0.5).config_hash == run.config_hash
+    assert "linear[" not in repr(run.config)
+
+
 # --- 4. bad plan files -------------------------------------------------------------------
 def test_a_plan_that_is_not_utf8_names_the_file_and_line(tmp_path):
     plan = tmp_path / "latin.yaml"
