@@ -8,6 +8,7 @@ expands to gigabytes) and checks for one clear ``MerBenchError`` up front.
 from __future__ import annotations
 
 import resource
+import socket
 import time
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from mer_bench.config import (
     apply_overrides,
     load_plan,
 )
-from mer_bench.errors import ConfigError, MerBenchError
+from mer_bench.errors import ConfigError, MerBenchError, TrackingError
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = REPO / "experiments" / "bench" / "quick.yaml"
@@ -102,6 +103,95 @@ def test_the_name_is_not_part_of_the_config_hash(monkeypatch):
     monkeypatch.setattr(ResolvedRun, "name", property(lambda self: "something else"))
     assert _resolved(C=0.5).config_hash == run.config_hash
     assert "linear[" not in repr(run.config)
+
+
+# --- 3. tracking URIs that lose runs, missing folders, unreachable servers -------------------
+@pytest.mark.parametrize("uri", ["sqlite://", "sqlite:///", "sqlite:///:memory:",
+                                 "sqlite+pysqlite:///:memory:"])
+def test_in_memory_sqlite_stores_are_refused(uri, tmp_path, monkeypatch):
+    from mer_bench.tracking import make_tracker
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="--tracking-uri memory") as info:
+        make_tracker(uri)
+    assert "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []  # no ..lock file
+
+
+@pytest.mark.parametrize("command", [
+    ["bench", "quick", "--set", "seeds=1"],
+    ["run", "-m", "chance", "-d", "synth", "-t", "quadrant"],
+    ["sweep", "-m", "linear", "-d", "synth", "-t", "quadrant", "-n", "1"],
+])
+def test_bench_run_and_sweep_refuse_an_in_memory_sqlite_store(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out = invoke(*command, "--tracking-uri", "sqlite:///:memory:")
+    assert code == 2 and "--tracking-uri memory" in out
+    assert not (tmp_path / "mlartifacts").exists()
+
+
+def test_a_sqlite_store_in_a_missing_folder_names_the_folder(tmp_path):
+    from mer_bench.tracking import make_tracker
+
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(ConfigError, match=str(missing)):
+        make_tracker(f"sqlite:///{missing / 'mlruns.db'}")
+    assert not (tmp_path / "no").exists()
+
+
+def test_the_sqlite_lock_does_not_create_folders(tmp_path):
+    from mer_bench.tracking.stores import sqlite_lock
+
+    with pytest.raises(ConfigError, match="does not exist"):
+        with sqlite_lock(f"sqlite:///{tmp_path / 'missing' / 'sweeps.db'}"):
+            pass
+    assert not (tmp_path / "missing").exists()
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_mlflow_server_fails_fast_in_one_line(monkeypatch):
+    from mer_bench.tracking import make_tracker
+
+    uri = f"http://127.0.0.1:{_closed_port()}"
+    start = time.perf_counter()
+    with pytest.raises(TrackingError, match=f"cannot reach the MLflow tracking server {uri}:") \
+            as info:
+        make_tracker(uri)
+    assert time.perf_counter() - start < 15
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.slow
+def test_a_server_that_stops_answering_is_reported_within_15_s_by_the_retries(monkeypatch):
+    """Without the port check, only MLflow's retries and timeouts bound the wait."""
+    from mer_bench.tracking import make_tracker, mlflow_tracker
+
+    for var in mlflow_tracker.HTTP_SETTINGS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(mlflow_tracker, "check_reachable", lambda uri: None)
+    start = time.perf_counter()
+    with pytest.raises(TrackingError, match="127.0.0.1") as info:
+        make_tracker(f"http://127.0.0.1:{_closed_port()}")
+    assert time.perf_counter() - start < 15
+    assert "\n" not in str(info.value)
+
+
+def test_the_http_client_gets_short_retries_unless_the_user_chose():
+    from mer_bench.tracking.mlflow_tracker import http_settings
+
+    env = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "77"}
+    http_settings(env)
+    retries = int(env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"])
+    backoff = int(env["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"])
+    # urllib3 sleeps backoff * 2**i before retry i, MLflow adds up to 1 s of jitter to each
+    assert backoff * (2**retries - 1) + retries < 15
+    assert env["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "77"  # the user's choice stays
 
 
 # --- 4. bad plan files -------------------------------------------------------------------
