@@ -22,28 +22,27 @@ Overrides address the raw YAML by dotted path before it is parsed; list
 entries are addressed by name, and values are parsed as YAML (never
 evaluated): ``seeds=3``, ``features=vggish``, ``methods.linear.C=0.5``
 (short for ``methods.linear.params.C``), ``datasets.deam.root=/data/DEAM``.
-They compose the same in any order: a whole value (``methods=[linear]``) is
-set before the settings inside it (``methods.linear.C=0.5``); two different
-values for one key, or a setting whose entry a whole value removes, are refused.
-
-Plan files and override values are read by a bounded YAML loader: sizes,
-number lengths and alias expansion are checked before any value is built.
+They compose the same in any order (see ``overrides``). Plan files and override
+values are read by a bounded YAML loader (see ``plan_yaml``).
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from mer_bench.errors import ConfigError
+from mer_bench.overrides import ENTRY_LISTS as ENTRY_LISTS  # re-exported
+from mer_bench.overrides import apply_ordered, brief, ordered_overrides, parse_override
+from mer_bench.overrides import (  # re-exported: plans and ``run`` both compose through it
+    apply_overrides as apply_overrides,
+)
+from mer_bench.plan_yaml import read_plan_file
 from mer_bench.protocol import Protocol
 from mer_bench.types import stable_hash
 
@@ -66,23 +65,13 @@ PLAN_KEYS = {
 }
 LABEL_RULES = ("fixed", "kmeans")
 
-MAX_PLAN_BYTES = 1 << 20
-"""A plan file is a few hundred bytes; one over 1 MiB is not a plan and is not read."""
-MAX_VALUE_CHARS = 10_000
-"""Characters of one plan value (name, path, description): longer is a mistake or an attack."""
-MAX_NUMBER_CHARS = 100
-"""Characters of one number: Python refuses integers over 4300 digits with a raw ValueError,
-and no parameter or seed needs more than a few dozen."""
-MAX_PLAN_VALUES = 100_000
-"""Values a plan may expand to, each alias counted at every use: nine nested anchors of nine
-aliases (a "billion laughs") expand to 9**9 strings and gigabytes once printed or copied."""
 MAX_SEEDS = 10_000
 """Seeds of one plan: every seed is a full run of every combination; a typo such as
 ``seeds=100000000`` would otherwise build the list until memory runs out."""
 MAX_SEED = 2**32 - 1
 """Largest seed value: NumPy's and PyTorch's generators take seeds in ``[0, 2**32)``."""
-ENTRY_LISTS = ("datasets", "features", "methods", "music")
 TEXT2MUSIC = "text2music_retrieval"
+
 
 
 @dataclass(frozen=True)
@@ -295,101 +284,13 @@ def load_plan(path: Path | str, overrides: Sequence[str] = ()) -> BenchPlan:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"bench plan {path} not found")
-    raw = _read_plan_file(path)
-    raw = _plan_relative_roots(raw, path.resolve().parent)
+    raw = _plan_relative_roots(read_plan_file(path), path.resolve().parent)
     plan = BenchPlan.from_dict(raw, str(path))  # the file's own faults name the file
-    ordered = _ordered(_parse_override(item) for item in overrides)
+    ordered = ordered_overrides(parse_override(item) for item in overrides)
     for i, override in enumerate(ordered):  # an override's faults name the override
-        applied = _apply(raw, ordered[: i + 1])
-        plan = BenchPlan.from_dict(applied, f"--set {_brief(override.item)}")
+        applied = apply_ordered(raw, ordered[: i + 1])
+        plan = BenchPlan.from_dict(applied, f"--set {brief(override.item)}")
     return plan
-
-
-def _read_plan_file(path: Path) -> dict[str, Any]:
-    """The plan file's mapping; its size, encoding and YAML checked before values are built."""
-    size = path.stat().st_size
-    if size > MAX_PLAN_BYTES:
-        raise ConfigError(f"{path}: {size / 2**20:.1f} MiB is too large for a plan file (at most "
-                          f"{MAX_PLAN_BYTES / 2**20:.0f} MiB); is it the right file?")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path}, line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 "
-                          "text; save the plan as UTF-8") from None
-    try:
-        raw = load_yaml(text, str(path)) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a plan is a mapping of keys to values")
-    return raw
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that checks the composed document before building any value.
-
-    Composing is linear in the text (an alias is one shared node); building and later
-    printing or copying are not, so sizes are counted on the node graph first.
-    """
-
-    source = "YAML"
-    lines = True
-
-    def construct_document(self, node: yaml.Node) -> Any:
-        _expanded_size(node, self.source, self.lines, {}, set())
-        return super().construct_document(node)
-
-
-def load_yaml(text: str, source: str, lines: bool = True) -> Any:
-    """Parse YAML (never evaluated) within the plan bounds; faults name ``source`` (and
-    the line, with ``lines``)."""
-    loader = _BoundedLoader(text)
-    loader.source, loader.lines = source, lines
-    try:
-        return loader.get_single_data()
-    except RecursionError:
-        raise ConfigError(f"{source}: values are nested too deeply") from None
-    finally:
-        loader.dispose()
-
-
-_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
-
-
-def _expanded_size(
-    node: yaml.Node, source: str, lines: bool, sizes: dict[int, int], open_: set[int]
-) -> int:
-    """Values ``node`` expands to, aliases counted at each use; refuses cycles and overlong
-    scalars. ``sizes`` memoises shared nodes, so the walk is linear in the text."""
-    key = id(node)
-    if key in sizes:
-        return sizes[key]
-    where = f"{source}, line {node.start_mark.line + 1}" if lines else source
-    if key in open_:
-        raise ConfigError(f"{where}: an alias refers to the value that contains it; "
-                          "write the value out")
-    if isinstance(node, yaml.ScalarNode):
-        limit = MAX_NUMBER_CHARS if node.tag in _NUMBER_TAGS else MAX_VALUE_CHARS
-        if len(node.value) > limit:
-            what = "a number" if node.tag in _NUMBER_TAGS else "a value"
-            raise ConfigError(f"{where}: {what} of {len(node.value)} characters "
-                              f"(at most {limit})")
-        size = 1
-    else:
-        open_.add(key)
-        children = (node.value if isinstance(node, yaml.SequenceNode)
-                    else [part for pair in node.value for part in pair])
-        size = 1
-        for child in children:
-            size += _expanded_size(child, source, lines, sizes, open_)
-            if size > MAX_PLAN_VALUES:
-                raise ConfigError(f"{where}: expands to over {MAX_PLAN_VALUES} values (each "
-                                  "alias counted where it is used); write the values out")
-        open_.discard(key)
-    sizes[key] = size
-    return size
 
 
 def _plan_relative_roots(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -407,105 +308,6 @@ def _plan_relative_roots(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
                 if not root.is_absolute():
                     entry["root"] = str((folder / root).resolve())
     return raw
-
-
-@dataclass(frozen=True)
-class _Override:
-    """One ``dotted.key=value``: its text, canonical path and parsed value."""
-
-    item: str
-    path: tuple[str, ...]
-    value: Any
-
-    def order(self) -> tuple[int, int]:
-        """Whole values before the settings inside them; renaming an entry comes last."""
-        rename = len(self.path) == 3 and self.path[0] in ENTRY_LISTS and self.path[2] == "name"
-        return int(rename), len(self.path)
-
-
-def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Return a copy of ``raw`` with each ``dotted.key=value`` applied, in any order alike."""
-    return _apply(raw, _ordered(_parse_override(item) for item in overrides))
-
-
-def _parse_override(item: str) -> _Override:
-    key, sep, text = item.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"override {_brief(item)!r} is not key=value")
-    parts = [p.strip() for p in key.strip().split(".")]
-    if parts[0] in ENTRY_LISTS and len(parts) > 2 and parts[2] not in ("params", "root", "name"):
-        parts.insert(2, "params")  # methods.linear.C is methods.linear.params.C
-    source = f"override {key.strip()}=..."
-    if len(text) > MAX_PLAN_BYTES:
-        raise ConfigError(f"{source}: a value of {len(text)} characters is too long")
-    try:
-        value = load_yaml(text, source, lines=False) if text.strip() else ""
-    except yaml.YAMLError:  # not YAML: the text itself
-        value = text
-    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
-        raise ConfigError(f"{source}: a value of {len(value)} characters "
-                          f"(at most {MAX_VALUE_CHARS})")
-    return _Override(item, tuple(parts), value)
-
-
-def _ordered(overrides: Iterable[_Override]) -> list[_Override]:
-    """Overrides in the order they compose the same whatever the command line's order;
-    two different values for one key are refused, equal ones kept once."""
-    unique: dict[tuple[str, ...], _Override] = {}
-    for o in overrides:
-        first = unique.setdefault(o.path, o)
-        if first.value != o.value and repr(first.value) != repr(o.value):
-            raise ConfigError(f"overrides {_brief(first.item)!r} and {_brief(o.item)!r} "
-                              f"conflict: both set {'.'.join(o.path)}; keep one")
-    return sorted(unique.values(), key=_Override.order)
-
-
-def _apply(raw: Mapping[str, Any], ordered: Sequence[_Override]) -> dict[str, Any]:
-    out = copy.deepcopy(dict(raw))
-    for o in ordered:
-        try:
-            _set_path(out, list(o.path), o.value, _brief(o.item))
-        except ConfigError as exc:
-            outer = [p for p in ordered if len(p.path) < len(o.path)
-                     and o.path[: len(p.path)] == p.path]
-            if not outer:
-                raise
-            raise ConfigError(f"{exc}, once override {_brief(outer[-1].item)!r} has replaced "
-                              f"{'.'.join(outer[-1].path)}; drop one of the two") from None
-    return out
-
-
-def _brief(item: str, limit: int = 80) -> str:
-    """An override's text for a message: a 100,000-digit value must not fill the screen."""
-    return item if len(item) <= limit else item[: limit - 3] + "..."
-
-
-def _set_path(node: dict[str, Any], parts: list[str], value: Any, item: str) -> None:
-    head, rest = parts[0], parts[1:]
-    if not rest:
-        node[head] = value
-        return
-    if head in ENTRY_LISTS:
-        entries = [e if isinstance(e, dict) else {"name": e} for e in _as_list(node.get(head, []))]
-        node[head] = entries
-        match = [e for e in entries if str(e.get("name")) == rest[0]]
-        if not match:
-            from mer_bench.suggest import did_you_mean
-
-            names = [str(e.get("name")) for e in entries]
-            raise ConfigError(f"override {item!r}: no {head} entry named {rest[0]!r}"
-                              f"{did_you_mean(rest[0], names)} (the plan's: {', '.join(names)})")
-        entry, rest = match[0], rest[1:]
-        if not rest:
-            raise ConfigError(f"override {item!r}: say which setting of {head} {parts[1]!r}")
-        if rest[0] not in ("params", "root", "name"):
-            rest = ["params", *rest]
-        _set_path(entry, rest, value, item)
-        return
-    child = node.setdefault(head, {})
-    if not isinstance(child, dict):
-        raise ConfigError(f"override {item!r}: {head!r} is not a mapping")
-    _set_path(child, rest, value, item)
 
 
 def _optional_str(value: Any) -> str | None:

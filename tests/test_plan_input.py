@@ -15,16 +15,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mer_bench.config import (
-    MAX_PLAN_BYTES,
-    MAX_SEED,
-    MAX_SEEDS,
-    MAX_VALUE_CHARS,
-    BenchPlan,
-    apply_overrides,
-    load_plan,
-)
+from mer_bench.config import MAX_SEED, MAX_SEEDS, BenchPlan, apply_overrides, load_plan
 from mer_bench.errors import ConfigError, MerBenchError, TrackingError
+from mer_bench.plan_yaml import MAX_PLAN_BYTES, MAX_VALUE_CHARS
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = REPO / "experiments" / "bench" / "quick.yaml"
