@@ -377,9 +377,8 @@ def sweep(
     Resumable: run the same command again (or on another machine with a shared
     --storage) and it continues until the study holds --trials trials.
     """
-    import yaml
-
     from mer_bench.config import RunSpec
+    from mer_bench.plan_yaml import load_yaml
     from mer_bench.tracking import make_tracker
     from mer_bench.tuning import sweep as run_sweep
 
@@ -388,7 +387,7 @@ def sweep(
         key, sep, text = item.partition("=")
         if not sep:
             raise MerBenchError(f"--set {item!r} is not key=value")
-        values[key.strip()] = yaml.safe_load(text)
+        values[key.strip()] = load_yaml(text, f"--set {key.strip()}=...", lines=False)
     _check_tasks([task])
     _check_method_params([(method, values)])
     from mer_bench.roots import single_root

@@ -260,6 +260,14 @@ def test_run_refuses_an_overlong_number_in_one_line(tmp_path, monkeypatch):
     assert code == 2 and "C=" in out and len(out) < 1000
 
 
+def test_sweep_refuses_an_overlong_number_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out = invoke("sweep", "-m", "linear", "-d", "synth", "-t", "quadrant", "-n", "1",
+                       "--set", f"C={'1' * 100_000}", "--tracking-uri", "memory")
+    assert code == 2 and "--set C=" in out and len(out) < 1000
+    assert not (tmp_path / "sweeps.db").exists()
+
+
 def test_overlong_strings_in_a_plan_name_the_file_and_line(tmp_path):
     plan = tmp_path / "long.yaml"
     plan.write_text(QUICK.read_text() + f"split_seed: {'9' * 200}\n"
