@@ -244,7 +244,7 @@ def run(
         qualified.append(item if first in PLAN_KEYS else f"methods.{method}.params.{item}")
     from mer_bench.roots import apply_roots
 
-    plan_obj = BenchPlan.from_dict(apply_overrides(raw, qualified), "--set")
+    plan_obj = BenchPlan.from_dict(apply_overrides(raw, qualified), "run")  # --seeds or --set
     if roots:  # a bare PATH is the --dataset's folder, even beside --music
         from mer_bench.roots import parse_roots
 

@@ -244,7 +244,7 @@ def test_run_refuses_a_billion_seeds_in_one_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out = invoke("run", "-m", "chance", "-d", "synth", "-t", "quadrant",
                        "--seeds", "1000000000", "--tracking-uri", "memory")
-    assert code == 2 and f"at most {MAX_SEEDS}" in out
+    assert code == 2 and f"run: seeds is a count of at most {MAX_SEEDS}" in out
 
 
 @pytest.mark.parametrize("digits", [5000, 100_000])
