@@ -295,7 +295,7 @@ def run(
         qualified.append(item if first in PLAN_KEYS else f"methods.{method}.params.{item}")
     from mer_bench.roots import apply_roots
 
-    plan_obj = BenchPlan.from_dict(apply_overrides(raw, qualified), "--set")
+    plan_obj = BenchPlan.from_dict(apply_overrides(raw, qualified), "run")  # --seeds or --set
     if roots:  # a bare PATH is the --dataset's folder, even beside --music
         from mer_bench.roots import parse_roots
 
@@ -428,9 +428,8 @@ def sweep(
     Resumable: run the same command again (or on another machine with a shared
     --storage) and it continues until the study holds --trials trials.
     """
-    import yaml
-
     from mer_bench.config import RunSpec
+    from mer_bench.plan_yaml import load_yaml
     from mer_bench.tracking import make_tracker
     from mer_bench.tuning import sweep as run_sweep
 
@@ -439,7 +438,7 @@ def sweep(
         key, sep, text = item.partition("=")
         if not sep:
             raise MerBenchError(f"--set {item!r} is not key=value")
-        values[key.strip()] = yaml.safe_load(text)
+        values[key.strip()] = load_yaml(text, f"--set {key.strip()}=...", lines=False)
     _check_tasks([task])
     _check_method_params([(method, values)], [task], smoke)
     from mer_bench.roots import single_root

@@ -22,22 +22,27 @@ Overrides address the raw YAML by dotted path before it is parsed; list
 entries are addressed by name, and values are parsed as YAML (never
 evaluated): ``seeds=3``, ``features=vggish``, ``methods.linear.C=0.5``
 (short for ``methods.linear.params.C``), ``datasets.deam.root=/data/DEAM``.
+They compose the same in any order (see ``overrides``). Plan files and override
+values are read by a bounded YAML loader (see ``plan_yaml``).
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from mer_bench.errors import ConfigError
+from mer_bench.overrides import ENTRY_LISTS as ENTRY_LISTS  # re-exported
+from mer_bench.overrides import apply_ordered, brief, ordered_overrides, parse_override
+from mer_bench.overrides import (  # re-exported: plans and ``run`` both compose through it
+    apply_overrides as apply_overrides,
+)
+from mer_bench.plan_yaml import read_plan_file
 from mer_bench.protocol import Protocol
 from mer_bench.types import stable_hash
 
@@ -59,8 +64,14 @@ PLAN_KEYS = {
     "music_protocol",
 }
 LABEL_RULES = ("fixed", "kmeans")
-ENTRY_LISTS = ("datasets", "features", "methods", "music")
+
+MAX_SEEDS = 10_000
+"""Seeds of one plan: every seed is a full run of every combination; a typo such as
+``seeds=100000000`` would otherwise build the list until memory runs out."""
+MAX_SEED = 2**32 - 1
+"""Largest seed value: NumPy's and PyTorch's generators take seeds in ``[0, 2**32)``."""
 TEXT2MUSIC = "text2music_retrieval"
+
 
 
 @dataclass(frozen=True)
@@ -155,11 +166,7 @@ class BenchPlan:
         for key in ("datasets", "tasks", "features", "methods"):
             if not raw.get(key):
                 raise ConfigError(f"{source}: '{key}' is missing or empty")
-        seeds = raw.get("seeds", [0])
-        if isinstance(seeds, int) and not isinstance(seeds, bool):
-            seeds = list(range(seeds))
-        if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):
-            raise ConfigError(f"{source}: seeds must be a count or a list of integers")
+        seeds = _seeds(raw.get("seeds", [0]), source)
         label_rule = str(raw.get("label_rule", "fixed"))
         if label_rule not in LABEL_RULES:
             raise ConfigError(f"{source}: label_rule must be one of {LABEL_RULES}")
@@ -168,6 +175,8 @@ class BenchPlan:
             not isinstance(split_seed, int) or isinstance(split_seed, bool)
         ):
             raise ConfigError(f"{source}: split_seed must be an integer, got {split_seed!r}")
+        if split_seed is not None and not 0 <= split_seed <= MAX_SEED:
+            raise ConfigError(f"{source}: split_seed must be in 0..{MAX_SEED}, got {split_seed}")
         return cls(
             name=str(raw.get("name", Path(source).stem)),
             datasets=_entries(raw["datasets"], "datasets", source),
@@ -238,6 +247,24 @@ class BenchPlan:
         return out
 
 
+def _seeds(seeds: Any, source: str) -> list[int]:
+    """A count (3 means 0, 1, 2) or a list, bounded before a list is built from a count."""
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if not 0 <= seeds <= MAX_SEEDS:
+            raise ConfigError(
+                f"{source}: seeds is a count of at most {MAX_SEEDS} seeds, got {seeds}"
+            )
+        seeds = list(range(seeds))
+    if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):
+        raise ConfigError(f"{source}: seeds must be a count or a list of integers")
+    if len(seeds) > MAX_SEEDS:
+        raise ConfigError(f"{source}: seeds lists at most {MAX_SEEDS} seeds, got {len(seeds)}")
+    bad = [s for s in seeds if not 0 <= s <= MAX_SEED]
+    if bad:
+        raise ConfigError(f"{source}: seed values must be in 0..{MAX_SEED}, got {bad[0]}")
+    return seeds
+
+
 def _trainer_settings(raw: Any, source: str) -> dict[str, Any]:
     from mer_bench.training import TrainerSettings
 
@@ -257,17 +284,12 @@ def load_plan(path: Path | str, overrides: Sequence[str] = ()) -> BenchPlan:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"bench plan {path} not found")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a plan is a mapping of keys to values")
-    raw = _plan_relative_roots(raw, path.resolve().parent)
+    raw = _plan_relative_roots(read_plan_file(path), path.resolve().parent)
     plan = BenchPlan.from_dict(raw, str(path))  # the file's own faults name the file
-    for i, item in enumerate(overrides):  # an override's faults name the override
-        applied = apply_overrides(raw, overrides[: i + 1])
-        plan = BenchPlan.from_dict(applied, f"--set {item}")
+    ordered = ordered_overrides(parse_override(item) for item in overrides)
+    for i, override in enumerate(ordered):  # an override's faults name the override
+        applied = apply_ordered(raw, ordered[: i + 1])
+        plan = BenchPlan.from_dict(applied, f"--set {brief(override.item)}")
     return plan
 
 
@@ -286,49 +308,6 @@ def _plan_relative_roots(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
                 if not root.is_absolute():
                     entry["root"] = str((folder / root).resolve())
     return raw
-
-
-def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Return a copy of ``raw`` with each ``dotted.key=value`` applied."""
-    out = copy.deepcopy(dict(raw))
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"override {item!r} is not key=value")
-        try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
-            value = text
-        _set_path(out, key.strip().split("."), value, item)
-    return out
-
-
-def _set_path(node: dict[str, Any], parts: list[str], value: Any, item: str) -> None:
-    head, rest = parts[0], parts[1:]
-    if not rest:
-        node[head] = value
-        return
-    if head in ENTRY_LISTS:
-        entries = [e if isinstance(e, dict) else {"name": e} for e in _as_list(node.get(head, []))]
-        node[head] = entries
-        match = [e for e in entries if str(e.get("name")) == rest[0]]
-        if not match:
-            from mer_bench.suggest import did_you_mean
-
-            names = [str(e.get("name")) for e in entries]
-            raise ConfigError(f"override {item!r}: no {head} entry named {rest[0]!r}"
-                              f"{did_you_mean(rest[0], names)} (the plan's: {', '.join(names)})")
-        entry, rest = match[0], rest[1:]
-        if not rest:
-            raise ConfigError(f"override {item!r}: say which setting of {head} {parts[1]!r}")
-        if rest[0] not in ("params", "root", "name"):
-            rest = ["params", *rest]
-        _set_path(entry, rest, value, item)
-        return
-    child = node.setdefault(head, {})
-    if not isinstance(child, dict):
-        raise ConfigError(f"override {item!r}: {head!r} is not a mapping")
-    _set_path(child, rest, value, item)
 
 
 def _optional_str(value: Any) -> str | None:

@@ -24,6 +24,7 @@ from mer_bench.types import TaskKind, dataset_label, stable_hash
 NO_FEATURES = "none"
 FOLD_SEED_VERSION = "1"  # in every config hash: runs made with one seed for all splits differ
 SPLIT_VERSIONS = {"kfold": KFOLD_SPLIT_VERSION, "repeated": REPEATED_SPLIT_VERSION}
+NAME_DIGITS = 3  # significant digits of a float in a run name (C=0.114): short, yet distinct
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class ResolvedRun:
     music_cls: type[DatasetAdapter] | None = None  # the music side of text2music_retrieval
     music_protocol: Protocol | None = None
     smoke: bool = False
+    short_variant: str = ""  # the variant with floats to 3 significant digits, for the name
 
     @property
     def dataset_label(self) -> str:
@@ -50,8 +52,11 @@ class ResolvedRun:
 
     @property
     def name(self) -> str:
+        """``method[variant]/dataset/task/features/protocol/seedN``: the variant tells apart
+        the runs of one method with other parameters. Not hashed: only shown."""
+        method = self.config["method"]
         parts = [
-            self.config["method"],
+            f"{method}[{self.short_variant}]" if self.short_variant else method,
             self.dataset_label,
             self.task.value,
             self.config["features"],
@@ -155,6 +160,7 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
         music_cls,
         music_protocol,
         smoke,
+        variant_label(method_cls, params, extractor, smoke, digits=NAME_DIGITS),
     )
 
 
@@ -173,24 +179,43 @@ def _transfer_protocol(protocol: Protocol, adapter_cls: type[DatasetAdapter]) ->
 
 
 def variant_label(
-    method_cls: type[Method], params: Any, extractor: FeatureExtractor | None, smoke: bool
+    method_cls: type[Method],
+    params: Any,
+    extractor: FeatureExtractor | None,
+    smoke: bool,
+    digits: int | None = None,
 ) -> str:
-    """Short text naming every non-default parameter: distinguishes leaderboard rows."""
+    """Short text naming every non-default parameter: distinguishes leaderboard rows.
+
+    ``digits`` rounds floats to that many significant digits (run names stay readable;
+    the leaderboard's label keeps every digit).
+    """
+    show = str if digits is None else (lambda v: _rounded(v, digits))
     parts = ["smoke"] if smoke else []
     defaults = dataclasses.asdict(method_cls.Params())
     parts += [
-        f"{k}={v}"
+        f"{k}={show(v)}"
         for k, v in dataclasses.asdict(params).items()
         if defaults.get(k) != v or k in method_cls.label_params
     ]
     if extractor is not None:
         fdefaults = dataclasses.asdict(type(extractor).Params())
         parts += [
-            f"{extractor.name}.{k}={v}"
+            f"{extractor.name}.{k}={show(v)}"
             for k, v in extractor.params_dict().items()
             if fdefaults.get(k) != v
         ]
     return ",".join(parts)
+
+
+def _rounded(value: Any, digits: int) -> str:
+    """``value`` as text, every float in it to ``digits`` significant digits."""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    if isinstance(value, list | tuple):
+        inner = ", ".join(_rounded(v, digits) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    return str(value)
 
 
 def expand(plan: BenchPlan, smoke: bool = False) -> tuple[list[ResolvedRun], list[str]]:

@@ -3,6 +3,11 @@
 Default store ``sqlite:///mlruns.db`` with artifacts in ``./mlartifacts`` (MLflow
 3 refuses a plain ``./mlruns`` file store); ``MLFLOW_TRACKING_URI`` or
 ``--tracking-uri`` point it anywhere else, e.g. a shared MLflow server.
+
+MLflow's HTTP client retries a failed request 7 times with a doubling backoff
+and waits 120 s for each answer: a server that is down was reported after about
+four minutes. Unless the user set them, our client retries less, and a server's
+port is tried once, briefly, before the store is opened.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +31,54 @@ EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_de
 SOURCE_TAGS = {"mlflow.source.name": "mer-bench", "mlflow.source.type": "LOCAL"}
 _PAGE = 5000
 
+HTTP_SETTINGS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": 3,
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": 1,
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": 30,
+}
+"""MLflow's HTTP settings for our client, unless set in the environment: 3 retries 1, 2
+and 4 s apart ride out a restarting server; 30 s answers every request MLflow makes
+for a run (its defaults, 7 retries and 120 s, took minutes to report a server down)."""
+CONNECT_TIMEOUT_S = 5.0
+"""Seconds to reach a tracking server's port when the tracker opens: a host that does
+not answer within that is reported at once rather than after every retry."""
+
 
 def resolve_tracking_uri(uri: str | None = None) -> str:
     return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+
+
+def http_settings(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Set ``HTTP_SETTINGS`` in ``environ`` where the user has not chosen a value."""
+    for name, value in HTTP_SETTINGS.items():
+        environ.setdefault(name, str(value))
+
+
+def check_reachable(uri: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuse an ``http(s)://`` server whose port does not answer, in one line.
+
+    Skipped where a proxy carries the requests: only the proxy knows the way there.
+    """
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    url = urllib.parse.urlsplit(uri)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        return
+    proxies = urllib.request.getproxies()
+    if url.scheme in proxies and not urllib.request.proxy_bypass(url.hostname):
+        return
+    try:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        with socket.create_connection((url.hostname, port), timeout=timeout_s):
+            pass
+    except (OSError, ValueError) as exc:
+        reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or "no answer"
+        raise TrackingError(
+            f"cannot reach the MLflow tracking server {uri}: {reason}; start it, or point "
+            "--tracking-uri (or MLFLOW_TRACKING_URI) at a running one"
+        ) from None
 
 
 class MLflowTracker:
@@ -42,13 +92,16 @@ class MLflowTracker:
         os.environ.setdefault(
             "MLFLOW_DISABLE_TELEMETRY", "true"
         )  # offline machines: no phoning home
+        http_settings()
+        self.uri = resolve_tracking_uri(tracking_uri)
+        check_reachable(self.uri)  # before importing mlflow: a wrong URI is told at once
         from mlflow.tracking import MlflowClient
 
-        self.uri = resolve_tracking_uri(tracking_uri)
         try:  # several workers may be creating a new store's schema at once
             open_store(self.uri, lambda: self._open(MlflowClient, experiment, artifact_root))
         except Exception as exc:  # mlflow raises many types for unreachable stores
-            raise TrackingError(f"cannot use MLflow tracking store {self.uri}: {exc}") from exc
+            first = next(iter(str(exc).splitlines()), type(exc).__name__)
+            raise TrackingError(f"cannot use MLflow tracking store {self.uri}: {first}") from exc
 
     def _open(self, client_cls: Any, experiment: str, artifact_root: Path | None) -> None:
         """Create the client (which migrates a new store's schema) and the experiment."""
