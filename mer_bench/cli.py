@@ -470,7 +470,7 @@ def main() -> None:
         app()
     except MerBenchError as exc:
         # soft_wrap: long paths and file names stay whole, so they can be copied or grepped
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -63,7 +63,7 @@ def reproduce(
                         runner.link_spec(done[0], run.spec_key)  # a run written differently
                     else:
                         runner.check(run)
-                        label = f"{run.name} [{run.variant}]" if run.variant else run.name
+                        label = run.name  # the name carries the variant
                         if costs is not None:
                             cost = _estimate(run, runner, probed, probing, say)
                             costs[run.config_hash] = cost
