@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mer_bench.data import DatasetAdapter
+from mer_bench.errors import MerBenchError
 from mer_bench.methods import FoldData
 from mer_bench.provenance import provenance_tags
+from mer_bench.runs.fingerprint import data_key
 from mer_bench.runs.resolving import ResolvedRun
-from mer_bench.tracking.base import Tracker
+from mer_bench.tracking.base import (
+    DATA_KEY_TAG,
+    DATA_SEEN_TAG,
+    FINGERPRINT_TAG,
+    UNCHECKED_TAG,
+    Tracker,
+)
 from mer_bench.types import Split, Task, TaskKind, stable_hash
+
+if TYPE_CHECKING:
+    from mer_bench.runs.preparing import Prepared
 
 
 def run_tags(
@@ -148,3 +160,35 @@ def _plots(run: ResolvedRun, rows: list[dict[str, Any]], task: Task, folder: Pat
         y_pred = np.array([json.loads(r["prediction"]) for r in rows])
         return [plots.va_scatter_png(y_true, y_pred, title, folder / "va_scatter.png")]
     return []
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line for the console and the run's ``error`` tag: the type and first line."""
+    text = str(exc).strip()
+    first = text.splitlines()[0].rstrip(":") if text else ""
+    if isinstance(exc, MerBenchError):
+        return first or type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def data_tags(run: ResolvedRun, prep: Prepared) -> dict[str, str]:
+    """The run's data identity as tags (parent and folds): fingerprint, data key, when the
+    data was seen, and what its labels could not be checked for."""
+    tags = {FINGERPRINT_TAG: prep.fingerprint, DATA_KEY_TAG: data_key(run.config),
+            DATA_SEEN_TAG: f"{time.time():.3f}"}
+    if prep.labels_unchecked:
+        tags[UNCHECKED_TAG] = prep.labels_unchecked
+    return tags
+
+
+def run_params(run: ResolvedRun, prep: Prepared) -> dict[str, Any]:
+    """The run's MLflow params: method and feature parameters, protocol and sizes."""
+    params: dict[str, Any] = {f"method.{k}": v for k, v in run.config["method_params"].items()}
+    params.update({f"features.{k}": v for k, v in run.config["feature_params"].items()})
+    params.update({
+        "protocol": run.config["protocol"],
+        "seed": run.spec.seed,
+        "n_tracks": len(prep.tracks),
+        "n_folds": len(prep.splits),
+    })
+    return params

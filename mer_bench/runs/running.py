@@ -18,10 +18,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mer_bench.errors import MerBenchError, TaskError
+from mer_bench.errors import TaskError
 from mer_bench.features.cache import FeatureCache
 from mer_bench.methods import FitContext, FoldData, Method
-from mer_bench.runs.fingerprint import data_key
 from mer_bench.runs.folds import fold_seed, mean_metrics, score_folds, seed_everything
 from mer_bench.runs.preparing import (
     DataPreparer,
@@ -30,11 +29,17 @@ from mer_bench.runs.preparing import (
     fold_data,
     track_tags,
 )
-from mer_bench.runs.records import log_artifacts, prediction_rows, run_tags
+from mer_bench.runs.records import (
+    data_tags,
+    failure_reason,
+    log_artifacts,
+    prediction_rows,
+    run_params,
+    run_tags,
+)
 from mer_bench.runs.resolving import ResolvedRun
 from mer_bench.tracking import lease
 from mer_bench.tracking.base import (
-    DATA_KEY_TAG,
     DATA_SEEN_TAG,
     FAILED,
     FINGERPRINT_TAG,
@@ -43,7 +48,6 @@ from mer_bench.tracking.base import (
     KILLED,
     RUN,
     RUNNING,
-    UNCHECKED_TAG,
     RunInfo,
     Tracker,
 )
@@ -304,7 +308,7 @@ class Runner:
         self.fit_tags = {}
         tags = {**run_tags(run, prep.adapter, prep.splits, prep.dropped), **track_tags(run, prep),
                 **data_tags(run, prep)}
-        params = _run_params(run, prep)
+        params = run_params(run, prep)
         self.tracker.set_tags(parent, {**tags, "kind": RUN})
         self.tracker.log_params(parent, params)
         self.tracker.log_dataset(parent, dataset_record(run, prep))
@@ -419,15 +423,6 @@ class Runner:
         return method, parts
 
 
-def failure_reason(exc: BaseException) -> str:
-    """One line for the console and the run's ``error`` tag: the type and first line."""
-    text = str(exc).strip()
-    first = text.splitlines()[0].rstrip(":") if text else ""
-    if isinstance(exc, MerBenchError):
-        return first or type(exc).__name__
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
-
 def _seen(info: RunInfo) -> float:
     """When a bench last found the run's data current (its start for older runs)."""
     for key in (DATA_SEEN_TAG, lease.STARTED):
@@ -436,29 +431,6 @@ def _seen(info: RunInfo) -> float:
         except ValueError:
             continue
     return 0.0
-
-
-def data_tags(run: ResolvedRun, prep: Prepared) -> dict[str, str]:
-    """The run's data identity as tags (parent and folds): fingerprint, data key, when the
-    data was seen, and what its labels could not be checked for."""
-    tags = {FINGERPRINT_TAG: prep.fingerprint, DATA_KEY_TAG: data_key(run.config),
-            DATA_SEEN_TAG: f"{time.time():.3f}"}
-    if prep.labels_unchecked:
-        tags[UNCHECKED_TAG] = prep.labels_unchecked
-    return tags
-
-
-def _run_params(run: ResolvedRun, prep: Prepared) -> dict[str, Any]:
-    """The run's MLflow params: method and feature parameters, protocol and sizes."""
-    params: dict[str, Any] = {f"method.{k}": v for k, v in run.config["method_params"].items()}
-    params.update({f"features.{k}": v for k, v in run.config["feature_params"].items()})
-    params.update({
-        "protocol": run.config["protocol"],
-        "seed": run.spec.seed,
-        "n_tracks": len(prep.tracks),
-        "n_folds": len(prep.splits),
-    })
-    return params
 
 
 def _fold_line(
