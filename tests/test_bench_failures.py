@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mer_bench import cli
+from mer_bench.commands.executing import HELD_EXIT
 from mer_bench.config import RunSpec
 from mer_bench.methods.baselines import Linear
 from mer_bench.runs import Runner, RunnerSettings, resolve
@@ -140,7 +141,7 @@ def test_bench_exits_3_naming_runs_other_workers_hold(
                 "--set", "tasks=[quadrant]", "--set", "features=[mfcc]", "--set", "seeds=1",
                 "--set", "protocol=kfold:2", "--tracking-uri", "memory", "--out", "lb"]
         result = CliRunner().invoke(cli.app, args)
-        assert result.exit_code == cli.HELD_EXIT, result.output
+        assert result.exit_code == HELD_EXIT, result.output
         assert f"held by worker {lease.this_host()}:{sleeper.pid}" in result.output
         assert "--wait" in result.output
     finally:

@@ -141,7 +141,9 @@ def test_values_the_params_refuse_are_refused_by_the_library_too(name, task, ove
 
 def test_every_method_with_parameters_has_bad_values_listed():
     listed = {b[0] for b in BAD + LIBRARY_ONLY}
-    with_params = {n for n in METHODS.names() if dataclasses.fields(METHODS.get(n).Params)}
+    shipped = [n for n in METHODS.names()  # not the ones tests register for themselves
+               if METHODS.get(n).__module__.startswith("mer_bench.")]
+    with_params = {n for n in shipped if dataclasses.fields(METHODS.get(n).Params)}
     assert with_params <= listed, sorted(with_params - listed)
 
 

@@ -81,14 +81,23 @@ class ResolvedRun:
         return self.spec.key(self.smoke)
 
 
+def _checked_params(
+    method_cls: type[Method], spec: RunSpec, task: TaskKind, smoke: bool
+) -> Any:
+    """The method's parameters, checked with the libraries' own constraints before any run
+    (unsupported method/task pairs are for ``expand`` to leave out)."""
+    params = method_cls.make_params(spec.method_params, smoke=smoke)
+    if task in method_cls.supports:
+        method_cls.validate_params(params, task)
+    return params
+
+
 def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
     """Validate names, fill in defaults and compute the config hash."""
     method_cls = METHODS.get(spec.method)
     adapter_cls = DATASETS.get(spec.dataset)
     task = TaskKind.parse(spec.task)
-    params = method_cls.make_params(spec.method_params, smoke=smoke)
-    if task in method_cls.supports:  # unsupported pairs are for ``expand`` to leave out
-        method_cls.validate_params(params, task)  # the libraries' own checks, before any run
+    params = _checked_params(method_cls, spec, task, smoke)
     protocol = Protocol.parse(spec.protocol)
     extractor = None
     # text+audio methods may read clip features too (text2music's music_input=features)
