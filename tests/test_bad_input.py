@@ -90,6 +90,7 @@ def _drop_quote(k: int):
         (lambda line: line.replace('"evaluation"', '""'), "'Mediaeval 2013 set' is empty"),
         (lambda line: line.replace('"\t3.mp3"', '""'), "'file_name' is empty"),
         (lambda line: line.replace("\t0.48\t", "soon"), "is not a number"),
+        (lambda line: line.replace("evaluation", "evalution"), "neither development nor"),
     ],
 )
 def test_malformed_songs_info_row_is_an_error_naming_file_and_line(tmp_path, edit, why) -> None:
@@ -250,3 +251,18 @@ def test_real_mp3s_cut_mid_frame_are_truncated_and_whole_ones_pass(
         cut.write_bytes(data[: int(0.6 * len(data)) + 217])  # 217: not on a frame boundary
         with pytest.raises(TruncatedAudioError, match="cut short"):
             reaches_end(cut)
+
+
+def test_static_row_with_a_missing_field_in_another_dataset_is_an_error(tmp_path: Path) -> None:
+    from mer_bench.data.pmemo import PMEmoAdapter
+
+    root = PMEmoAdapter.fake_tree(tmp_path / "pmemo")
+    static = next(root.rglob("static_annotations.csv"))
+    lines = static.read_text().split("\n")
+    lines[2] = lines[2].rsplit(",", 1)[0]
+    static.write_text("\n".join(lines))
+    errors = PMEmoAdapter(root).validate(check_audio=False).errors()
+    assert [p.code for p in errors] == ["malformed_row"]
+    assert "static_annotations.csv, line 3: the row has 2 fields, the header has 3" in (
+        errors[0].message
+    )
