@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from itertools import groupby
 
 from mer_bench.leaderboard.charts import svg_of
-from mer_bench.leaderboard.render import md_text
+from mer_bench.leaderboard.escape import md_text
 from mer_bench.papers import CONVERSIONS, RowResult
 
 STATE = {"unavailable": "cannot run here: ", "failed": "failed: "}

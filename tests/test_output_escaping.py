@@ -10,7 +10,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from mer_bench.leaderboard import build_tables
-from mer_bench.leaderboard.render import csv_text, md_text, render_csv, render_html, render_markdown
+from mer_bench.leaderboard.escape import csv_text, md_text
+from mer_bench.leaderboard.render import render_csv, render_html, render_markdown
 from mer_bench.leaderboard.rows import LeaderboardTable
 from mer_bench.tracking.base import FOLD, RUN
 from mer_bench.tracking.memory import InMemoryTracker

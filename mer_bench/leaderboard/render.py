@@ -19,6 +19,7 @@ from pathlib import Path
 from mer_bench.atomic import atomic_write
 from mer_bench.leaderboard.build import PROVENANCE_TAGS
 from mer_bench.leaderboard.charts import chart_svg
+from mer_bench.leaderboard.escape import csv_text, md_text
 from mer_bench.leaderboard.rows import (
     BASELINE_MARK,
     RANDOM_WEIGHTS_MARK,
@@ -123,21 +124,6 @@ def _variant(row: LeaderboardRow) -> str:
 
 
 # --- Markdown -----------------------------------------------------------------
-
-
-# Markdown marks that would make run-tag text a link, an image, code or emphasis, or end a
-# table cell; an underscore inside a word (``m2e_recall@5``) emphasises nothing in GFM
-_MD_MARKS = re.compile(r"[\\`*\[\]!|~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
-
-
-def md_text(text: object) -> str:
-    """Text from run tags as inert Markdown: a tag like ``[x](http://evil)`` must not
-    become a live link (or image) in README.md, nor ``a|b`` split a table cell.
-
-    HTML is escaped as in index.html, Markdown marks get a backslash and line breaks
-    become spaces, so the text reads as written and stays on its one line."""
-    flat = " ".join(str(text).splitlines())
-    return _MD_MARKS.sub(lambda m: "\\" + m.group(0), html.escape(flat, quote=False))
 
 
 def _md_cell(text: object) -> str:
@@ -271,20 +257,6 @@ def _csv_line(
     for tag in PROVENANCE_TAGS:
         line[tag] = ";".join(row.provenance.get(tag, ()))
     return line
-
-
-# a cell a spreadsheet would run as a formula (OWASP's CSV-injection list) ...
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# ... unless it is a plain number such as -0.25, which must stay a number
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?inf")
-
-
-def csv_text(cell: str) -> str:
-    """``cell`` safe to open in a spreadsheet: a run tag such as ``=HYPERLINK(...)`` gets
-    a leading single quote (shown as text, run as nothing); numbers are left as they are."""
-    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
-        return "'" + cell
-    return cell
 
 
 def render_csv(tables: Sequence[LeaderboardTable]) -> str:
