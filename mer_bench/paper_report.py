@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from itertools import groupby
 
 from mer_bench.leaderboard.charts import svg_of
+from mer_bench.leaderboard.escape import md_text
 from mer_bench.papers import CONVERSIONS, RowResult
 
 STATE = {"unavailable": "cannot run here: ", "failed": "failed: "}
@@ -43,6 +44,7 @@ def _cells(r: RowResult) -> list[str]:
 
 
 HEAD = ["table", "row", "metric", "published", "ours [95% CI]", "diff", "in CI", "note"]
+_NUMBERS = {3, 4, 5, 6}  # columns the report computes (no text from runs or errors)
 
 
 def render_markdown(results: Sequence[RowResult], settings: bool = False) -> str:
@@ -54,7 +56,8 @@ def render_markdown(results: Sequence[RowResult], settings: bool = False) -> str
         cells = [r.row.table, r.row.label, r.row.metric, *_cells(r)]
         if settings:
             cells.append(r.row.settings())
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        shown = [c if i in _NUMBERS else md_text(c) for i, c in enumerate(cells)]
+        lines.append("| " + " | ".join(shown) + " |")
     return "\n".join(lines)
 
 
@@ -62,7 +65,7 @@ def render_markdown_section(results: Sequence[RowResult]) -> str:
     """The leaderboard's "Paper tables" section: one table per paper that has a result."""
     parts = ["## Paper tables", "", _SECTION_NOTE, ""]
     for paper, rows in _by_paper(results):
-        parts += [f"### {paper}", "", _tally(rows), "", render_markdown(rows), ""]
+        parts += [f"### {md_text(paper)}", "", _tally(rows), "", render_markdown(rows), ""]
     return "\n".join(parts) if len(parts) > 4 else ""
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from mer_bench.atomic import atomic_file
+from mer_bench.data.declared import cut_short
 from mer_bench.errors import AudioError
 
 SILENCE_PEAK = 1e-5  # a clip whose absolute peak stays below this is "silent"
@@ -154,6 +155,7 @@ def load_audio(
     if data.size == 0:
         raise AudioError(f"audio file {path} is empty (0 samples)")
     check_length(path, info, len(data) / native_sr)
+    check_declared(path, info)  # what libsndfile's header length cannot show
     if not np.all(np.isfinite(data)):
         raise AudioError(f"audio file {path} contains NaN or infinite samples")
     wave = data.T  # [channels, n]
@@ -171,10 +173,15 @@ def load_audio(
     return (wave[0] if mono else wave), rate
 
 
+def allowed_shortfall(declared_s: float) -> float:
+    """Seconds a file may lack of the length its header states before it counts as cut."""
+    return max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE * declared_s)
+
+
 def check_length(path: Path, info: AudioInfo, decoded_s: float) -> None:
     """Raise TruncatedAudioError when ``decoded_s`` falls well short of the header's length."""
     missing = info.duration_s - decoded_s
-    if missing > max(TRUNCATION_TOLERANCE_S, TRUNCATION_TOLERANCE * info.duration_s):
+    if missing > allowed_shortfall(info.duration_s):
         raise TruncatedAudioError(
             f"audio file {path} decodes to {decoded_s:.2f} s but its header says "
             f"{info.duration_s:.2f} s: the file is cut short. Re-download it "
@@ -182,15 +189,36 @@ def check_length(path: Path, info: AudioInfo, decoded_s: float) -> None:
         )
 
 
+def check_declared(path: Path, info: AudioInfo) -> None:
+    """Raise TruncatedAudioError when the file's own container shows it was cut short.
+
+    libsndfile sizes a cut WAV, Ogg or plain MP3 by what is left, so its header
+    length agrees with the decoded one; ``declared.cut_short`` reads what the
+    container itself states (no decoding).
+    """
+    try:
+        reason = cut_short(path, info.format, allowed_shortfall)
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    if reason:
+        raise TruncatedAudioError(
+            f"audio file {path} {reason}: the file is cut short. Re-download it "
+            "(`--skip-invalid` leaves the track out)."
+        )
+
+
 def reaches_end(path: Path | str, info: AudioInfo | None = None) -> None:
-    """Decode a moment just before the header's end; raise TruncatedAudioError if none is there.
+    """Raise TruncatedAudioError unless the file holds what its headers declare and
+    decodes a moment just before the header's end.
 
     Reading a header never notices a cut-off download whose header (an MP3's
     Xing frame count) still announces the full length; decoding the whole file
-    does, but is slow. This reads a quarter of a second near the end.
+    does, but is slow. This checks the container's own sizes (``check_declared``)
+    and reads a quarter of a second near the end.
     """
     path = Path(path)
     info = info or audio_info(path)
+    check_declared(path, info)
     want = int(_PROBE_S * info.sample_rate)
     try:
         with decoder_messages(path), sf.SoundFile(str(path)) as fh:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from abc import ABC, abstractmethod
@@ -62,6 +63,24 @@ def unsafe_path_reason(path: Path, root: Path) -> str | None:
     except (OSError, ValueError) as exc:
         return f"is not a usable file name ({exc.__class__.__name__}: {exc})"
     return None
+
+
+def _missing_root(path: Path) -> str:
+    """Why a root that is no folder cannot be opened: ``exists()`` says False for a
+    symlink loop and a dangling link alike, which would send the user looking for a
+    folder that is there."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return (
+                f"root {path} is a symlink loop (a link in that path leads back to itself); "
+                "point it at the dataset folder"
+            )
+    if path.is_symlink():
+        target = path.parent / os.readlink(path)
+        return f"root {path} is a symlink to {target}, which does not exist; fix or remove the link"
+    return f"root folder {path} does not exist"
 
 
 @dataclass(frozen=True)
@@ -207,7 +226,7 @@ class DatasetAdapter(ABC):
             )
         if not resolved.is_dir():
             raise DatasetError(
-                f"dataset {self.name!r}: root folder {resolved} does not exist. "
+                f"dataset {self.name!r}: {_missing_root(resolved)}. "
                 f"Run `mer-bench data info {self.name}` for the expected layout."
             )
         self.root = resolved

@@ -19,13 +19,14 @@ from mer_bench.data.annotated import AnnotatedDataset
 from mer_bench.data.base import DATASETS, ValidationReport
 from mer_bench.data.curves import DYNAMIC_RATE_HZ, Dynamic, dynamic_tracks, read_wide_curves
 from mer_bench.data.fakes import canonical, curve, truth, wide_lines, write_clip, write_text
-from mer_bench.data.files import Locator, audio_index, id_sort_key
+from mer_bench.data.files import Locator, audio_index, id_sort_key, norm_id
 from mer_bench.data.labels import CANONICAL, SAM_1_9
 from mer_bench.data.tables import (
     Meta,
     Static,
     Table,
     canonical_static,
+    malformed,
     read_meta,
     read_static,
     read_table,
@@ -245,7 +246,18 @@ class EmoMusicAdapter(AnnotatedDataset):
                 f"no {INFO} below {self.root}: no official split and no artist metadata",
             )
             return {}
-        return self._read_optional(path, lambda t: read_song_info(t, self._notes))
+        try:  # a row that does not parse would move songs out of the official split
+            table = read_table(path)
+        except DatasetError as exc:
+            malformed(self._notes, str(exc), path)
+            return {}
+        try:
+            return read_song_info(table, self._notes, strict=True)
+        except DatasetError as exc:  # not this file at all (its header): go on without it
+            self._notes.add(
+                "warning", "unreadable_metadata", f"{exc} (metadata ignored)", path=path
+            )
+            return {}
 
     def _note_mismatches(
         self,
@@ -386,8 +398,13 @@ def quadrant_counts(static: Static, dynamic: Dynamic) -> dict[str, dict[str, int
     return out
 
 
-def read_song_info(table: Table, report: ValidationReport) -> Meta:
-    """Meta per id from a ``songs_info.csv``-style table (also DEAM's metadata_2013.csv)."""
+def read_song_info(table: Table, report: ValidationReport, strict: bool = False) -> Meta:
+    """Meta per id from a ``songs_info.csv``-style table (also DEAM's metadata_2013.csv).
+
+    ``strict`` (EiM's own file, which every published row fills in): an empty file
+    name or split, a segment bound that is no number, or a split other than
+    development / evaluation is a ``malformed_row`` error naming the line.
+    """
     cols = {
         "file_name": table.col("file_name", required=False),
         "artist": table.col("Artist", required=False),
@@ -398,19 +415,22 @@ def read_song_info(table: Table, report: ValidationReport) -> Meta:
         "official_split": table.col("Mediaeval 2013 set", required=False),
     }
     id_col = table.col("song_id", "id")
-    out = read_meta(table, id_col, cols, report)
+    required = ("file_name", "official_split") if strict else ()
+    numeric = ("segment_start", "segment_end") if strict else ()
+    out = read_meta(table, id_col, cols, report, required, numeric)
     if cols["official_split"] is None:
         return out
+    lines = {norm_id(table.cell(row, id_col)): table.line(k) for k, row in enumerate(table.rows)}
     for track_id, meta in out.items():
         split = meta.get("official_split", "").lower()
         if split:
             meta["official_split"] = split
-        if split not in SPLIT_TO_PART:
-            report.add(
-                "warning",
-                "bad_metadata",
-                f"{track_id}: Mediaeval 2013 set {split!r} is neither development nor evaluation",
-                track_id,
-                table.path,
-            )
+        if split in SPLIT_TO_PART:
+            continue
+        text = f"Mediaeval 2013 set {split!r} is neither development nor evaluation"
+        if strict:
+            where = f"{table.path}, line {lines.get(track_id, '?')}"
+            malformed(report, f"{where}: {text}. Correct that row.", table.path)
+        else:
+            report.add("warning", "bad_metadata", f"{track_id}: {text}", track_id, table.path)
     return out

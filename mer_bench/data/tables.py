@@ -14,7 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable
+import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,7 @@ class Table:
     encoding: str
     crlf: bool
     lines: list[int] = field(default_factory=list)  # line number of each row in the file
+    delimited: bool = True  # False: whitespace-separated, where a field count proves nothing
 
     def line(self, index: int) -> int:
         """Line of ``rows[index]`` in the file (1-based, header included)."""
@@ -127,7 +129,8 @@ def read_table(path: Path) -> Table:
     if " " in text or "\t" in text:  # padded or tabbed: clean every cell
         numbered = [(k, [_clean(cell) for cell in row]) for k, row in numbered]
     body = [(k, row) for k, row in numbered[1:] if any(row)]
-    return Table(path, columns, [row for _, row in body], encoding, crlf, [k for k, _ in body])
+    rows, lines = [row for _, row in body], [k for k, _ in body]
+    return Table(path, columns, rows, encoding, crlf, lines, delimited=delim is not None)
 
 
 def _csv_rows(text: str, delim: str, path: Path) -> list[tuple[int, list[str]]]:
@@ -140,9 +143,12 @@ def _csv_rows(text: str, delim: str, path: Path) -> list[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     out: list[tuple[int, list[str]]] = []
     last = 0
+    physical = text.split("\n")
     try:
         for row in reader:
             start, last = last + 1, reader.line_num
+            if last == start and '"' in physical[start - 1]:
+                _check_quotes(physical[start - 1], delim, path, start)
             if last > start and any("\n" in cell for cell in row):
                 total = text.count("\n") + (not text.endswith("\n"))
                 where = "the end of the file" if last >= total else f"line {last}"
@@ -157,6 +163,48 @@ def _csv_rows(text: str, delim: str, path: Path) -> list[tuple[int, list[str]]]:
             f"{path}, line {reader.line_num}: not a readable CSV row ({exc}); fix that line"
         ) from exc
     return out
+
+
+def _field_pattern(delim: str) -> re.Pattern[str]:
+    """One CSV field: quoted (``""`` inside; blanks around) or free of quotes and ``delim``."""
+    return re.compile(rf'[ \t]*"(?:[^"]|"")*"[ \t]*|[^"{re.escape(delim)}]*')
+
+
+def _check_quotes(line: str, delim: str, path: Path, number: int) -> None:
+    """Raise when a line's double quotes do not pair up as CSV fields.
+
+    Python's reader accepts a stray quote (``3,\t3.mp3",...``) or a closing quote
+    followed by text (``"a,"b"``) without complaint and shifts or merges fields, so
+    a removed quote would silently move a song's values into other columns.
+    """
+    pattern, pos, column = _field_pattern(delim), 0, 1
+    while True:
+        pos = pattern.match(line, pos).end()  # type: ignore[union-attr]  # '*': always matches
+        if pos == len(line):
+            return
+        if line[pos] != delim:
+            raise DatasetError(
+                f"{path}, line {number}: field {column} has an unbalanced double quote "
+                f"(near {line[max(0, pos - 15) : pos + 15]!r}), so its fields would be read "
+                f"shifted. Fix the quotes on line {number}."
+            )
+        pos, column = pos + 1, column + 1
+
+
+def row_problem(table: Table, index: int) -> str | None:
+    """Why row ``index`` cannot be read field by field (its field count); None if it can."""
+    if not table.delimited or len(table.rows[index]) == len(table.columns):
+        return None
+    return (
+        f"{table.path}, line {table.line(index)}: the row has {len(table.rows[index])} fields, "
+        f"the header has {len(table.columns)}, so its values would be read in the wrong "
+        f"columns. Fix line {table.line(index)} (a missing or extra comma or quote)."
+    )
+
+
+def malformed(report: ValidationReport, message: str, path: Path) -> None:
+    """A row that does not parse: an error no option waives, so nothing is trained on it."""
+    report.add("error", "malformed_row", message, None, path)
 
 
 def row_id(table: Table, index: int, col: int | None, report: ValidationReport) -> str:
@@ -226,6 +274,9 @@ def read_static(
     cols = (table.col(*valence_names), table.col(*arousal_names))
     out: Static = {}
     for index, row in enumerate(table.rows):
+        if problem := row_problem(table, index):
+            malformed(report, problem, table.path)
+            continue
         if not norm_id(table.cell(row, id_col)):
             report.add(
                 "warning",
@@ -264,10 +315,22 @@ def read_meta(
     id_col: int,
     cols: dict[str, int | None],
     report: ValidationReport,
+    required: Collection[str] = (),
+    numeric: Collection[str] = (),
 ) -> dict[str, dict[str, str]]:
-    """Non-empty metadata fields per id; a repeated id is reported and its first row kept."""
+    """Non-empty metadata fields per id; a repeated id is reported and its first row kept.
+
+    A row with the wrong field count, or (for the keys of ``cols`` named) an empty
+    ``required`` field or a ``numeric`` one that is no number, is a ``malformed_row``
+    error naming the file and line, and is not read.
+    """
     out: dict[str, dict[str, str]] = {}
     for index, row in enumerate(table.rows):
+        if problem := row_problem(table, index) or _field_problem(
+            table, index, cols, required, numeric
+        ):
+            malformed(report, problem, table.path)
+            continue
         track_id = row_id(table, index, id_col, report)
         if not track_id:
             continue
@@ -277,6 +340,27 @@ def read_meta(
         fields = {k: table.cell(row, c) for k, c in cols.items() if c is not None}
         out[track_id] = {k: v for k, v in fields.items() if v}
     return out
+
+
+def _field_problem(
+    table: Table,
+    index: int,
+    cols: dict[str, int | None],
+    required: Collection[str],
+    numeric: Collection[str],
+) -> str | None:
+    """Why one of row ``index``'s named fields is unusable (empty, or not a number)."""
+    row, where = table.rows[index], f"{table.path}, line {table.line(index)}"
+    for key in (*required, *numeric):
+        col = cols.get(key)
+        if col is None:
+            continue
+        value, name = table.cell(row, col), table.columns[col]
+        if key in required and not value:
+            return f"{where}: field {name!r} is empty; every row needs one. Fill it in."
+        if key in numeric and value and to_float(value) is None:
+            return f"{where}: field {name!r} is {value!r}, which is not a number. Correct it."
+    return None
 
 
 def canonical_static(

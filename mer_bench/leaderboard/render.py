@@ -19,6 +19,7 @@ from pathlib import Path
 from mer_bench.atomic import atomic_write
 from mer_bench.leaderboard.build import PROVENANCE_TAGS
 from mer_bench.leaderboard.charts import chart_svg
+from mer_bench.leaderboard.escape import csv_text, md_text
 from mer_bench.leaderboard.rows import (
     BASELINE_MARK,
     RANDOM_WEIGHTS_MARK,
@@ -132,16 +133,16 @@ def _variant(row: LeaderboardRow) -> str:
 
 
 def _md_cell(text: object) -> str:
-    """Text from run tags as inert Markdown: HTML escaped as in index.html, one table cell."""
+    """Text the renderer computed itself (numbers, counts): one table cell."""
     return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_method(row: LeaderboardRow) -> str:
     if row.random_weights:
-        return f"{row.method} ⚠"
+        return f"{md_text(row.method)} ⚠"
     if row.is_baseline:
-        return f"*{row.method}*"
-    return row.method
+        return f"*{md_text(row.method)}*"
+    return md_text(row.method)
 
 
 def _md_header(table: LeaderboardTable) -> list[str]:
@@ -154,12 +155,18 @@ def _md_header(table: LeaderboardTable) -> list[str]:
 
 
 def _md_row(rank: int, row: LeaderboardRow, table: LeaderboardTable) -> list[str]:
-    cells = [str(rank), _md_method(row), row.features, row.protocol, _variant(row), row.weights]
+    """The row's cells as Markdown: tag-derived text escaped, numbers as computed."""
+    texts = (row.features, row.protocol, _variant(row), row.weights)
+    cells = [str(rank), _md_method(row), *map(md_text, texts)]
     for metric in table.metrics:
-        cells.append(fmt_ci(row.stat(metric)))
+        cells.append(_md_cell(fmt_ci(row.stat(metric))))
         if metric in table.published_metrics:
-            cells.append(published_text(row.stat(metric)))
-    cells += [f"{row.n_folds} × {row.n_seeds}", row.tracks_text, ", ".join(row.flags)]
+            cells.append(md_text(published_text(row.stat(metric))))
+    cells += [
+        f"{row.n_folds} × {row.n_seeds}",
+        md_text(row.tracks_text),
+        md_text(", ".join(row.flags)),
+    ]
     return cells
 
 
@@ -168,17 +175,15 @@ def _md_table(table: LeaderboardTable) -> list[str]:
     lines = [
         f'<a id="{table.anchor}"></a>',
         "",
-        f"## {_md_cell(table.title)}",
+        f"## {md_text(table.title)}",
         "",
         f"Primary metric: **{table.primary_metric}** {arrow(table.primary_metric)}",
         "",
-        "| " + " | ".join(_md_cell(h) for h in head) + " |",
+        "| " + " | ".join(md_text(h) for h in head) + " |",
         "|" + "|".join("---" for _ in head) + "|",
     ]
     for rank, row in enumerate(table.rows, 1):
-        lines.append(
-            "| " + " | ".join(_md_cell(c) for c in _md_row(rank, table=table, row=row)) + " |"
-        )
+        lines.append("| " + " | ".join(_md_row(rank, table=table, row=row)) + " |")
     if table.baseline is None:
         lines += ["", "_No chance baseline run for this table._"]
     if table.other_data_note:
@@ -186,7 +191,7 @@ def _md_table(table: LeaderboardTable) -> list[str]:
     lines += ["", "Provenance:", ""]
     for rank, row in enumerate(table.rows, 1):
         full = f"; parameters: {row.variant}" if row.variant != row.shown_variant else ""
-        lines.append(f"{rank}. {_md_cell(row.label)}: {_md_cell(provenance_text(row) + full)}")
+        lines.append(f"{rank}. {md_text(row.label)}: {md_text(provenance_text(row) + full)}")
     return lines + [""]
 
 
@@ -200,7 +205,7 @@ def render_markdown(
     if source:
         lines += [f"Source: `{source}`", ""]
     lines += ["## Contents", ""]
-    lines += [f"- [{_md_cell(t.title)}](#{t.anchor})" for t in tables]
+    lines += [f"- [{md_text(t.title)}](#{t.anchor})" for t in tables]
     lines.append("")
     for table in tables:
         lines += _md_table(table)
@@ -271,7 +276,8 @@ def render_csv(tables: Sequence[LeaderboardTable]) -> str:
             for metric in table.metrics:
                 stat = row.stat(metric)
                 if stat is not None:
-                    writer.writerow(_csv_line(table, rank, row, metric, stat))
+                    line = _csv_line(table, rank, row, metric, stat)
+                    writer.writerow({k: csv_text(v) for k, v in line.items()})
     return buf.getvalue()
 
 
