@@ -15,8 +15,11 @@ several ``mer-bench sweep`` processes can share it. Each trial:
 Parameters a method lists in ``score_only_params`` (EMER-CL's P) do not
 change the trained model: a trial whose other parameters match an earlier
 fit re-scores that model through ``Method.rescore`` instead of retraining.
-Fitted models are kept in memory for the life of the process and pickled
-under ``$MER_BENCH_CACHE/sweeps/<study>/`` so a resumed sweep re-uses them too.
+Fitted models are keyed by their training parameters, the data's fingerprint
+and the fold's ids, kept in memory for the life of the process and pickled
+under ``$MER_BENCH_CACHE/sweeps/<hash of storage and study>/`` so a resumed sweep
+re-uses them too; a pickle is loaded only when its SHA-256 matches the one the
+study recorded when writing it (``sweeps/fitcache.py``).
 
 Trial parameters are recorded with every trial, so the best configuration is
 reproducible with ``mer-bench run``; the sequence of proposals itself is not
@@ -28,25 +31,22 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pickle
 import shlex
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from mer_bench.atomic import atomic_file
 from mer_bench.config import RunSpec
 from mer_bench.errors import ConfigError, TaskError
 from mer_bench.methods import FoldData, Method
 from mer_bench.metrics.scoring import higher_is_better
-from mer_bench.paths import cache_dir
 from mer_bench.runs import Prepared, ResolvedRun, Runner, fold_data, resolve
 from mer_bench.runs.folds import score_folds
+from mer_bench.sweeps.fitcache import FitCache, StudyLedger, cache_folder, fit_key
 from mer_bench.tracking.base import FAILED, FINISHED, KILLED, Tracker
 from mer_bench.types import Split, stable_hash
 
@@ -62,42 +62,6 @@ class SweepResult:
     best_params: dict[str, Any]
     fits: int = 0
     reuses: int = 0
-
-
-@dataclass
-class _FitCache:
-    """Fitted methods by (training-parameter hash, fold): memory, then pickles on disk."""
-
-    folder: Path
-    memory: dict[tuple[str, str], Any] = field(default_factory=dict)
-
-    def get(self, key: tuple[str, str]) -> Any | None:
-        if key in self.memory:
-            return self.memory[key]
-        path = self.folder / f"{key[0]}-{key[1]}.pkl"
-        if path.is_file():
-            try:
-                with open(path, "rb") as fh:
-                    self.memory[key] = pickle.load(fh)
-                return self.memory[key]
-            except Exception:  # a stale or partial pickle: refit
-                path.unlink(missing_ok=True)
-        return None
-
-    def put(self, key: tuple[str, str], method: Any) -> None:
-        self.memory[key] = method
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{key[0]}-{key[1]}.pkl"
-        try:
-            with atomic_file(path) as fh:
-                pickle.dump(method, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # not picklable: in-memory re-use only, and say so
-            warnings.warn(
-                f"method {getattr(method, 'name', type(method).__name__)!r} cannot be pickled "
-                f"({type(exc).__name__}: {exc}); a resumed sweep will refit it. Every method "
-                "must pickle (see Method's docstring and tests/test_contracts.py)",
-                stacklevel=2,
-            )
 
 
 def default_study_name(spec: RunSpec) -> str:
@@ -138,7 +102,7 @@ def sweep(
     study.set_user_attr("trial_budget", n_trials)
     runner = runner or Runner(tracker, report=say)
     prep = runner.prepare(base)
-    cache = _FitCache(cache_dir() / "sweeps" / stable_hash(name, 12))
+    cache = FitCache(cache_folder(storage, name), StudyLedger(study))
     counts = {"fits": 0, "reuses": 0}
 
     def objective(trial: optuna.Trial) -> float:
@@ -165,11 +129,12 @@ def sweep(
             callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=done)],
             catch=(),
         )
+    n_done = len(study.get_trials(deepcopy=False, states=done))
     finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     best = study.best_trial if finished else None
     return SweepResult(
         name,
-        len(study.get_trials(deepcopy=False, states=done)),
+        n_done,
         None if best is None else float(best.value),
         {} if best is None else dict(best.user_attrs.get("params", best.params)),
         counts["fits"],
@@ -214,7 +179,7 @@ def _trial(
     prep: Prepared,
     runner: Runner,
     tracker: Tracker,
-    cache: _FitCache,
+    cache: FitCache,
     counts: dict[str, int],
     study_name: str,
     say: Callable[[str], None],
@@ -235,9 +200,11 @@ def _trial(
     reused = 0
     start = time.perf_counter()
 
+    fingerprint = getattr(prep, "fingerprint", "")  # the data the folds are drawn from
+
     def fit(split: Split) -> tuple[Method, dict[str, FoldData]]:
         nonlocal reused
-        key = (train_key, split.name)
+        key = fit_key(train_key, fingerprint, split)
         fitted = cache.get(key)
         if fitted is None:
             # trials are scored on the validation part, so it never joins training here
