@@ -21,6 +21,9 @@ under ``$MER_BENCH_CACHE/sweeps/<hash of storage and study>/`` so a resumed swee
 re-uses them too; a pickle is loaded only when its SHA-256 matches the one the
 study recorded when writing it (``sweeps/fitcache.py``).
 
+A trial whose worker was killed is failed when a sweep starts or ends, so it
+does not hang (``sweeps/workers.py``).
+
 Trial parameters are recorded with every trial, so the best configuration is
 reproducible with ``mer-bench run``; the sequence of proposals itself is not
 (each worker seeds its sampler from the study's state and its process id, so
@@ -47,6 +50,7 @@ from mer_bench.metrics.scoring import higher_is_better
 from mer_bench.runs import Prepared, ResolvedRun, Runner, fold_data, resolve
 from mer_bench.runs.folds import score_folds
 from mer_bench.sweeps.fitcache import FitCache, StudyLedger, cache_folder, fit_key
+from mer_bench.sweeps.workers import claim, fail_orphans
 from mer_bench.tracking.base import FAILED, FINISHED, KILLED, Tracker
 from mer_bench.types import Split, stable_hash
 
@@ -92,7 +96,8 @@ def sweep(
     # a failing trial raises through the CLI, which reports it in one line; Optuna would
     # also log its traceback (even for Ctrl-C)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = _open_study(name, storage, direction)
+    study = _open_study(name, storage, direction, say)
+    fail_orphans(study, say)  # before counting: a dead worker's trial holds no budget
     # a resumed study or a second worker must not replay the first one's proposals:
     # mix the number of trials so far and the process id into the sampler's seed
     existing = len(study.get_trials(deepcopy=False))
@@ -106,6 +111,7 @@ def sweep(
     counts = {"fits": 0, "reuses": 0}
 
     def objective(trial: optuna.Trial) -> float:
+        claim(trial)
         drawn = base.method_cls.task_search_space(trial, base.task)
         params = {**drawn, **fixed}
         trial.set_user_attr("params", params)  # what ran: fixed values override drawn ones
@@ -129,7 +135,12 @@ def sweep(
             callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=done)],
             catch=(),
         )
+    fail_orphans(study, say)  # a worker killed while this one filled the budget
     n_done = len(study.get_trials(deepcopy=False, states=done))
+    running = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
+    if n_done < n_trials and running:
+        say(f"study {name}: {n_done} of {n_trials} trials finished, {running} still running "
+            "in other workers")
     finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     best = study.best_trial if finished else None
     return SweepResult(
@@ -144,23 +155,32 @@ def sweep(
 
 # A worker records a heartbeat every HEARTBEAT_S while a trial runs; a RUNNING trial
 # whose heartbeat is older than GRACE_S belongs to a killed worker, and the next
-# worker to start a trial marks it failed (Optuna's own mechanism), so no trial of
-# a killed sweep stays RUNNING.
+# worker to start a trial or a sweep marks it failed (Optuna's own mechanism; on
+# this host a dead worker's PID tells sooner, see sweeps/workers.py), so no trial
+# of a killed sweep stays RUNNING.
 HEARTBEAT_S, GRACE_S = 60, 180
 
 
-def _open_study(name: str, storage: str, direction: str) -> Any:
+def _open_study(
+    name: str, storage: str, direction: str, say: Callable[[str], None] | None = None
+) -> Any:
     """Create or load the study. Workers starting together on a new store race to create
     its schema: ``tracking.stores.open_store`` serialises (sqlite) or retries (servers)."""
     import optuna
 
     from mer_bench.tracking.stores import open_store
 
+    def stale(study: Any, trial: Any) -> None:
+        if say is not None:
+            say(f"trial {trial.number}: no heartbeat from its worker for over {GRACE_S} s; "
+                "marked failed")
+
     def create() -> Any:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna's terms
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             rdb = optuna.storages.RDBStorage(
-                storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S
+                storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                heartbeat_stale_trial_callback=stale,
             )
         return optuna.create_study(
             study_name=name,
