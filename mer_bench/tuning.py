@@ -21,8 +21,10 @@ under ``$MER_BENCH_CACHE/sweeps/<hash of storage and study>/`` so a resumed swee
 re-uses them too; a pickle is loaded only when its SHA-256 matches the one the
 study recorded when writing it (``sweeps/fitcache.py``).
 
-A trial whose worker was killed is failed when a sweep starts or ends, so it
-does not hang (``sweeps/workers.py``).
+The budget (``n_trials``) counts COMPLETE and PRUNED trials and holds exactly
+under any number of workers (``sweeps/budget.py``); a trial whose worker was
+killed is failed when a sweep starts or ends, so it neither hangs nor holds
+the budget (``sweeps/workers.py``).
 
 Trial parameters are recorded with every trial, so the best configuration is
 reproducible with ``mer-bench run``; the sequence of proposals itself is not
@@ -49,6 +51,7 @@ from mer_bench.methods import FoldData, Method
 from mer_bench.metrics.scoring import higher_is_better
 from mer_bench.runs import Prepared, ResolvedRun, Runner, fold_data, resolve
 from mer_bench.runs.folds import score_folds
+from mer_bench.sweeps.budget import OverBudget, budget_callback, refuse_if_surplus, remaining
 from mer_bench.sweeps.fitcache import FitCache, StudyLedger, cache_folder, fit_key
 from mer_bench.sweeps.workers import claim, fail_orphans
 from mer_bench.tracking.base import FAILED, FINISHED, KILLED, Tracker
@@ -112,6 +115,12 @@ def sweep(
 
     def objective(trial: optuna.Trial) -> float:
         claim(trial)
+        try:
+            refuse_if_surplus(trial, n_trials)
+        except OverBudget:
+            say(f"trial {trial.number}: other workers already fill the budget of {n_trials} "
+                "trials; not run")
+            raise
         drawn = base.method_cls.task_search_space(trial, base.task)
         params = {**drawn, **fixed}
         trial.set_user_attr("params", params)  # what ran: fixed values override drawn ones
@@ -125,17 +134,17 @@ def sweep(
             # a failed trial but would leave a SystemExit's trial RUNNING for ever
             raise KeyboardInterrupt from exc
 
-    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    remaining = n_trials - len(study.get_trials(deepcopy=False, states=done))
-    if remaining > 0:
+    to_start = remaining(study, n_trials)
+    if to_start > 0:
         study.optimize(
             objective,
-            n_trials=remaining,
+            n_trials=to_start,
             timeout=timeout_s,
-            callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=done)],
-            catch=(),
+            callbacks=[budget_callback(n_trials)],
+            catch=(OverBudget,),
         )
     fail_orphans(study, say)  # a worker killed while this one filled the budget
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     n_done = len(study.get_trials(deepcopy=False, states=done))
     running = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
     if n_done < n_trials and running:
