@@ -15,8 +15,16 @@ several ``mer-bench sweep`` processes can share it. Each trial:
 Parameters a method lists in ``score_only_params`` (EMER-CL's P) do not
 change the trained model: a trial whose other parameters match an earlier
 fit re-scores that model through ``Method.rescore`` instead of retraining.
-Fitted models are kept in memory for the life of the process and pickled
-under ``$MER_BENCH_CACHE/sweeps/<study>/`` so a resumed sweep re-uses them too.
+Fitted models are keyed by their training parameters, the data's fingerprint
+and the fold's ids, kept in memory for the life of the process and pickled
+under ``$MER_BENCH_CACHE/sweeps/<hash of storage and study>/`` so a resumed sweep
+re-uses them too; a pickle is loaded only when its SHA-256 matches the one the
+study recorded when writing it (``sweeps/fitcache.py``).
+
+The budget (``n_trials``) counts COMPLETE and PRUNED trials and holds exactly
+under any number of workers (``sweeps/budget.py``); a trial whose worker was
+killed is failed when a sweep starts or ends, so it neither hangs nor holds
+the budget (``sweeps/workers.py``).
 
 Trial parameters are recorded with every trial, so the best configuration is
 reproducible with ``mer-bench run``; the sequence of proposals itself is not
@@ -28,25 +36,24 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pickle
 import shlex
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from mer_bench.atomic import atomic_file
 from mer_bench.config import RunSpec
 from mer_bench.errors import ConfigError, TaskError
 from mer_bench.methods import FoldData, Method
 from mer_bench.metrics.scoring import higher_is_better
-from mer_bench.paths import cache_dir
 from mer_bench.runs import Prepared, ResolvedRun, Runner, fold_data, resolve
 from mer_bench.runs.folds import score_folds
+from mer_bench.sweeps.budget import OverBudget, budget_callback, refuse_if_surplus, remaining
+from mer_bench.sweeps.fitcache import FitCache, StudyLedger, cache_folder, fit_key
+from mer_bench.sweeps.workers import claim, fail_orphans
 from mer_bench.tracking.base import FAILED, FINISHED, KILLED, Tracker
 from mer_bench.types import Split, stable_hash
 
@@ -62,42 +69,6 @@ class SweepResult:
     best_params: dict[str, Any]
     fits: int = 0
     reuses: int = 0
-
-
-@dataclass
-class _FitCache:
-    """Fitted methods by (training-parameter hash, fold): memory, then pickles on disk."""
-
-    folder: Path
-    memory: dict[tuple[str, str], Any] = field(default_factory=dict)
-
-    def get(self, key: tuple[str, str]) -> Any | None:
-        if key in self.memory:
-            return self.memory[key]
-        path = self.folder / f"{key[0]}-{key[1]}.pkl"
-        if path.is_file():
-            try:
-                with open(path, "rb") as fh:
-                    self.memory[key] = pickle.load(fh)
-                return self.memory[key]
-            except Exception:  # a stale or partial pickle: refit
-                path.unlink(missing_ok=True)
-        return None
-
-    def put(self, key: tuple[str, str], method: Any) -> None:
-        self.memory[key] = method
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{key[0]}-{key[1]}.pkl"
-        try:
-            with atomic_file(path) as fh:
-                pickle.dump(method, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # not picklable: in-memory re-use only, and say so
-            warnings.warn(
-                f"method {getattr(method, 'name', type(method).__name__)!r} cannot be pickled "
-                f"({type(exc).__name__}: {exc}); a resumed sweep will refit it. Every method "
-                "must pickle (see Method's docstring and tests/test_contracts.py)",
-                stacklevel=2,
-            )
 
 
 def default_study_name(spec: RunSpec) -> str:
@@ -128,7 +99,8 @@ def sweep(
     # a failing trial raises through the CLI, which reports it in one line; Optuna would
     # also log its traceback (even for Ctrl-C)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = _open_study(name, storage, direction)
+    study = _open_study(name, storage, direction, say)
+    fail_orphans(study, say)  # before counting: a dead worker's trial holds no budget
     # a resumed study or a second worker must not replay the first one's proposals:
     # mix the number of trials so far and the process id into the sampler's seed
     existing = len(study.get_trials(deepcopy=False))
@@ -138,10 +110,17 @@ def sweep(
     study.set_user_attr("trial_budget", n_trials)
     runner = runner or Runner(tracker, report=say)
     prep = runner.prepare(base)
-    cache = _FitCache(cache_dir() / "sweeps" / stable_hash(name, 12))
+    cache = FitCache(cache_folder(storage, name), StudyLedger(study))
     counts = {"fits": 0, "reuses": 0}
 
     def objective(trial: optuna.Trial) -> float:
+        claim(trial)
+        try:
+            refuse_if_surplus(trial, n_trials)
+        except OverBudget:
+            say(f"trial {trial.number}: other workers already fill the budget of {n_trials} "
+                "trials; not run")
+            raise
         drawn = base.method_cls.task_search_space(trial, base.task)
         params = {**drawn, **fixed}
         trial.set_user_attr("params", params)  # what ran: fixed values override drawn ones
@@ -155,21 +134,27 @@ def sweep(
             # a failed trial but would leave a SystemExit's trial RUNNING for ever
             raise KeyboardInterrupt from exc
 
-    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    remaining = n_trials - len(study.get_trials(deepcopy=False, states=done))
-    if remaining > 0:
+    to_start = remaining(study, n_trials)
+    if to_start > 0:
         study.optimize(
             objective,
-            n_trials=remaining,
+            n_trials=to_start,
             timeout=timeout_s,
-            callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=done)],
-            catch=(),
+            callbacks=[budget_callback(n_trials)],
+            catch=(OverBudget,),
         )
+    fail_orphans(study, say)  # a worker killed while this one filled the budget
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    n_done = len(study.get_trials(deepcopy=False, states=done))
+    running = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
+    if n_done < n_trials and running:
+        say(f"study {name}: {n_done} of {n_trials} trials finished, {running} still running "
+            "in other workers")
     finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     best = study.best_trial if finished else None
     return SweepResult(
         name,
-        len(study.get_trials(deepcopy=False, states=done)),
+        n_done,
         None if best is None else float(best.value),
         {} if best is None else dict(best.user_attrs.get("params", best.params)),
         counts["fits"],
@@ -179,23 +164,32 @@ def sweep(
 
 # A worker records a heartbeat every HEARTBEAT_S while a trial runs; a RUNNING trial
 # whose heartbeat is older than GRACE_S belongs to a killed worker, and the next
-# worker to start a trial marks it failed (Optuna's own mechanism), so no trial of
-# a killed sweep stays RUNNING.
+# worker to start a trial or a sweep marks it failed (Optuna's own mechanism; on
+# this host a dead worker's PID tells sooner, see sweeps/workers.py), so no trial
+# of a killed sweep stays RUNNING.
 HEARTBEAT_S, GRACE_S = 60, 180
 
 
-def _open_study(name: str, storage: str, direction: str) -> Any:
+def _open_study(
+    name: str, storage: str, direction: str, say: Callable[[str], None] | None = None
+) -> Any:
     """Create or load the study. Workers starting together on a new store race to create
     its schema: ``tracking.stores.open_store`` serialises (sqlite) or retries (servers)."""
     import optuna
 
     from mer_bench.tracking.stores import open_store
 
+    def stale(study: Any, trial: Any) -> None:
+        if say is not None:
+            say(f"trial {trial.number}: no heartbeat from its worker for over {GRACE_S} s; "
+                "marked failed")
+
     def create() -> Any:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna's terms
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             rdb = optuna.storages.RDBStorage(
-                storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S
+                storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                heartbeat_stale_trial_callback=stale,
             )
         return optuna.create_study(
             study_name=name,
@@ -214,7 +208,7 @@ def _trial(
     prep: Prepared,
     runner: Runner,
     tracker: Tracker,
-    cache: _FitCache,
+    cache: FitCache,
     counts: dict[str, int],
     study_name: str,
     say: Callable[[str], None],
@@ -235,9 +229,11 @@ def _trial(
     reused = 0
     start = time.perf_counter()
 
+    fingerprint = getattr(prep, "fingerprint", "")  # the data the folds are drawn from
+
     def fit(split: Split) -> tuple[Method, dict[str, FoldData]]:
         nonlocal reused
-        key = (train_key, split.name)
+        key = fit_key(train_key, fingerprint, split)
         fitted = cache.get(key)
         if fitted is None:
             # trials are scored on the validation part, so it never joins training here
