@@ -229,7 +229,7 @@ def _trial(
     reused = 0
     start = time.perf_counter()
 
-    fingerprint = getattr(prep, "fingerprint", "")  # the data the folds are drawn from
+    fingerprint = prep.fingerprint  # the data the folds are drawn from
 
     def fit(split: Split) -> tuple[Method, dict[str, FoldData]]:
         nonlocal reused
