@@ -144,6 +144,15 @@ def sweep(
             catch=(OverBudget,),
         )
     fail_orphans(study, say)  # a worker killed while this one filled the budget
+    return _result(study, name, n_trials, counts, say)
+
+
+def _result(
+    study: Any, name: str, n_trials: int, counts: Mapping[str, int], say: Callable[[str], None]
+) -> SweepResult:
+    """What the study holds now: finished trials, the best one, and this worker's fits."""
+    import optuna
+
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     n_done = len(study.get_trials(deepcopy=False, states=done))
     running = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))

@@ -1,4 +1,4 @@
-"""The dataset-adapter contract, its registry and the validation report."""
+"""The dataset-adapter contract and its registry (the report: ``data.validation``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import os
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection, Mapping
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -18,12 +18,13 @@ import numpy as np
 from mer_bench.data.audio import TruncatedAudioError, audio_info, load_audio, reaches_end
 from mer_bench.data.reads import recording, relative_digests
 from mer_bench.data.splits import make_splits
+from mer_bench.data.validation import Problem as Problem  # re-exported: adapters import them here
+from mer_bench.data.validation import Severity as Severity
+from mer_bench.data.validation import ValidationReport as ValidationReport
 from mer_bench.errors import AudioError, DatasetError
 from mer_bench.protocol import Protocol
 from mer_bench.registry import Registry
 from mer_bench.types import Split, Task, TaskKind, Track
-
-Severity = Literal["error", "warning", "info"]
 
 # Problem codes that a user may waive for a run (the affected tracks are dropped
 # and their ids logged). Anything else that is an error stops the run.
@@ -81,89 +82,6 @@ def _missing_root(path: Path) -> str:
         target = path.parent / os.readlink(path)
         return f"root {path} is a symlink to {target}, which does not exist; fix or remove the link"
     return f"root folder {path} does not exist"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding of ``validate()``."""
-
-    severity: Severity
-    code: str
-    message: str
-    track_id: str | None = None
-    path: str | None = None
-
-
-@dataclass
-class ValidationReport:
-    """Everything ``validate()`` found, plus summary counts for ``data check``."""
-
-    dataset: str
-    root: str
-    problems: list[Problem] = field(default_factory=list)
-    summary: dict[str, object] = field(default_factory=dict)
-    corrections: dict[str, str] = field(default_factory=dict)
-    # one-line facts the user must see first (e.g. a check that could not run and why)
-    notices: list[str] = field(default_factory=list)
-
-    def add(
-        self,
-        severity: Severity,
-        code: str,
-        message: str,
-        track_id: str | None = None,
-        path: Path | str | None = None,
-    ) -> None:
-        self.problems.append(
-            Problem(severity, code, message, track_id, None if path is None else str(path))
-        )
-
-    def errors(self, waive: Iterable[str] = ()) -> list[Problem]:
-        waived = set(waive)
-        return [p for p in self.problems if p.severity == "error" and p.code not in waived]
-
-    def ok(self, waive: Iterable[str] = ()) -> bool:
-        return not self.errors(waive)
-
-    def track_ids_with(self, codes: Iterable[str]) -> set[str]:
-        wanted = set(codes)
-        return {
-            p.track_id
-            for p in self.problems
-            if p.severity == "error" and p.code in wanted and p.track_id is not None
-        }
-
-    def counts(self) -> Counter[tuple[str, str]]:
-        return Counter((p.severity, p.code) for p in self.problems)
-
-    def render(self, max_per_code: int = 10, waived: dict[str, str] | None = None) -> str:
-        """Readable multi-line report: notices, summary, then problems grouped by code.
-
-        ``waived`` maps error codes the user accepted to the option that accepted
-        them; those groups read ``WAIVED`` (with what happens to the tracks), not
-        ``ERROR``, so the report agrees with the verdict printed after it.
-        """
-        waived = waived or {}
-        lines = [f"dataset {self.dataset} at {self.root}"]
-        lines += [f"NOTE {text}" for text in self.notices]
-        for key, value in self.summary.items():
-            lines.append(f"  {key}: {value}")
-        for name, text in self.corrections.items():
-            lines.append(f"  correction {name}: {text}")
-        if not self.problems:
-            lines.append("no problems found")
-            return "\n".join(lines)
-        for (severity, code), n in sorted(self.counts().items()):
-            if severity == "error" and code in waived:
-                lines.append(f"WAIVED {code}: {n} ({waived[code]}: these tracks are left out)")
-            else:
-                lines.append(f"{severity.upper()} {code}: {n}")
-            shown = [p for p in self.problems if p.code == code and p.severity == severity]
-            for p in shown[:max_per_code]:
-                lines.append(f"  - {p.message}")
-            if len(shown) > max_per_code:
-                lines.append(f"  ... and {len(shown) - max_per_code} more")
-        return "\n".join(lines)
 
 
 class DatasetAdapter(ABC):
