@@ -79,6 +79,7 @@ class DataPreparer:
         # the runs of this session (``Runner.run_all``): extractors of those that read the
         # same clips are filled from one decode of each clip
         self.planned: list[ResolvedRun] = []
+        self._loaded: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, np.ndarray]] = {}
 
     def prepare(self, run: ResolvedRun) -> Prepared:
         """Validate the dataset, build the splits and load (or extract) the features."""
@@ -208,6 +209,11 @@ class DataPreparer:
     ) -> tuple[dict[str, np.ndarray] | None, tuple[int, int]]:
         if run.extractor is None:
             return None, (0, 0)
+        # runs of one bench that share an extractor and clips (other methods, tasks, seeds)
+        # reuse the arrays this process already read and verified
+        key = (run.extractor.cache_namespace, tuple((t.id, str(t.audio_path)) for t in tracks))
+        if key in self._loaded:
+            return self._loaded[key], (len(tracks), 0)
         with ProgressBar(self.progress, f"features {run.extractor.name}") as update:
             also = [r.extractor for r in self.planned if r.extractor and _same_audio(r, run)]
             arrays, stats = self.cache.features(
@@ -218,6 +224,10 @@ class DataPreparer:
                 f"  features {run.extractor.name}: {stats.computed} computed, "
                 f"{stats.hits} from cache ({stats.seconds:.1f} s)"
             )
+        self._loaded = {k: v for k, v in self._loaded.items() if k[0] != key[0]}
+        for array in arrays.values():  # shared by later runs: nobody may change them
+            array.setflags(write=False)
+        self._loaded[key] = arrays  # the latest clips of each extractor, no more
         return arrays, (stats.hits, stats.computed)
 
 
