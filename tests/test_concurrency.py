@@ -207,6 +207,7 @@ def _two_sweep_workers(tmp_path: Path, storage: str, uri: str) -> float:
     return seconds
 
 
+@pytest.mark.slow  # ~16 s; CI runs the same check on PostgreSQL (make test-postgres)
 def test_four_bench_workers_split_one_plan_with_no_duplicates(tmp_path):
     # a store that does not exist yet: the workers also race to create its schema
     seconds = _four_bench_workers(tmp_path, f"sqlite:///{tmp_path / 'new.db'}")

@@ -13,12 +13,15 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 from benchmarks.__main__ import run_suite
 
 SECTIONS = {"emer-cl scoring", "leaderboard", "features", "front-end cache", "runner",
             "training"}
 
 
+@pytest.mark.slow  # ~15 s: the whole perf harness at smoke size (make test-all)
 def test_smoke_suite_writes_one_table_with_every_section(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     result = run_suite(smoke=True, out=out)
