@@ -138,3 +138,41 @@ def test_deam_unchecked_swap_is_tagged_flagged_and_the_checked_run_is_made(
         "label_corrections"]
     (table,) = build_tables(tracker.fold_records())
     assert UNCHECKED_MARK not in table.rows[0].flags and table.other_data_runs == 1
+
+
+def test_paper_tables_read_the_newest_data_and_say_what_they_leave_out(tmp_path: Path) -> None:
+    from mer_bench.papers import load_paper, summarise
+
+    first, second = make_4q(tmp_path / "a"), make_4q(tmp_path / "b", per_quadrant=4)
+    tracker = InMemoryTracker()
+    results = []
+    for root in (first, second):
+        paper = tmp_path / "toy.yaml"
+        paper.write_text(TOY.format(root=root))
+        table = load_paper(paper).tables[0]
+        run = resolve(table.rows[0].spec())
+        outcome = _runner(tracker).run(run)
+        assert outcome.status == "finished"
+        (result,) = summarise([table], tracker)
+        results.append(result)
+    assert results[0].n == 3 and "other data" not in results[0].reason
+    latest = results[1]
+    assert latest.n == 3 and "1 finished run of this row used other data" in latest.reason
+    bigger = [r for r in _finished(tracker) if r.tags["tracks_used"] == "16"]
+    assert len(bigger) == 1
+
+
+TOY = """
+paper: toy
+title: A toy paper
+citation: nobody
+tables:
+  - id: t1
+    caption: toy table
+    rows:
+      - label: 4q quadrant
+        run: {{method: linear, dataset: 4q, task: quadrant, features: mfcc, protocol: "kfold:3",
+               dataset_root: "{root}"}}
+        metric: macro_f1
+        published: 0.5
+"""
