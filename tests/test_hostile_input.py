@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes.cli import invoke as check
 from fakes.datasets import make_4q, make_eim, write_clip
-from typer.testing import CliRunner
 
 from mer_bench.data import DATASETS
 from mer_bench.data.base import TRACK_LEVEL_CODES, UNSAFE_PATH
-from mer_bench.errors import AudioError, DatasetError, MerBenchError
+from mer_bench.errors import AudioError, DatasetError
 
 pytestmark = pytest.mark.usefixtures("no_env_roots")
 
@@ -27,16 +27,6 @@ def append_rows(path: Path, *rows: bytes) -> None:
     path.write_bytes(data + b"".join(r + b"\r\n" for r in rows))
 
 
-def check(*args: str) -> tuple[int, str]:
-    """``mer-bench ARGS`` in-process: exit code and everything printed."""
-    from mer_bench.cli import app
-
-    result = CliRunner().invoke(app, list(args))
-    if isinstance(result.exception, MerBenchError):
-        return 2, result.output + str(result.exception)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 # --- path traversal -----------------------------------------------------------------

@@ -13,26 +13,16 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from fakes.cli import invoke
 
 from mer_bench.config import MAX_SEED, MAX_SEEDS, BenchPlan, apply_overrides, load_plan
-from mer_bench.errors import ConfigError, MerBenchError, TrackingError
+from mer_bench.errors import ConfigError, TrackingError
 from mer_bench.plan_yaml import MAX_PLAN_BYTES, MAX_VALUE_CHARS
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = REPO / "experiments" / "bench" / "quick.yaml"
 
 
-def invoke(*args: str) -> tuple[int, str]:
-    """``mer-bench ARGS`` in-process: exit code (2 for a user error) and everything printed."""
-    from mer_bench.cli import app
-
-    result = CliRunner().invoke(app, list(args))
-    if isinstance(result.exception, MerBenchError):
-        return 2, result.output + str(result.exception)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 # --- 1. overrides compose the same in any order ---------------------------------------
