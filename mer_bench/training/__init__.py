@@ -7,6 +7,7 @@ through their ``FitContext`` and pass only what is theirs (epochs, callbacks).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,10 @@ def make_trainer(
     from mer_bench.noise import silence_third_party
 
     silence_third_party()
+    # methods define validation_step for when the protocol gives a validation part; when it
+    # was merged into training there is none, by design: Lightning's notice would repeat
+    # once per fold
+    warnings.filterwarnings("ignore", message=r".*`validation_step` but have no `val_dataloader`")
 
     # "GPU available: False ..." once per fold drowns the bench log: keep warnings only
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda"):
