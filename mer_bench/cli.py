@@ -126,8 +126,12 @@ def run(
     music_root: Annotated[
         str | None, typer.Option("--music-root", help="Folder of the --music dataset.")
     ] = None,
+    out: LeaderboardDir = Path("leaderboard"),
+    no_leaderboard: Annotated[bool, typer.Option(
+        "--no-leaderboard", help="Do not rebuild the leaderboard after the runs.")] = False,
 ) -> None:
-    """Run one method on one dataset and task, logging to MLflow."""
+    """Run one method on one dataset and task, logging to MLflow; then rebuild the
+    leaderboard (as ``bench`` does)."""
     from mer_bench.config import PLAN_KEYS, BenchPlan, apply_overrides
     from mer_bench.features.weights import apply_cli_options
 
@@ -159,7 +163,7 @@ def run(
         roots = [f"{name}={path}" for name, path in named.items()]
     plan_obj = apply_roots(plan_obj, roots)
     plan_obj = apply_cli_options(plan_obj, weights, random_init, say)
-    execute(plan_obj, tracking_uri, smoke, None, jobs)
+    execute(plan_obj, tracking_uri, smoke, None if no_leaderboard else out, jobs)
 
 
 @app.command()

@@ -151,7 +151,7 @@ def report_outcomes(outcomes: list, tracker: object, out: Path | None, start: fl
     )
     if out is not None:
         paths = write_with_papers(tracker, out)
-        say(f"leaderboard: {paths['markdown']}")
+        say(f"leaderboard: {paths['html']} (and {paths['markdown'].name}, {paths['csv'].name})")
     for o in outcomes:
         if o.status == "failed":
             err.print(f"[red]failed[/red] {escape(o.name)}: {escape(o.error)}", highlight=False)

@@ -203,6 +203,8 @@ class Runner:
             if leftover.status != FINISHED and (
                 leftover.status != RUNNING or lease.is_abandoned(leftover.tags)
             ):
+                self._report(f"  an earlier attempt (run {leftover.run_id}, "
+                             f"{leftover.status.lower()}) was left unfinished: deleted, redoing")
                 self.tracker.delete_run(leftover.run_id)
         tags = {"kind": RUN, "config_hash": run.config_hash,
                 FINGERPRINT_TAG: prep.fingerprint, **lease.lease_tags()}
