@@ -100,26 +100,48 @@ class PaperRow:
         return f"dataset {data}, features {features}"
 
     def settings(self) -> str:
-        """What the row runs, as its paper file gives it: method, data options, protocol,
-        method parameters (``reproduce --list`` and ``--dry-run`` show it)."""
+        """Everything the row runs that changes its numbers (``reproduce --list`` and
+        ``--dry-run`` show it): method, data and its options, task, features, protocol,
+        then every other field of its run spec not at its default, taken
+        from ``RunSpec`` itself so that a new field is never left out, and the method's
+        parameters last. Seeds and where data lives are not settings."""
         if self.run is None:
             return ""
-        run = self.run
+        values = {f.name: getattr(self.spec(), f.name) for f in dataclasses.fields(RunSpec)
+                  if f.name not in NOT_SETTINGS}
+        protocol = str(values.pop("protocol"))
+        parts = [str(values.pop("method")),
+                 _with_params(values.pop("dataset"), values.pop("dataset_params")),
+                 str(values.pop("task"))]
+        features = _with_params(values.pop("features"), values.pop("feature_params"))
+        parts += [] if features == "none" else [features]
+        parts.append(protocol)
+        music, music_params = values.pop("music_dataset"), values.pop("music_params")
+        if music is not None:
+            parts.append("music " + _with_params(music, music_params))
+        method_params = _pairs(values.pop("method_params"))
+        parts += [f"{name}={value}" for name, value in values.items()
+                  if value != _default(name)]
+        return "; ".join(parts + ([method_params] if method_params else []))
 
-        def pairs(values: Mapping[str, Any] | None) -> str:
-            return ", ".join(f"{k}={v}" for k, v in (values or {}).items())
 
-        data = str(run["dataset"])
-        if run.get("dataset_params"):
-            data += f" ({pairs(run['dataset_params'])})"
-        features = [] if str(run.get("features", "none")) == "none" else [str(run["features"])]
-        parts = [str(run["method"]), data, str(run["task"]), *features,
-                 str(run.get("protocol", "kfold:5"))]
-        if run.get("split_seed") is not None:
-            parts.append(f"split_seed={run['split_seed']}")
-        if run.get("method_params"):
-            parts.append(pairs(run["method_params"]))
-        return "; ".join(parts)
+# fields of a run spec that are not settings: the seed varies over a row's rounds,
+# roots say where the data lives, not what ran (as in ``RunSpec.key``)
+NOT_SETTINGS = frozenset({"seed", "dataset_root", "target_root", "music_root"})
+
+
+def _default(name: str) -> Any:
+    """A ``RunSpec`` field's default value."""
+    f = next(f for f in dataclasses.fields(RunSpec) if f.name == name)
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def _pairs(values: Mapping[str, Any] | None) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (values or {}).items())
+
+
+def _with_params(name: Any, params: Mapping[str, Any] | None) -> str:
+    return f"{name} ({_pairs(params)})" if params else str(name)
 
 
 @dataclass(frozen=True)
