@@ -190,7 +190,9 @@ def reproduce(
     roots: Annotated[
         list[str] | None, typer.Option("--root", help="Dataset folder as NAME=PATH (repeatable).")
     ] = None,
-    seeds: Annotated[int, typer.Option("--seeds", help="Seeds per row (0..N-1).")] = 1,
+    seeds: Annotated[int | None, typer.Option(
+        "--seeds", help="Seeds per row (0..N-1); default: the paper's rounds (its file's "
+        "'rounds', else 1).")] = None,
     tracking_uri: TrackingUri = None,
     smoke: Smoke = False,
     out: LeaderboardDir = Path("leaderboard"),

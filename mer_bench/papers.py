@@ -62,6 +62,8 @@ class PaperRow:
     # why the published number does not compare with this row as it runs here (substituted
     # parts, other data): the number is kept and shown, but never beside our result
     published_note: str = ""
+    # how many times the row runs, seeds 0..rounds-1 (the paper file's ``rounds``)
+    rounds: int = 1
 
     @property
     def comparable(self) -> float | None:
@@ -100,26 +102,50 @@ class PaperRow:
         return f"dataset {data}, features {features}"
 
     def settings(self) -> str:
-        """What the row runs, as its paper file gives it: method, data options, protocol,
-        method parameters (``reproduce --list`` and ``--dry-run`` show it)."""
+        """Everything the row runs that changes its numbers (``reproduce --list`` and
+        ``--dry-run`` show it): method, data and its options, task, features, protocol
+        and rounds, then every other field of its run spec not at its default, taken
+        from ``RunSpec`` itself so that a new field is never left out, and the method's
+        parameters last. Seeds and where data lives are not settings."""
         if self.run is None:
             return ""
-        run = self.run
+        values = {f.name: getattr(self.spec(), f.name) for f in dataclasses.fields(RunSpec)
+                  if f.name not in NOT_SETTINGS}
+        protocol = str(values.pop("protocol"))
+        if self.rounds > 1:
+            protocol += f" x {self.rounds} rounds (seeds 0-{self.rounds - 1})"
+        parts = [str(values.pop("method")),
+                 _with_params(values.pop("dataset"), values.pop("dataset_params")),
+                 str(values.pop("task"))]
+        features = _with_params(values.pop("features"), values.pop("feature_params"))
+        parts += [] if features == "none" else [features]
+        parts.append(protocol)
+        music, music_params = values.pop("music_dataset"), values.pop("music_params")
+        if music is not None:
+            parts.append("music " + _with_params(music, music_params))
+        method_params = _pairs(values.pop("method_params"))
+        parts += [f"{name}={value}" for name, value in values.items()
+                  if value != _default(name)]
+        return "; ".join(parts + ([method_params] if method_params else []))
 
-        def pairs(values: Mapping[str, Any] | None) -> str:
-            return ", ".join(f"{k}={v}" for k, v in (values or {}).items())
 
-        data = str(run["dataset"])
-        if run.get("dataset_params"):
-            data += f" ({pairs(run['dataset_params'])})"
-        features = [] if str(run.get("features", "none")) == "none" else [str(run["features"])]
-        parts = [str(run["method"]), data, str(run["task"]), *features,
-                 str(run.get("protocol", "kfold:5"))]
-        if run.get("split_seed") is not None:
-            parts.append(f"split_seed={run['split_seed']}")
-        if run.get("method_params"):
-            parts.append(pairs(run["method_params"]))
-        return "; ".join(parts)
+# fields of a run spec that are not settings: the seed varies over a row's rounds,
+# roots say where the data lives, not what ran (as in ``RunSpec.key``)
+NOT_SETTINGS = frozenset({"seed", "dataset_root", "target_root", "music_root"})
+
+
+def _default(name: str) -> Any:
+    """A ``RunSpec`` field's default value."""
+    f = next(f for f in dataclasses.fields(RunSpec) if f.name == name)
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def _pairs(values: Mapping[str, Any] | None) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (values or {}).items())
+
+
+def _with_params(name: Any, params: Mapping[str, Any] | None) -> str:
+    return f"{name} ({_pairs(params)})" if params else str(name)
 
 
 @dataclass(frozen=True)
@@ -137,6 +163,7 @@ class Paper:
     citation: str
     tables: tuple[PaperTable, ...]
     path: Path
+    rounds: int = 1  # every row's runs: seeds 0..rounds-1 unless ``--seeds`` says otherwise
 
 
 def papers_dir() -> Path:
@@ -154,6 +181,7 @@ def load_paper(path: Path) -> Paper:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     name = str(raw.get("paper") or path.stem)
     defaults = dict(raw.get("defaults") or {})
+    rounds = _rounds(raw.get("rounds", 1), f"{path}: rounds")
     tables = []
     for t in raw.get("tables") or []:
         rows = []
@@ -198,10 +226,31 @@ def load_paper(path: Path) -> Paper:
                     note=str(r.get("note") or ""),
                     published_as=published_as,
                     published_note=str(r.get("published_note") or ""),
+                    rounds=rounds,
                 )
             )
         tables.append(PaperTable(name, str(t.get("id")), str(t.get("caption", "")), tuple(rows)))
-    return Paper(name, str(raw.get("title", "")), str(raw.get("citation", "")), tuple(tables), path)
+    return Paper(name, str(raw.get("title", "")), str(raw.get("citation", "")), tuple(tables), path,
+                 rounds)
+
+
+def _rounds(value: Any, where: str) -> int:
+    """A paper file's ``rounds``: how often the paper repeats each row (seeds 0..N-1);
+    at most ``MAX_SEEDS``, as far as ``summarise`` looks."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SEEDS:
+        raise ConfigError(f"{where} must be a whole number from 1 to {MAX_SEEDS}, "
+                          f"got {value!r}")
+    return value
+
+
+def with_rounds(tables: Iterable[PaperTable], rounds: int | None) -> list[PaperTable]:
+    """The tables with every row run ``rounds`` times (``reproduce --seeds``); None keeps
+    each paper's own rounds."""
+    if rounds is None:
+        return list(tables)
+    _rounds(rounds, "--seeds")
+    return [dataclasses.replace(t, rows=tuple(dataclasses.replace(r, rounds=rounds)
+                                              for r in t.rows)) for t in tables]
 
 
 def load_papers(folder: Path | None = None) -> list[Paper]:
@@ -283,14 +332,17 @@ MAX_SEEDS = 100  # how far ``summarise`` looks for seeds of a row that ran
 
 
 def summarise(
-    tables: Iterable[PaperTable], tracker: Tracker, seeds: int | None = None, smoke: bool = False
+    tables: Iterable[PaperTable], tracker: Tracker, seeds: int | None = None, smoke: bool = False,
+    rounds: bool = False,
 ) -> list[RowResult]:
     """Every row against what the tracker already holds; nothing is run or resolved.
 
     A row's runs are the finished runs whose ``spec_keys`` tag holds the row's
     key (``PaperRow.spec_key``). ``seeds=None`` takes every seed 0, 1, ... that
     has finished runs (what the leaderboard shows); a number takes exactly
-    seeds 0..seeds-1.
+    seeds 0..seeds-1; ``rounds`` (without ``seeds``) takes exactly each row's
+    rounds, as ``reproduce`` runs them. The mean and CI are over every fold of
+    every seed taken.
     """
     by_key: dict[tuple[str, str], list[FoldRecord]] = {}
     # runs on data that has changed since are left out, as on the leaderboard; canonical
@@ -315,9 +367,10 @@ def summarise(
                 continue
             key = row.spec_key(smoke)
             records: list[FoldRecord] = []
-            for seed in range(MAX_SEEDS if seeds is None else seeds):
+            exact = seeds if seeds is not None else row.rounds if rounds else None
+            for seed in range(MAX_SEEDS if exact is None else exact):
                 found = by_key.get((key, str(seed)), [])
-                if seeds is None and not found:
+                if exact is None and not found:
                     break
                 records += found
             results.append(_summarise(row, records, len(hidden.get(key, ()))))

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from mer_bench.errors import MerBenchError
-from mer_bench.papers import PaperTable, RowResult, first_line, summarise
+from mer_bench.papers import PaperTable, RowResult, first_line, summarise, with_rounds
 from mer_bench.runs import Runner, RunnerSettings, resolve
 from mer_bench.runs.costs import CostEstimate, estimate
 from mer_bench.runs.resolving import ResolvedRun
@@ -21,7 +21,7 @@ from mer_bench.types import stable_hash
 def reproduce(
     tables: list[PaperTable],
     tracker: Tracker,
-    seeds: int = 1,
+    seeds: int | None = None,
     roots: Mapping[str, str] | None = None,
     smoke: bool = False,
     report: Callable[[str], None] | None = None,
@@ -29,7 +29,11 @@ def reproduce(
     costs: dict[str, CostEstimate | None] | None = None,
     estimate_budget_s: float | None = None,
 ) -> list[RowResult]:
-    """Run every row's missing runs (seeds 0..seeds-1), then summarise them against the paper.
+    """Run every row's missing runs, then summarise them against the paper.
+
+    Each row runs seeds 0..N-1, N being its paper's ``rounds`` (the paper's own
+    repetitions; 1 unless its file says otherwise) or ``seeds`` when given; the
+    summary takes exactly those seeds.
 
     ``dry_run`` fits nothing that is kept: it checks each missing run's data and
     weights and marks the row "to run" (with the run's name) or "cannot run
@@ -43,6 +47,7 @@ def reproduce(
     machine busy for hours before printing anything.
     """
     say = report or (lambda message: None)
+    tables = with_rounds(tables, seeds)
     runner = Runner(tracker, RunnerSettings(smoke=smoke), report=say)
     failed: dict[int, str] = {}
     planned: dict[int, list[str]] = {}
@@ -53,7 +58,7 @@ def reproduce(
             if row.run is None:
                 continue
             try:
-                for seed in range(seeds):
+                for seed in range(row.rounds):
                     run = resolve(row.spec(seed, roots), smoke)
                     if not dry_run:
                         say(f"{table.paper}:{table.id} {row.label} (seed {seed})")
@@ -72,7 +77,7 @@ def reproduce(
             except MerBenchError as exc:
                 failed[id(row)] = first_line(exc)
     results = []
-    for r in summarise(tables, tracker, seeds, smoke):
+    for r in summarise(tables, tracker, smoke=smoke, rounds=True):
         if r.status != "ok" and id(r.row) in failed:
             r = RowResult(r.row, "unavailable", reason=failed[id(r.row)])
         elif r.status != "ok" and id(r.row) in planned:
