@@ -1,0 +1,36 @@
+"""He & Ferguson's rows in he2022.yaml and in Sun's Table 3 (sun-sssl.yaml): settings and notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mer_bench.commands.papers import print_tables
+from mer_bench.papers import load_paper, papers_dir
+from mer_bench.runs import resolve
+
+
+def _rows(name: str) -> dict[str, Any]:
+    paper = load_paper(papers_dir() / f"{name}.yaml")
+    return {r.label: r for t in paper.tables for r in t.rows}
+
+
+def _listing(name: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """``reproduce NAME --list`` as one line of single spaces (the console wraps lines)."""
+    print_tables([load_paper(papers_dir() / f"{name}.yaml")])
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_allmusic_rows_peak_normalise_and_pmemo_rows_do_not(capsys):
+    rows = _rows("he2022")
+    for row in rows.values():
+        if row.run is None:
+            continue
+        params = resolve(row.spec()).params
+        assert params.normalize == ("none" if row.run["dataset"] == "pmemo" else "peak")
+    listing = _listing("he2022", capsys)
+    assert ("AllMusic (4Q), 5 s segments, arousal, accuracy: needs dataset 4q with its audio; "
+            "runs ae-bilstm; 4q; binary_arousal; kfold:10; split_seed=0; segment_s=5.0, "
+            "sample_rate=22050, normalize=peak; note:") in listing
+    assert "AllMusic clips peak-normalised to [-1, 1]" in listing
