@@ -34,3 +34,22 @@ def test_allmusic_rows_peak_normalise_and_pmemo_rows_do_not(capsys):
             "runs ae-bilstm; 4q; binary_arousal; kfold:10; split_seed=0; segment_s=5.0, "
             "sample_rate=22050, normalize=peak; note:") in listing
     assert "AllMusic clips peak-normalised to [-1, 1]" in listing
+
+
+def test_the_baseline_runs_the_duration_of_the_two_stage_figure_it_is_compared_with():
+    """Sec. 6.2: the two models compared 'under the same experimental circumstance'."""
+    rows = _rows("he2022")
+    base, ours = "PMEmo, CNN+BiLSTM baseline (no autoencoder), ", "PMEmo, two-stage model (ours), "
+    pairs = [(rows[f"{base}{dim}, {metric}"], rows[f"{ours}{dim}, {metric}"], seconds)
+             for dim, seconds in (("valence", 1.0), ("arousal", 5.0))
+             for metric in ("accuracy", "F1")]
+    for baseline, two_stage, seconds in pairs:
+        assert baseline.run["method"] == "cnn-bilstm" and baseline.metric == two_stage.metric
+        b, t = resolve(baseline.spec()), resolve(two_stage.spec())
+        assert b.params.segment_s == t.params.segment_s == seconds, baseline.label
+    for baseline, two_stage, _ in pairs:  # and the rest of the input and protocol
+        b, t = resolve(baseline.spec()), resolve(two_stage.spec())
+        for name in ("sample_rate", "stft_rule", "normalize", "clip_s"):
+            assert getattr(b.params, name) == getattr(t.params, name)
+        assert b.spec.split_seed == t.spec.split_seed == 0
+        assert b.config["label_rule"] == t.config["label_rule"] == "kmeans"
