@@ -53,3 +53,28 @@ def test_the_baseline_runs_the_duration_of_the_two_stage_figure_it_is_compared_w
             assert getattr(b.params, name) == getattr(t.params, name)
         assert b.spec.split_seed == t.spec.split_seed == 0
         assert b.config["label_rule"] == t.config["label_rule"] == "kmeans"
+
+
+# Sun's Table 3 "2-Stage [8]" rows and the he2022 row each one copies
+TWO_STAGE = "2-Stage [8] (He & Ferguson)"
+SAME_RUN = {
+    f"PMEmo, {TWO_STAGE}, valence, accuracy": "PMEmo, 1 s segments, valence, accuracy",
+    f"PMEmo, {TWO_STAGE}, valence, F1": "PMEmo, 1 s segments, valence, F1",
+    f"4Q, {TWO_STAGE}, valence, accuracy": "AllMusic (4Q), 3 s segments, valence, accuracy",
+    f"4Q, {TWO_STAGE}, valence, F1": "AllMusic (4Q), 3 s segments, valence, F1",
+    f"4Q, {TWO_STAGE}, arousal, accuracy": "AllMusic (4Q), 5 s segments, arousal, accuracy",
+    f"4Q, {TWO_STAGE}, arousal, F1": "AllMusic (4Q), 5 s segments, arousal, F1",
+}
+
+
+def test_suns_two_stage_rows_are_the_he2022_runs():
+    """One run serves both papers: same config hash for every round's seed."""
+    sun, he = _rows("sun-sssl"), _rows("he2022")
+    two_stage = {label for label, r in sun.items() if TWO_STAGE in label and r.run}
+    for label in sorted(two_stage & set(SAME_RUN)):
+        he_label = SAME_RUN[label]
+        assert sun[label].metric == he[he_label].metric
+        for seed in (0, 3):
+            ours, theirs = resolve(sun[label].spec(seed)), resolve(he[he_label].spec(seed))
+            assert ours.config_hash == theirs.config_hash, label
+    assert two_stage == set(SAME_RUN)
