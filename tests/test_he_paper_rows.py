@@ -60,6 +60,7 @@ TWO_STAGE = "2-Stage [8] (He & Ferguson)"
 SAME_RUN = {
     f"PMEmo, {TWO_STAGE}, valence, accuracy": "PMEmo, 1 s segments, valence, accuracy",
     f"PMEmo, {TWO_STAGE}, valence, F1": "PMEmo, 1 s segments, valence, F1",
+    f"PMEmo, {TWO_STAGE}, arousal, accuracy": "PMEmo, 1 s segments, arousal, accuracy",
     f"4Q, {TWO_STAGE}, valence, accuracy": "AllMusic (4Q), 3 s segments, valence, accuracy",
     f"4Q, {TWO_STAGE}, valence, F1": "AllMusic (4Q), 3 s segments, valence, F1",
     f"4Q, {TWO_STAGE}, arousal, accuracy": "AllMusic (4Q), 5 s segments, arousal, accuracy",
@@ -78,3 +79,19 @@ def test_suns_two_stage_rows_are_the_he2022_runs():
             ours, theirs = resolve(sun[label].spec(seed)), resolve(he[he_label].spec(seed))
             assert ours.config_hash == theirs.config_hash, label
     assert two_stage == set(SAME_RUN)
+
+
+def test_sun_rows_say_what_their_data_and_he_arousal_figure_may_be(capsys):
+    rows = _rows("sun-sssl")
+    eim = [r for label, r in rows.items() if label.startswith("EiM") and r.run is not None]
+    assert len(eim) == 4
+    for row in eim:
+        assert "744 EiM songs" in row.note and "1,000 songs and 29,982 one-second" in row.note
+    arousal = rows[f"PMEmo, {TWO_STAGE}, arousal, accuracy"]
+    assert "could be He & Ferguson's 1 s arousal accuracy (Table 5: 83.19" in arousal.note
+    assert arousal.run["method_params"]["segment_s"] == 1.0
+    assert "could be He's 1 s result" in rows[f"PMEmo, {TWO_STAGE}, arousal, F1"].unavailable
+    listing = _listing("sun-sssl", capsys)
+    assert "note: Sun's 83.20 could be He & Ferguson's 1 s arousal accuracy" in listing
+    assert ("EiM, SSSL (proposed), four-class, accuracy: needs dataset emomusic") in listing
+    assert "Sun's Table 1 lists 1,000 songs and 29,982 one-second segments" in listing
