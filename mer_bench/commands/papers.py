@@ -26,6 +26,8 @@ def print_tables(papers: list[Any]) -> None:
                     line += f"; runs {row.settings()}"
                 if row.published is None:
                     line += f"; no published value: {row.note}"
+                elif row.note:  # how the paper's setting was read
+                    line += f"; note: {row.note}"
                 if row.published_note:
                     line += f"; published not comparable: {row.published_note}"
                 say(line)

@@ -34,7 +34,21 @@ When no integer hop gives exactly 216 frames (e.g. 16 kHz, 1 s: 16000 / 216
 cut to the first 216.
 
 Shorter clips are padded by repeating themselves from the start, longer ones
-cut to their first ``clip_s`` seconds (the paper's 30 s). ``SegmentLogmels``
+cut to their first ``clip_s`` seconds (the paper's 30 s).
+
+Level (``normalize``). The paper: "For PMEmo dataset, due to audio signal
+values falling into the range [-1, 1], no extra normalization is required.
+For AllMusic dataset, we normalize data into the same range." ``"peak"``
+divides each 30 s clip by its largest absolute sample, so it spans exactly
+[-1, 1]: the one reading that brings any clip "into the same range" whatever
+its level, and it needs no reference loudness the paper does not give
+(loudness normalisation would need a target level and a meter). It matters
+because ``log10(S + 1)`` is not scale-invariant: a clip at a tenth of the
+level has a power spectrogram a hundredth as large, and other log-mels. (On
+the local 4Q copy, every sixth clip decoded at 22,050 Hz peaks between 0.52
+and 1.22, so some decoded mp3s even leave [-1, 1].)
+``"none"`` keeps the decoded samples as they are (the paper's PMEmo rows). A
+silent clip is left silent. ``SegmentLogmels``
 is this front end as a registered feature extractor: in a run the segments
 come from the shared disk feature cache, so the folds, tasks and later runs
 of a bench decode each file once.
@@ -67,6 +81,7 @@ TABLE_1: dict[tuple[int, float], tuple[int, int]] = {
     (22050, 10.0): (2048, 1024),
 }
 STFT_RULES = ("table1", "overlap")
+NORMALIZATIONS = ("peak", "none")  # of each clip's waveform, before the log-mels
 
 
 @dataclass(frozen=True)
@@ -124,6 +139,17 @@ def fit_clip(wave: np.ndarray, sample_rate: int, clip_s: float) -> np.ndarray:
     return np.ascontiguousarray(wave[:want], dtype=np.float32)
 
 
+def normalize_clip(clip: np.ndarray, mode: str) -> np.ndarray:
+    """The clip scaled to a peak of 1 (``"peak"``) or as it is (``"none"``); see the
+    module docstring for why AllMusic clips are peak-normalised."""
+    if mode not in NORMALIZATIONS:
+        raise ConfigError(f"normalize must be one of {NORMALIZATIONS}, got {mode!r}")
+    peak = float(np.max(np.abs(clip))) if clip.size else 0.0
+    if mode == "none" or peak == 0.0 or not np.isfinite(peak):
+        return clip
+    return (clip / peak).astype(np.float32)
+
+
 def n_segments(clip_s: float, segment_s: float) -> int:
     """Contiguous whole segments in a clip (a remainder shorter than a segment is dropped)."""
     count = int(math.floor(clip_s / segment_s + 1e-9))
@@ -133,13 +159,14 @@ def n_segments(clip_s: float, segment_s: float) -> int:
 
 
 def segment_logmels(wave: np.ndarray, sample_rate: int, clip_s: float, segment_s: float,
-                    stft_rule: str = "table1") -> np.ndarray:
-    """[n_segments, 216, 128] float32 log10(mel + 1) of one clip (time x mel bands)."""
+                    stft_rule: str = "table1", normalize: str = "peak") -> np.ndarray:
+    """[n_segments, 216, 128] float32 log10(mel + 1) of one clip (time x mel bands),
+    the clip first brought to ``clip_s`` seconds and then levelled (``normalize``)."""
     import librosa
 
     geometry = stft_geometry(sample_rate, segment_s, rule=stft_rule)
     count = n_segments(clip_s, segment_s)
-    clip = fit_clip(wave, sample_rate, count * segment_s)
+    clip = normalize_clip(fit_clip(wave, sample_rate, count * segment_s), normalize)
     out = np.empty((count, N_FRAMES, N_MELS), dtype=np.float32)
     for i in range(count):
         piece = clip[i * geometry.n_samples:(i + 1) * geometry.n_samples]
@@ -157,15 +184,18 @@ def segment_logmels(wave: np.ndarray, sample_rate: int, clip_s: float, segment_s
 @dataclass(frozen=True)
 class Frontend:
     """The frontend settings of a method: clip and segment length, the fixed sample rate
-    every clip is resampled to, and the STFT rule."""
+    every clip is resampled to, the STFT rule and the clip's level normalisation."""
 
     clip_s: float = 30.0
     segment_s: float = 5.0
     sample_rate: int = 22050
     stft_rule: str = "table1"
+    normalize: str = "peak"
 
     def __post_init__(self) -> None:
         n_segments(self.clip_s, self.segment_s)
+        if self.normalize not in NORMALIZATIONS:
+            raise ConfigError(f"normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}")
         if self.sample_rate is None or int(self.sample_rate) != self.sample_rate:
             raise ConfigError(
                 f"sample_rate must be a fixed rate in Hz (the paper: 22050 for AllMusic/4Q, "
@@ -205,7 +235,7 @@ class SegmentLogmels(FeatureExtractor):
         p = self.params
         return [
             segment_logmels(np.asarray(wave, dtype=np.float32), self.sample_rate, p.clip_s,
-                            p.segment_s, p.stft_rule).reshape(-1)
+                            p.segment_s, p.stft_rule, p.normalize).reshape(-1)
             for wave in waveforms
         ]
 

@@ -14,6 +14,11 @@ choice is documented here and exposed as a parameter:
   a mel band covers the same frequencies for every clip; a file's native rate
   is never used. ``stft_rule`` = ``table1``: n_fft and hop as printed in
   Table 1 (``overlap`` keeps the earlier n_fft >= 2 * hop reading; frontend.py).
+* ``normalize`` = ``peak``: each 30 s clip is scaled to a peak of 1 before its
+  log-mels. The paper normalises AllMusic "into the same range" as PMEmo's
+  [-1, 1] and PMEmo not at all; peak scaling is the one reading that puts every
+  clip in that range whatever its level, and ``log10(S + 1)`` depends on the
+  level, so it matters. The PMEmo rows set ``normalize: none`` (frontend.py).
 * ``l2_first_conv`` = 1e-3 on the OUTPUT of the first conv (the paper: "the L2
   regularizer applies a penalty to the output of the first CNN layer", i.e. a
   Keras activity regulariser, ``l2 * sum(a^2) / batch``); ``l2_on="kernel"``
@@ -73,6 +78,7 @@ class CnnBiLSTMParams:
     segment_s: float = 5.0  # contiguous segments of 1, 3, 5 or 10 s (Table 5)
     sample_rate: int = 22050  # fixed analysis rate: 22050 AllMusic/4Q, 44100 PMEmo (Table 1)
     stft_rule: str = "table1"  # Table 1's n_fft/hop ("overlap": n_fft >= 2 * hop)
+    normalize: str = "peak"  # clip level: "peak" (AllMusic, Sec. 4.2) or "none" (PMEmo)
     filters: list[int] = field(default_factory=_paper_filters)  # Table 2 conv widths
     l2_first_conv: float = 0.0  # the baseline: no L2 term (the paper states none)
     l2_on: str = "output"  # "output" of the first conv (activity) or its "kernel"
@@ -86,7 +92,7 @@ class CnnBiLSTMParams:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "filters", list(check_filters(self.filters)))
-        self.frontend()  # validates clip_s, segment_s, sample_rate and stft_rule
+        self.frontend()  # validates clip_s, segment_s, sample_rate, stft_rule, normalize
         if self.l2_on not in L2_TARGETS:
             raise ConfigError(f"l2_on must be one of {L2_TARGETS}, got {self.l2_on!r}")
         if self.l2_first_conv < 0:
@@ -99,7 +105,7 @@ class CnnBiLSTMParams:
 
     def frontend(self) -> Frontend:
         return Frontend(float(self.clip_s), float(self.segment_s), self.sample_rate,
-                        self.stft_rule)
+                        self.stft_rule, self.normalize)
 
 
 @dataclass(frozen=True)
