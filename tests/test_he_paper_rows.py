@@ -31,7 +31,8 @@ def test_allmusic_rows_peak_normalise_and_pmemo_rows_do_not(capsys):
         assert params.normalize == ("none" if row.run["dataset"] == "pmemo" else "peak")
     listing = _listing("he2022", capsys)
     assert ("AllMusic (4Q), 5 s segments, arousal, accuracy: needs dataset 4q with its audio; "
-            "runs ae-bilstm; 4q; binary_arousal; kfold:10; split_seed=0; segment_s=5.0, "
+            "runs ae-bilstm; 4q; binary_arousal; kfold:10 x 5 rounds (seeds 0-4); split_seed=0; "
+            "segment_s=5.0, "
             "sample_rate=22050, normalize=peak; note:") in listing
     assert "AllMusic clips peak-normalised to [-1, 1]" in listing
 
