@@ -117,6 +117,7 @@ class EmerCLSVR(Method):
     }
     score_only_params = frozenset({"P", "direction"})  # retrieval-only: no effect here
     label_params = ("embedding",)
+    label_tags = EmerCL.label_tags  # the embedding's CCA flags name the row too
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
