@@ -15,6 +15,14 @@ one target.
 Grid (the authors' code): C in {0.5, 1, 2, ..., 512}, gamma in {0.5, 1, 2,
 32, "scale"} on the raw embeddings (no scaling), SVR's epsilon 0.1.
 ``scale_inputs=True`` standardises the embeddings first (our earlier choice).
+Selection rule: the paper only says C and gamma were "optimised by maximising
+the average R^2 after grid search"; here each fold and each axis picks them by
+the mean R^2 of a shuffled ``cv_folds``-fold CV on the training fold's
+embeddings (never the test fold).
+
+Validation: nothing here selects on the protocol's validation part (the
+grid search uses inner folds of the training fold), so unless EMER-CL's
+early stopping is on it is merged into training, as for ``emer-cl``.
 """
 
 from __future__ import annotations
@@ -118,6 +126,11 @@ class EmerCLSVR(Method):
     score_only_params = frozenset({"P", "direction"})  # retrieval-only: no effect here
     label_params = ("embedding",)
     label_tags = EmerCL.label_tags  # the embedding's CCA flags name the row too
+
+    def selects_on_validation(self) -> bool:
+        """Only EMER-CL's early stopping reads validation data; the SVR's grid search uses
+        inner folds of the training fold (module docstring)."""
+        return self.params.early_stopping_patience > 0
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
