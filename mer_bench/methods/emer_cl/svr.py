@@ -20,6 +20,16 @@ the average R^2 after grid search"; here each fold and each axis picks them by
 the mean R^2 of a shuffled ``cv_folds``-fold CV on the training fold's
 embeddings (never the test fold).
 
+Target scale: labels are on mer-bench's canonical [-1, 1]. The RBF SVR is not
+scale-invariant (its epsilon-tube is absolute, and on a doubled target
+SVR(C, eps) behaves as SVR(C/2, eps/2) on the original), so the paper's
+settings only mean the same on the paper's scale. ``target_scale="unit"``
+fits the SVR on (y + 1) / 2, PMEmo's own [0, 1] scale as in the paper, and
+maps its predictions back (2 p - 1): metrics still compare canonical values,
+so R^2 is unchanged by the mapping and RMSE is twice the [0, 1] RMSE (the
+paper's PMEmo RMSE, doubled, stays comparable). ``canonical`` (the default)
+fits [-1, 1] directly, DEAM's own scale.
+
 Validation: nothing here selects on the protocol's validation part (the
 grid search uses inner folds of the training fold), so unless EMER-CL's
 early stopping is on it is merged into training, as for ``emer-cl``.
@@ -41,6 +51,7 @@ from mer_bench.types import TaskKind, Track
 
 EMBEDDINGS = ("phi", "mu+sigma", "phi+mu+sigma")
 AXES = ("valence", "arousal")
+TARGET_SCALES = ("canonical", "unit")  # [-1, 1] as stored; [0, 1] = (y + 1) / 2
 PAPER_C_GRID = tuple(2.0**k for k in range(-1, 10))  # 0.5, 1, 2, ..., 512
 PAPER_GAMMA_GRID: tuple[float | str, ...] = (0.5, 1.0, 2.0, 32.0, "scale")
 
@@ -55,6 +66,7 @@ class EmerCLSVRParams(EmerCLParams):
     scale_inputs: bool = False  # standardise the embeddings before the SVR (not the paper)
     epsilon: float = 0.1  # SVR's epsilon-tube (scikit-learn's default; not searched)
     cv_folds: int = 5  # inner K-fold of the grid search on the training fold
+    target_scale: str = "canonical"  # canonical [-1, 1] | unit [0, 1] (PMEmo's, the paper's)
 
 
 def _positive_number(value: Any) -> bool:
@@ -185,6 +197,9 @@ class EmerCLSVR(Method):
                                    for v in g_values):
             raise ConfigError(f"{self.name}: gamma_grid needs positive numbers or 'scale' / "
                               f"'auto', got {g_values}")
+        if p.target_scale not in TARGET_SCALES:
+            raise ConfigError(f"{self.name}: target_scale={p.target_scale!r} is not one of "
+                              f"{list(TARGET_SCALES)}")
         if p.epsilon < 0 or int(p.cv_folds) < 2:
             raise ConfigError(f"{self.name}: epsilon must be >= 0 and cv_folds >= 2")
 
@@ -200,11 +215,19 @@ class EmerCLSVR(Method):
         if len(train) < 2:
             raise TaskError(f"{self.name}: needs at least 2 training tracks, got {len(train)}")
         pairs = as_retrieval(train, self.name)
-        y = train.y
+        y = self._to_fit_scale(train.y)
         self._emer = EmerCL(self._emer_params(), self.seed).fit(pairs, self._val(val), ctx)
         x = self.embed(train)
         self._svrs = [self._grid_search(x, y[:, k], axis, ctx) for k, axis in enumerate(AXES)]
         return self
+
+    def _to_fit_scale(self, y: np.ndarray) -> np.ndarray:
+        """Canonical [-1, 1] targets on the scale the SVR fits (``target_scale``)."""
+        return (y + 1.0) / 2.0 if self.params.target_scale == "unit" else y
+
+    def _from_fit_scale(self, y: np.ndarray) -> np.ndarray:
+        """The SVR's predictions back on the canonical scale the metrics compare."""
+        return 2.0 * y - 1.0 if self.params.target_scale == "unit" else y
 
     def _val(self, val: FoldData | None) -> FoldData | None:
         """Validation pairs (early stopping only): the val tracks that have a curve."""
@@ -261,4 +284,4 @@ class EmerCLSVR(Method):
         if len(data) == 0:
             raise TaskError(f"{self.name}: empty fold")
         x = self.embed(data)
-        return np.stack([svr.predict(x) for svr in self._svrs], axis=1)
+        return self._from_fit_scale(np.stack([svr.predict(x) for svr in self._svrs], axis=1))
