@@ -507,7 +507,9 @@ def test_a_rank_deficient_cca_is_tagged_and_warned_the_sound_setting_is_not(toy_
     ctx = _Ctx(tmp_path).ctx
     with pytest.warns(RankDeficiencyWarning, match="n = 32"):
         cls(cls.make_params({**TINY, "epochs": 1, "embed_dim": 32}), 0).fit(train, val, ctx)
-    assert ctx.extra_tags == {"cca_rank_deficient": "true", "cca_n": "32", "cca_dim": "32"}
+    assert ctx.extra_tags == {"cca_rank_deficient": "true", "cca_n": "32", "cca_train_n": "64",
+                              "cca_dim": "32", "cca_forced_batch": "31",
+                              "cca_forced_train": "1"}
     ctx = _Ctx(tmp_path).ctx
     sound = {**TINY, "epochs": 1, "embed_dim": 32, **SOUND_CCA, "cca_dim": 8}
     method = cls(cls.make_params(sound), 0).fit(train, val, ctx)

@@ -69,14 +69,22 @@ def shrunk_covariance(x: torch.Tensor, ridge: float, shrinkage: float) -> torch.
     return cov + ridge * eye
 
 
-def cca_rank_deficient(n: int, dim: int) -> bool:
-    """True when ``n`` samples cannot estimate a ``dim``-dimensional CCA (n <= dim).
+def forced_correlations(n: int, dim: int) -> int:
+    """How many of the ``dim`` canonical correlations of n paired samples are 1 whatever the data.
 
-    Centred, n samples span at most n - 1 directions: every canonical
-    correlation the data cannot constrain comes out as 1 whatever the data,
-    so the DCCA loss is about -(n - 1) for related and unrelated views alike.
+    Centred, n samples of the pooled [x, y] (2 * dim columns) span at most
+    n - 1 directions, so the column spaces of x and y (dim each) share at
+    least 2 * dim - (n - 1) directions: that many correlations are exactly 1
+    (all n - 1 of them once n - 1 <= dim).
     """
-    return n <= dim
+    return max(0, min(int(n) - 1, 2 * int(dim) - (int(n) - 1)))
+
+
+def cca_rank_deficient(n: int, dim: int) -> bool:
+    """True when ``n`` samples force canonical correlations of two ``dim``-dimensional views
+    to 1 (n - 1 < 2 * dim, ``forced_correlations``): the DCCA loss then counts them for
+    related and unrelated views alike, and a post-hoc CCA finds them on noise."""
+    return forced_correlations(n, dim) > 0
 
 
 def cca_loss(h1: torch.Tensor, h2: torch.Tensor, ridge: float = 1e-4,
@@ -94,10 +102,10 @@ def cca_loss(h1: torch.Tensor, h2: torch.Tensor, ridge: float = 1e-4,
     batch and takes an element-wise square root of ``C C^T``; we do not copy
     that.
 
-    A batch no larger than the embedding dimension is allowed, because the
-    paper trains D = 1024 with batches of 512, but it is degenerate: about
-    N - 1 correlations come out as 1 whatever the data (``cca_rank_deficient``;
-    EMER-CL flags such runs). ``shrinkage`` > 0 shrinks both covariances
+    A batch with N - 1 < 2 D is allowed, because the paper trains D = 1024
+    with batches of 512, but it is degenerate: 2 D - (N - 1) correlations
+    (all N - 1 once N <= D) come out as 1 whatever the data
+    (``forced_correlations``; EMER-CL flags such runs). ``shrinkage`` > 0 shrinks both covariances
     towards the scaled identity (``shrunk_covariance``), which keeps the
     correlations data-driven when N is close to D. Fewer than 2 samples have
     no covariance and raise ``TaskError``.

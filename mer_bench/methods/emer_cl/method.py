@@ -53,12 +53,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from mer_bench.methods.emer_cl.model import Tower
 
-# the sound CCA setting (class docstring): phi's own dimension below the batch, shrinkage
+# the sound CCA setting (class docstring): 2 * phi's own dimension below the batch, shrinkage
 SOUND_CCA = {"cca_dim": 64, "cca_shrinkage": 0.1}
 
 
 class RankDeficiencyWarning(UserWarning):
-    """A CCA estimated from no more samples than dimensions (its loss carries no signal)."""
+    """A CCA estimated from too few samples for its dimensions (n - 1 < 2 D): some of its
+    correlations are 1 whatever the data."""
 
 
 @dataclass(frozen=True)
@@ -118,16 +119,23 @@ class EmerCL(Method):
     r(.) over the batch (``rank_reduction="sum"``); D^(cca) = D^(kl) = 1024
     with batches of 512.
 
-    The CCA term at the paper's settings: a batch (or a training set) of n
-    <= D^(cca) samples cannot estimate a D^(cca)-dimensional CCA. About n - 1
-    correlations are 1 whatever the data, so the DCCA loss is a constant and
-    the post-hoc CCA finds rho ~ 1 on noise. Such a run is flagged, with the
-    tag ``cca_rank_deficient=true`` (and ``cca_n``, ``cca_dim``; it names the
-    leaderboard row) and a warning. The **sound** setting
-    (``SOUND_CCA``: ``cca_dim=64, cca_shrinkage=0.1``) gives phi its own 64
-    dimensions, below any batch of 128 or more, and shrinks both
-    covariances by 10 % towards the identity. The paper's setting stays the
-    default, since a faithful reproduction needs it.
+    The CCA term at the paper's settings: n paired samples of two
+    D^(cca)-dimensional views force 2 D - (n - 1) canonical correlations to 1
+    whatever the data once n - 1 < 2 D (all n - 1 of them once n <= D;
+    ``losses.forced_correlations``). A batch of 512 at D = 1024 (the paper)
+    makes the DCCA loss a constant, and the post-hoc CCA on DEAM's 1441
+    training items finds 608 correlations of 1 on noise. Such a run is
+    flagged when its smallest training batch (the last partial batch
+    included) or its training set is affected, with the tag
+    ``cca_rank_deficient=true`` (and ``cca_n``, the smallest batch,
+    ``cca_train_n``, ``cca_dim``, and the forced counts ``cca_forced_batch``
+    / ``cca_forced_train``; it names the leaderboard row) and a warning; the
+    fold metric ``cca_rho_max`` is the largest training correlation found.
+    The **sound** setting (``SOUND_CCA``: ``cca_dim=64, cca_shrinkage=0.1``)
+    gives phi its own 64 dimensions, so a batch of 128 or more and the
+    training set stay clear, and shrinks both covariances by 10 % towards the
+    identity (a last partial batch under 129 items is still flagged). The
+    paper's setting stays the default, since a faithful reproduction needs it.
 
     Deliberate departures from the paper, each a parameter: music frames are
     z-scored with training statistics (``standardize``) and cropped to the
@@ -216,23 +224,30 @@ class EmerCL(Method):
         return int(self.params.cca_dim or self.params.embed_dim)
 
     def _flag_rank_deficiency(self, n_train: int, ctx: FitContext) -> None:
-        """Tag and warn when the CCA term cannot carry signal (see the class docstring)."""
-        from mer_bench.methods.emer_cl.losses import cca_rank_deficient
+        """Tag and warn when a CCA is forced (see the class docstring): the smallest training
+        batch (the last partial one included) or the post-hoc CCA on the training set."""
+        from mer_bench.methods.emer_cl.losses import forced_correlations
         from mer_bench.methods.emer_cl.model import effective_lambda
+        from mer_bench.methods.emer_cl.training import smallest_batch
 
         if effective_lambda(self.params.loss, self.params.lam) == 0:
             return
-        n = min(int(self.params.batch_size), n_train)
-        deficient = cca_rank_deficient(n, self.cca_dim)
-        ctx.extra_tags.update({"cca_rank_deficient": str(deficient).lower(), "cca_n": str(n),
-                               "cca_dim": str(self.cca_dim)})
+        n = smallest_batch(n_train, self.params.batch_size)
+        dim = self.cca_dim
+        in_batch, in_train = forced_correlations(n, dim), forced_correlations(n_train, dim)
+        deficient = bool(in_batch or in_train)
+        ctx.extra_tags.update({
+            "cca_rank_deficient": str(deficient).lower(), "cca_n": str(n),
+            "cca_train_n": str(n_train), "cca_dim": str(dim),
+            "cca_forced_batch": str(in_batch), "cca_forced_train": str(in_train)})
         if deficient:
             warnings.warn(
-                f"{self.name}: the CCA term is rank-deficient: batches of n = {n} samples for "
-                f"D = {self.cca_dim} canonical dimensions give about n - 1 correlations of 1 "
-                "whatever the data, so the CCA loss carries no signal (tagged "
-                "cca_rank_deficient=true). Use cca_dim below the batch size (the sound "
-                "setting: cca_dim=64, cca_shrinkage=0.1) unless reproducing the paper",
+                f"{self.name}: the CCA is rank-deficient: with D = {dim} canonical dimensions, "
+                f"a batch of n = {n} forces {in_batch} correlations to 1 and the post-hoc CCA "
+                f"on n = {n_train} training items forces {in_train} (n - 1 < 2D), whatever "
+                "the data (tagged cca_rank_deficient=true). Use 2 * cca_dim below the "
+                "smallest batch (e.g. cca_dim=64, cca_shrinkage=0.1) unless reproducing "
+                "the paper",
                 RankDeficiencyWarning,
                 stacklevel=2,
             )

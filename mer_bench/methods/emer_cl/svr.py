@@ -15,6 +15,24 @@ one target.
 Grid (the authors' code): C in {0.5, 1, 2, ..., 512}, gamma in {0.5, 1, 2,
 32, "scale"} on the raw embeddings (no scaling), SVR's epsilon 0.1.
 ``scale_inputs=True`` standardises the embeddings first (our earlier choice).
+Selection rule: the paper only says C and gamma were "optimised by maximising
+the average R^2 after grid search"; here each fold and each axis picks them by
+the mean R^2 of a shuffled ``cv_folds``-fold CV on the training fold's
+embeddings (never the test fold).
+
+Target scale: labels are on mer-bench's canonical [-1, 1]. The RBF SVR is not
+scale-invariant (its epsilon-tube is absolute, and on a doubled target
+SVR(C, eps) behaves as SVR(C/2, eps/2) on the original), so the paper's
+settings only mean the same on the paper's scale. ``target_scale="unit"``
+fits the SVR on (y + 1) / 2, PMEmo's own [0, 1] scale as in the paper, and
+maps its predictions back (2 p - 1): metrics still compare canonical values,
+so R^2 is unchanged by the mapping and RMSE is twice the [0, 1] RMSE (the
+paper's PMEmo RMSE, doubled, stays comparable). ``canonical`` (the default)
+fits [-1, 1] directly, DEAM's own scale.
+
+Validation: nothing here selects on the protocol's validation part (the
+grid search uses inner folds of the training fold), so unless EMER-CL's
+early stopping is on it is merged into training, as for ``emer-cl``.
 """
 
 from __future__ import annotations
@@ -33,6 +51,7 @@ from mer_bench.types import TaskKind, Track
 
 EMBEDDINGS = ("phi", "mu+sigma", "phi+mu+sigma")
 AXES = ("valence", "arousal")
+TARGET_SCALES = ("canonical", "unit")  # [-1, 1] as stored; [0, 1] = (y + 1) / 2
 PAPER_C_GRID = tuple(2.0**k for k in range(-1, 10))  # 0.5, 1, 2, ..., 512
 PAPER_GAMMA_GRID: tuple[float | str, ...] = (0.5, 1.0, 2.0, 32.0, "scale")
 
@@ -47,6 +66,7 @@ class EmerCLSVRParams(EmerCLParams):
     scale_inputs: bool = False  # standardise the embeddings before the SVR (not the paper)
     epsilon: float = 0.1  # SVR's epsilon-tube (scikit-learn's default; not searched)
     cv_folds: int = 5  # inner K-fold of the grid search on the training fold
+    target_scale: str = "canonical"  # canonical [-1, 1] | unit [0, 1] (PMEmo's, the paper's)
 
 
 def _positive_number(value: Any) -> bool:
@@ -117,6 +137,12 @@ class EmerCLSVR(Method):
     }
     score_only_params = frozenset({"P", "direction"})  # retrieval-only: no effect here
     label_params = ("embedding",)
+    label_tags = EmerCL.label_tags  # the embedding's CCA flags name the row too
+
+    def selects_on_validation(self) -> bool:
+        """Only EMER-CL's early stopping reads validation data; the SVR's grid search uses
+        inner folds of the training fold (module docstring)."""
+        return self.params.early_stopping_patience > 0
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -171,6 +197,9 @@ class EmerCLSVR(Method):
                                    for v in g_values):
             raise ConfigError(f"{self.name}: gamma_grid needs positive numbers or 'scale' / "
                               f"'auto', got {g_values}")
+        if p.target_scale not in TARGET_SCALES:
+            raise ConfigError(f"{self.name}: target_scale={p.target_scale!r} is not one of "
+                              f"{list(TARGET_SCALES)}")
         if p.epsilon < 0 or int(p.cv_folds) < 2:
             raise ConfigError(f"{self.name}: epsilon must be >= 0 and cv_folds >= 2")
 
@@ -186,11 +215,19 @@ class EmerCLSVR(Method):
         if len(train) < 2:
             raise TaskError(f"{self.name}: needs at least 2 training tracks, got {len(train)}")
         pairs = as_retrieval(train, self.name)
-        y = train.y
+        y = self._to_fit_scale(train.y)
         self._emer = EmerCL(self._emer_params(), self.seed).fit(pairs, self._val(val), ctx)
         x = self.embed(train)
         self._svrs = [self._grid_search(x, y[:, k], axis, ctx) for k, axis in enumerate(AXES)]
         return self
+
+    def _to_fit_scale(self, y: np.ndarray) -> np.ndarray:
+        """Canonical [-1, 1] targets on the scale the SVR fits (``target_scale``)."""
+        return (y + 1.0) / 2.0 if self.params.target_scale == "unit" else y
+
+    def _from_fit_scale(self, y: np.ndarray) -> np.ndarray:
+        """The SVR's predictions back on the canonical scale the metrics compare."""
+        return 2.0 * y - 1.0 if self.params.target_scale == "unit" else y
 
     def _val(self, val: FoldData | None) -> FoldData | None:
         """Validation pairs (early stopping only): the val tracks that have a curve."""
@@ -247,4 +284,4 @@ class EmerCLSVR(Method):
         if len(data) == 0:
             raise TaskError(f"{self.name}: empty fold")
         x = self.embed(data)
-        return np.stack([svr.predict(x) for svr in self._svrs], axis=1)
+        return self._from_fit_scale(np.stack([svr.predict(x) for svr in self._svrs], axis=1))

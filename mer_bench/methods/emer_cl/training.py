@@ -31,7 +31,7 @@ def fit_module(ctx: FitContext, module: L.LightningModule, train: Sequence[torch
     n = len(train[0])
     generator = torch.Generator().manual_seed(int(seed))
     loader = DataLoader(TensorDataset(*train), batch_size=min(batch_size, n), shuffle=True,
-                        generator=generator, drop_last=(n % batch_size == 1 and n > 1))
+                        generator=generator, drop_last=_drops_last(n, batch_size))
     callbacks: list[Any] = []
     val_loader = None
     every = 1
@@ -53,6 +53,19 @@ def fit_module(ctx: FitContext, module: L.LightningModule, train: Sequence[torch
         warnings.filterwarnings("ignore", message=".*`validation_step` but have no")
         trainer.fit(module, train_dataloaders=loader, val_dataloaders=val_loader)
     return trainer
+
+
+def _drops_last(n: int, batch_size: int) -> bool:
+    """A last batch of a single item is dropped (the CCA loss needs two)."""
+    return n % batch_size == 1 and n > 1
+
+
+def smallest_batch(n: int, batch_size: int) -> int:
+    """The fewest items an epoch of ``fit_module`` trains a step on: the last partial batch
+    (n mod batch_size) unless ``_drops_last`` drops it, else a full batch."""
+    size = min(int(batch_size), int(n))
+    rest = int(n) % size
+    return rest if rest and not _drops_last(int(n), int(batch_size)) else size
 
 
 def batched(fn: Callable[..., Any], tensors: Sequence[torch.Tensor], batch_size: int) -> list[Any]:
