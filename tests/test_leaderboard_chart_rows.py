@@ -24,8 +24,8 @@ def test_chart_keeps_the_best_rows_and_chance() -> None:
     (table,) = build_tables(_records(CHART_ROWS + 25))
     svg = chart_svg(table)
     assert svg.count("<g id=\"patch_") > CHART_ROWS  # bars (and the axes' patch)
-    assert f"The best {CHART_ROWS} of {CHART_ROWS + 25} rows and chance" in svg
-    assert "chance · mfcc" in svg
+    assert f"The best {CHART_ROWS} of {CHART_ROWS + 25} rows and the baselines" in svg
+    assert "chance · mfcc (C=0) (majority class)" in svg
     best, worst = table.rows[0].label, table.rows[CHART_ROWS].label
     assert best.replace("$", r"\$").split(" (")[0] in svg and worst not in svg
 

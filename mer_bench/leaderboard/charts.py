@@ -13,7 +13,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from mer_bench.leaderboard.rows import LeaderboardRow, LeaderboardTable, MetricStat
+from mer_bench.leaderboard.cells import row_label, shown_rows
+from mer_bench.leaderboard.rows import FLOORS, LeaderboardRow, LeaderboardTable, MetricStat
 from mer_bench.metrics.scoring import higher_is_better
 
 _COLORS = {"real": "#4c72b0", "baseline": "#9a9a9a", "random": "#dd8452"}
@@ -23,7 +24,8 @@ LABEL_CHARS = 38  # a plot label wraps (at commas) beyond this many characters
 
 
 def _chart_label(row: LeaderboardRow) -> str:
-    text = row.label + (" (random weights)" if row.random_weights else "")
+    text = row_label(row) + (" (random weights)" if row.random_weights else "")
+    text += f" ({row.floor})" if row.floor else ""
     return _wrap(text).replace("$", r"\$")  # matplotlib would read $...$ as math
 
 
@@ -84,12 +86,30 @@ def _plotted(
     return out
 
 
-CHART_ROWS = 60  # bars per chart: the best rows (and chance); the table lists every row
+_FLOOR_STYLES = ("--", ":")  # one line style per floor, in the order of ``rows.FLOORS``
+
+
+def _floor_lines(ax: Any, table: LeaderboardTable, metric: str) -> int:
+    """A vertical line at each floor the table has (majority class, stratified random),
+    labelled with what it predicts; returns how many were drawn."""
+    drawn = 0
+    for i, name in enumerate(FLOORS):
+        row = table.floors.get(name)
+        stat = row.stat(metric) if row else None
+        if row is None or stat is None or math.isnan(stat.mean):
+            continue
+        ax.axvline(stat.mean, color="#555", linestyle=_FLOOR_STYLES[i % 2], linewidth=1,
+                   label=f"{row.floor} baseline")
+        drawn += 1
+    return drawn
+
+
+CHART_ROWS = 60  # bars per chart: the best rows (and the floors); the table lists every row
 
 
 def _charted(table: LeaderboardTable, plotted: list[tuple[LeaderboardRow, MetricStat]]
              ) -> list[tuple[LeaderboardRow, MetricStat]]:
-    """The best ``CHART_ROWS`` plotted rows plus the chance row wherever it ranks.
+    """The best ``CHART_ROWS`` plotted rows plus the floor rows wherever they rank.
 
     A sweep can put thousands of rows in one table; a chart of them all is
     unreadable and matplotlib takes a minute to lay it out.
@@ -100,15 +120,15 @@ def _charted(table: LeaderboardTable, plotted: list[tuple[LeaderboardRow, Metric
 
 
 def chart_svg(table: LeaderboardTable) -> str:
-    """Horizontal bars of the primary metric with CI whiskers; chance as a dashed line."""
+    """Horizontal bars of the primary metric with CI whiskers; each floor as a line."""
     metric = table.primary_metric
-    every = _plotted(table.rows, metric)
+    every = _plotted([shown.row for shown in shown_rows(table)], metric)
     if not every:
         return f'<p class="note">No {html.escape(metric)} values to plot.</p>'
     plotted = _charted(table, every)
     note = "" if len(plotted) == len(every) else (
         f'<figcaption class="note">The best {CHART_ROWS} of {len(every)} rows'
-        f"{' and chance' if table.baseline in [r for r, _ in plotted[CHART_ROWS:]] else ''}"
+        f"{' and the baselines' if plotted[CHART_ROWS:] else ''}"
         "; the table lists all.</figcaption>")
     import matplotlib
     from matplotlib.figure import Figure  # pyplot-free: no GUI backend, no global state
@@ -136,10 +156,7 @@ def chart_svg(table: LeaderboardTable) -> str:
         ax.set_yticks(y, labels, fontsize=8)
         ax.invert_yaxis()
         ax.axvline(0.0, color="#444", linewidth=0.6)
-        base = table.baseline
-        base_stat = base.stat(metric) if base else None
-        if base_stat is not None and not math.isnan(base_stat.mean):
-            ax.axvline(base_stat.mean, color="#555", linestyle="--", linewidth=1, label="chance")
+        if _floor_lines(ax, table, metric):
             ax.legend(loc="best", fontsize=8, frameon=False)
         direction = "higher" if higher_is_better(metric) else "lower"
         ax.set_xlabel(f"{metric} ({direction} is better), mean and 95 % CI", fontsize=9)

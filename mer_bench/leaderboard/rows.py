@@ -13,9 +13,12 @@ from mer_bench.metrics.scoring import higher_is_better
 from mer_bench.tracking.base import UNCHECKED_TAG
 
 CHANCE_METHOD = "chance"
+STRATIFIED_METHOD = "random-stratified"
+# the floors, by registered method name: what each one predicts, as tables and charts say it
+FLOORS = {CHANCE_METHOD: "majority class", STRATIFIED_METHOD: "stratified random"}
 RANDOM_WEIGHTS = "random"
 RANDOM_WEIGHTS_MARK = "⚠ random weights"
-BASELINE_MARK = "baseline (chance)"
+BASELINE_MARK = f"baseline ({FLOORS[CHANCE_METHOD]})"
 SIGNIFICANCE = 0.05  # a row is marked worse than #1 below this paired p-value
 WORSE_MARK = "▼"
 # a known label defect the dataset copy could not be checked for (e.g. DEAM's 2013 swap)
@@ -120,8 +123,13 @@ class LeaderboardRow:
 
     @property
     def is_baseline(self) -> bool:
-        """The chance row: the floor every real method must clear."""
-        return self.key.method == CHANCE_METHOD
+        """A floor row (majority class or stratified random): what every method must clear."""
+        return self.key.method in FLOORS
+
+    @property
+    def floor(self) -> str:
+        """What the floor predicts ("majority class"); "" for a real method."""
+        return FLOORS.get(self.key.method, "")
 
     @property
     def random_weights(self) -> bool:
@@ -132,7 +140,7 @@ class LeaderboardRow:
     def flags(self) -> tuple[str, ...]:
         out = []
         if self.is_baseline:
-            out.append(BASELINE_MARK)
+            out.append(f"baseline ({self.floor})")
         if self.random_weights:
             out.append(RANDOM_WEIGHTS_MARK)
         if self.git_dirty:
@@ -209,7 +217,18 @@ class LeaderboardTable:
 
     @property
     def baseline(self) -> LeaderboardRow | None:
-        return next((r for r in self.rows if r.is_baseline), None)
+        """The best-ranked floor row, majority class first."""
+        floors = self.floors
+        return floors.get(CHANCE_METHOD) or next(iter(floors.values()), None)
+
+    @property
+    def floors(self) -> dict[str, LeaderboardRow]:
+        """The best-ranked row of each floor method the table has, by method name."""
+        out: dict[str, LeaderboardRow] = {}
+        for row in self.rows:
+            if row.is_baseline:
+                out.setdefault(row.method, row)
+        return out
 
     @property
     def protocols(self) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""The floor and the first rung of every table: ``chance`` and ``linear``."""
+"""The floors and the first rung of every table: ``chance`` (the majority class),
+``random-stratified`` (random guesses at the training frequencies) and ``linear``."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ CLASS_TASKS = frozenset({TaskKind.QUADRANT, TaskKind.BINARY_VALENCE, TaskKind.BI
 
 @METHODS.register("chance")
 class Chance(Method):
-    """What a model that ignores the audio scores.
+    """What a model that ignores the audio scores: the majority-class floor.
 
-    Classes: the training majority class. V/A: the training mean (per frame
-    for dynamic V/A). Retrieval: random similarities from the seed. Features
-    are ignored, but the runner still extracts them so that chance and the
-    real methods run on the same tracks.
+    Classes: the training majority class (on balanced 4Q: macro F1 0.10, accuracy
+    0.25; see ``random-stratified`` for the floor of random guessing). V/A: the
+    training mean (per frame for dynamic V/A). Retrieval: random similarities from
+    the seed. Features are ignored, but the runner still extracts them so that
+    chance and the real methods run on the same tracks.
     """
 
     name = "chance"
@@ -60,6 +62,48 @@ class Chance(Method):
         if kind is TaskKind.TEXT2MUSIC_RETRIEVAL:
             return np.random.default_rng(self.seed).random((len(data.texts), len(data)))
         raise TaskError(f"chance does not support {kind.value}")
+
+
+@METHODS.register("random-stratified")
+class RandomStratified(Method):
+    """Random guesses that ignore the audio but keep the training label distribution.
+
+    Classes: each item gets a class drawn at random with the training class
+    frequencies: on balanced data with C classes, macro F1 and accuracy are about
+    1/C (0.25 on 4Q), where the majority class has accuracy 1/C but macro F1
+    2/(C(C+1)) (0.10 on 4Q), so a method must clear both floors. V/A: each item
+    (each frame for dynamic V/A) gets the targets of a training item (frame) drawn at
+    random, so the predictions spread like the targets do; the mean is ``chance``'s
+    answer. Draws come from the fold seed: the same seed gives the same predictions.
+    """
+
+    name = "random-stratified"
+    consumes = "features"
+    supports = frozenset(CLASS_TASKS | {TaskKind.STATIC_VA, TaskKind.DYNAMIC_VA})
+
+    def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> RandomStratified:
+        kind = train.task.kind
+        if kind.is_classification:
+            counts = np.bincount(train.y, minlength=kind.n_classes).astype(float)
+            self._freq = counts / counts.sum()
+        elif kind is TaskKind.STATIC_VA:
+            self._pool = train.y
+        else:
+            self._pool = np.concatenate(train.targets)
+        return self
+
+    def predict(self, data: FoldData) -> Any:
+        # a fresh generator per call: predicting never changes the fitted method
+        rng = np.random.default_rng(self.seed)
+        kind = data.task.kind
+        if kind.is_classification:
+            drawn = rng.choice(kind.n_classes, size=len(data), p=self._freq)
+            return np.eye(kind.n_classes)[drawn]
+        if kind is TaskKind.STATIC_VA:
+            return self._pool[rng.integers(len(self._pool), size=len(data))]
+        if kind is TaskKind.DYNAMIC_VA:
+            return [self._pool[rng.integers(len(self._pool), size=len(t))] for t in data.targets]
+        raise TaskError(f"random-stratified does not support {kind.value}")
 
 
 @dataclass(frozen=True)
