@@ -14,7 +14,10 @@ from mer_bench.commands.plans import available_plans
 from mer_bench.methods import METHODS
 
 REPO = Path(__file__).resolve().parents[1]
-README = (REPO / "README.md").read_text()
+FRONT = (REPO / "README.md").read_text()
+DOC_FILES = sorted((REPO / "docs").glob("*.md"))
+# what the documentation says: the front page and the pages it links to
+README = "\n".join([FRONT, *(p.read_text() for p in DOC_FILES)])
 
 OUTPUTS = ("mlruns.db", "mlruns.db.lock", "sweeps.db", "sweeps.db.lock", "mlartifacts/x",
            "leaderboard/index.html", "test-artifacts/leaderboard-1400.png",
@@ -93,11 +96,22 @@ def test_commands_in_readme_parse():
         cmd.make_context(sub, list(rest))  # raises on an unknown option
 
 
+def test_the_front_page_fits_and_links_every_page():
+    """README.md is a front door (about a screenful of sections), and every page in docs/
+    is reachable from it."""
+    assert len(FRONT.splitlines()) <= 250
+    for page in DOC_FILES:
+        assert f"(docs/{page.name})" in FRONT, f"README.md does not link docs/{page.name}"
+    for link in re.findall(r"\]\((docs/[^)#]+)", FRONT):
+        assert (REPO / link).is_file(), link
+
+
 def test_one_spelling_of_license():
     """The card field is ``license``; messages and docs spell it the same way."""
     british = "licen" + "ce"
     files = [
         REPO / "README.md",
+        *DOC_FILES,
         *(REPO / "mer_bench").rglob("*.py"),
         *(REPO / "tests").rglob("*.py"),
     ]
