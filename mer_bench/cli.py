@@ -34,7 +34,8 @@ from mer_bench.commands.executing import (
 )
 from mer_bench.commands.features import features_app
 from mer_bench.commands.listing import list_plugins
-from mer_bench.commands.papers import dry_run_summary, only_rows, print_tables
+from mer_bench.commands.paper_terminal import print_listing, print_results
+from mer_bench.commands.papers import only_rows, print_tables, summary_lines
 from mer_bench.commands.plans import plan_path
 from mer_bench.commands.weights import weights_app
 from mer_bench.errors import MerBenchError
@@ -223,6 +224,8 @@ def reproduce(
         str | None,
         typer.Option("--row", help="Only the rows whose label contains this text."),
     ] = None,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="With --list: every row's needs, settings and notes.")] = False,
 ) -> None:
     """Run a paper's tables (finished runs are re-used) and print ours beside the published."""
     from mer_bench.paper_report import render_markdown
@@ -232,7 +235,7 @@ def reproduce(
 
     papers = load_papers()
     if list_tables or target is None:
-        print_tables(papers)
+        (print_tables if verbose else print_listing)(papers)
         return
     from mer_bench.roots import parse_roots
 
@@ -247,11 +250,10 @@ def reproduce(
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are saved; run the same command again to resume")
         raise typer.Exit(130) from None
-    text = render_markdown(results, settings=dry_run)
-    console.print(text, highlight=False, markup=False, soft_wrap=True)  # keep table rows whole
+    print_results(results, summary_lines(results, costs, dry_run))
     if dry_run:
-        dry_run_summary(results, costs)
         return
+    text = render_markdown(results)
     folder = out / "papers"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{target.replace(':', '-')}.md"

@@ -13,7 +13,7 @@ from itertools import groupby
 
 from mer_bench.leaderboard.charts import svg_of
 from mer_bench.leaderboard.escape import md_text
-from mer_bench.papers import CONVERSIONS, RowResult
+from mer_bench.papers import CONVERSIONS, RowResult, decimals, paper_text
 
 STATE = {"unavailable": "cannot run here: ", "failed": "failed: "}
 
@@ -28,19 +28,23 @@ def brief(reason: str, limit: int = 200) -> str:
 
 def _cells(r: RowResult) -> list[str]:
     """published, ours [95% CI], diff, in CI, note."""
-    pub = "" if r.row.published is None else f"{r.row.published:.3f}"
+    published = r.row.published
+    pub = "" if published is None else paper_text(published)
     if r.row.published_std is not None:
-        pub += f" ± {r.row.published_std:.3f}"
+        pub += f" ± {paper_text(r.row.published_std)}"
     if r.row.published_as and r.row.comparable is not None:
-        pub += f" ({CONVERSIONS[r.row.published_as].says}: {r.row.comparable:.3f})"
+        pub += (f" ({CONVERSIONS[r.row.published_as].says}: "
+                f"{paper_text(r.row.comparable, like=published)})")
     apart = f"published not comparable: {brief(r.row.published_note)}"
     if r.status != "ok":
         reason = STATE.get(r.status, "") + brief(r.reason)
         return [pub, "—", "", "", "; ".join(filter(None, [reason, r.row.published_note and apart]))]
-    diff = "" if r.difference is None else f"{r.difference:+.3f}"
+    places = max(3, decimals(r.row.published))  # ours at least as precise as the paper's
+    diff = "" if r.difference is None else f"{r.difference:+.{places}f}"
     inside = {True: "yes", False: "no", None: ""}[r.inside]
     note = "; ".join(filter(None, [r.row.note, r.row.published_note and apart, brief(r.reason)]))
-    return [pub, f"{r.mean:.3f} [{r.low:.3f}, {r.high:.3f}] (n={r.n})", diff, inside, note]
+    ours = f"{r.mean:.{places}f} [{r.low:.{places}f}, {r.high:.{places}f}] (n={r.n})"
+    return [pub, ours, diff, inside, note]
 
 
 HEAD = ["table", "row", "metric", "published", "ours [95% CI]", "diff", "in CI", "note"]

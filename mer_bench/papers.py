@@ -173,10 +173,50 @@ def papers_dir() -> Path:
     raise ConfigError("experiments/papers/ not found (run from the mer-bench checkout)")
 
 
+class PaperNumber(float):
+    """A number as the paper file writes it: ``text`` keeps its digits, so a value prints
+    with the paper's precision ("0.0003", "0.7258", "83.20"), not a fixed one."""
+
+    text: str
+
+    def __new__(cls, value: float, text: str) -> PaperNumber:
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PaperNumber, (float(self), self.text))
+
+
+class _PaperLoader(yaml.SafeLoader):
+    """YAML's safe loader, with floats that remember how they were written."""
+
+
+def _paper_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> PaperNumber:
+    return PaperNumber(yaml.SafeLoader.construct_yaml_float(loader, node), node.value)
+
+
+_PaperLoader.add_constructor("tag:yaml.org,2002:float", _paper_float)
+
+
+def decimals(value: float | None, default: int = 3) -> int:
+    """How many decimals the paper printed ``value`` with (``default`` when unknown)."""
+    text = getattr(value, "text", "")
+    if not text or "e" in text.lower() or "." not in text:
+        return default if not text or "e" in text.lower() else 0
+    return len(text.split(".", 1)[1])
+
+
+def paper_text(value: float, like: float | None = None) -> str:
+    """``value`` with the paper's precision (that of ``like`` when given, e.g. a published
+    value converted to our scale keeps its decimals)."""
+    return f"{value:.{decimals(value if like is None else like)}f}"
+
+
 def load_paper(path: Path) -> Paper:
     """Parse one paper file, checking every row against the schema."""
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.load(path.read_text(), Loader=_PaperLoader) or {}  # noqa: S506 (safe)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     name = str(raw.get("paper") or path.stem)
@@ -217,10 +257,8 @@ def load_paper(path: Path) -> Paper:
                     table=str(t.get("id")),
                     label=str(r.get("label", "")),
                     metric=str(r.get("metric", "")),
-                    published=None if published is None else float(published),
-                    published_std=None
-                    if r.get("published_std") is None
-                    else float(r["published_std"]),
+                    published=_number(published),
+                    published_std=_number(r.get("published_std")),
                     run=run,
                     unavailable=str(r.get("unavailable") or ""),
                     note=str(r.get("note") or ""),
@@ -232,6 +270,15 @@ def load_paper(path: Path) -> Paper:
         tables.append(PaperTable(name, str(t.get("id")), str(t.get("caption", "")), tuple(rows)))
     return Paper(name, str(raw.get("title", "")), str(raw.get("citation", "")), tuple(tables), path,
                  rounds)
+
+
+def _number(value: Any) -> float | None:
+    """A published number, keeping how the file wrote it (``PaperNumber``)."""
+    if value is None:
+        return None
+    if isinstance(value, PaperNumber):
+        return value
+    return PaperNumber(float(value), str(value))
 
 
 def _rounds(value: Any, where: str) -> int:

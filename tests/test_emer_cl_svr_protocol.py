@@ -117,7 +117,7 @@ def test_the_grid_search_rule_is_stated_beside_the_table_3_rows(rows):
     rule = "C and gamma per fold and axis by the mean R² of an inner 5-fold CV on the training fold"
     table3 = [r for (t, _), r in rows.items() if t == "table3"]
     assert table3 and all(rule in " ".join(r.note.split()) for r in table3)
-    out = CliRunner().invoke(app, ["reproduce", "takashima2023", "--list"],
+    out = CliRunner().invoke(app, ["reproduce", "takashima2023", "--list", "--verbose"],
                              env={"COLUMNS": "400"}).output
     listed = " ".join(out.split())
     assert ("C and gamma chosen per fold and per axis by the mean R² of an inner 5-fold CV on "

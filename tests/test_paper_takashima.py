@@ -77,7 +77,7 @@ def test_the_papers_max_canonical_correlations_stand_beside_ours(paper, text):
                ("DEAM", "Composite"): composite.group(1),
                ("PMEmo", "Composite"): composite.group(2)}
     ranges = {r.label: r for t in paper.tables if t.id == "appendix_a" for r in t.rows}
-    listed = " ".join(CliRunner().invoke(app, ["reproduce", "takashima2023", "--list"],
+    listed = " ".join(CliRunner().invoke(app, ["reproduce", "takashima2023", "--list", "--verbose"],
                                          env={"COLUMNS": "400"}).output.split())
     table1 = {r.label: r for t in paper.tables if t.id == "table1" for r in t.rows}
     for (dataset, loss), value in printed.items():

@@ -45,12 +45,18 @@ def only_rows(tables: list[Any], text: str | None) -> list[Any]:
     return kept
 
 
-def dry_run_summary(results: list[Any], costs: dict[str, Any] | None) -> None:
-    """The dry run's counts and, when rows were timed, the paper's estimated total."""
+def summary_lines(results: list[Any], costs: dict[str, Any] | None, dry_run: bool) -> list[str]:
+    """The counts (and, when rows were timed, the paper's estimated total): printed first."""
     from mer_bench.reproduce import total_line
 
-    counts = {s: sum(r.status == s for r in results) for s in ("ok", "to run", "unavailable")}
-    say(f"dry run: {counts['ok']} row(s) done, {counts['to run']} to run, "
-        f"{counts['unavailable']} cannot run here; no run was logged")
+    counts = {s: sum(r.status == s for r in results)
+              for s in ("ok", "to run", "unavailable", "not run", "failed")}
+    if dry_run:
+        lines = [f"dry run: {counts['ok']} row(s) done, {counts['to run']} to run, "
+                 f"{counts['unavailable']} cannot run here; no run was logged"]
+    else:
+        lines = [f"{counts['ok']} row(s) with results, {counts['unavailable']} cannot run "
+                 f"here, {counts['not run'] + counts['failed']} without a result"]
     if costs is not None:
-        say(total_line(costs))
+        lines.append(total_line(costs))
+    return lines

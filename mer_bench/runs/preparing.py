@@ -135,7 +135,9 @@ class DataPreparer:
         key = stable_hash([spec.dataset, spec.dataset_root, dict(spec.dataset_params)])
         if key not in self._datasets:
             adapter = DATASETS.get(spec.dataset)(spec.dataset_root, **dict(spec.dataset_params))
-            self._report(f"  validating dataset {adapter.name} at {adapter.root}")
+            options = ", ".join(f"{k}={v}" for k, v in sorted(dict(spec.dataset_params).items()))
+            with_options = f" ({options})" if options else ""  # one line per distinct reading
+            self._report(f"  validating dataset {adapter.name}{with_options} at {adapter.root}")
             self._datasets[key] = (adapter, adapter.validate())
         return self._datasets[key]
 
