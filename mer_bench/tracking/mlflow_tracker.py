@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,6 @@ from mer_bench.tracking.stores import open_store
 
 DEFAULT_URI = "sqlite:///mlruns.db"
 DEFAULT_EXPERIMENT = "mer-bench"
-# MLflow 3 opens an experiment on its GenAI overview unless it is marked as model training
-EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
 SOURCE_TAGS = {"mlflow.source.name": "mer-bench", "mlflow.source.type": "LOCAL"}
 _PAGE = 5000
 
@@ -118,9 +116,17 @@ class MLflowTracker:
             if found.lifecycle_stage == "deleted":
                 self.client.restore_experiment(found.experiment_id)
             self.experiment_id = found.experiment_id
-        if (found is None or found.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND):
-            self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND_TAG,
-                                           EXPERIMENT_KIND)
+        self._describe_experiment({} if found is None else dict(found.tags))
+
+    def _describe_experiment(self, tags: Mapping[str, str]) -> None:
+        """Keep the experiment's kind, description and runs view current (``experiment``);
+        a description someone wrote in the UI stays."""
+        from mer_bench.tracking.experiment import NOTE, NOTE_TAG, experiment_tags
+
+        wanted = {**({} if tags.get(NOTE_TAG) else {NOTE_TAG: NOTE}), **experiment_tags()}
+        for key, value in wanted.items():
+            if tags.get(key) != value:
+                self.client.set_experiment_tag(self.experiment_id, key, value)
 
     def describe(self) -> str:
         return self.uri
@@ -186,6 +192,18 @@ class MLflowTracker:
         batch = [RunTag(k, str(v)) for k, v in tags.items()]
         for rid in [run_id, *(self._children(run_id) if with_folds else [])]:
             self.client.log_batch(rid, tags=batch)
+
+    def delete_tags(self, run_id: str, keys: Iterable[str]) -> None:
+        from mlflow.exceptions import MlflowException
+
+        present = self.client.get_run(run_id).data.tags
+        for key in keys:
+            if key in present:
+                try:
+                    self.client.delete_tag(run_id, key)
+                except MlflowException:  # deleted meanwhile by another call: the same end
+                    if key in self.client.get_run(run_id).data.tags:
+                        raise
 
     def _children(self, run_id: str) -> list[str]:
         return [r.info.run_id for r in self._search(f"tags.mlflow.parentRunId = '{run_id}'")]
