@@ -74,6 +74,9 @@ class Tracker(Protocol):
     def find_runs(self, config_hash: str) -> list[RunInfo]:
         """Parent runs (not deleted) whose ``config_hash`` tag matches."""
 
+    def find_tagged(self, tags: Mapping[str, str]) -> list[RunInfo]:
+        """Runs (not deleted) carrying every one of ``tags`` (plain values: ids, hashes)."""
+
     def start_run(
         self,
         name: str,

@@ -55,6 +55,13 @@ class InMemoryTracker:
             and r.tags.get("config_hash") == config_hash
         ]
 
+    def find_tagged(self, tags: Mapping[str, str]) -> list[RunInfo]:
+        return [
+            RunInfo(r.run_id, r.status, dict(r.tags))
+            for r in self.runs.values()
+            if not r.deleted and all(r.tags.get(k) == v for k, v in tags.items())
+        ]
+
     def start_run(
         self,
         name: str,

@@ -150,6 +150,12 @@ class MLflowTracker:
         found = self._search(f"tags.kind = '{RUN}' and tags.config_hash = '{config_hash}'")
         return [RunInfo(r.info.run_id, r.info.status, dict(r.data.tags)) for r in found]
 
+    def find_tagged(self, tags: Mapping[str, str]) -> list[RunInfo]:
+        if any("'" in str(v) for v in tags.values()):
+            raise TrackingError(f"tag values with quotes cannot be searched: {dict(tags)}")
+        found = self._search(" and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items()))
+        return [RunInfo(r.info.run_id, r.info.status, dict(r.data.tags)) for r in found]
+
     def start_run(
         self,
         name: str,
