@@ -95,6 +95,18 @@ def test_the_runs_url_opens_the_model_training_runs_with_the_metric_view(store):
     assert f"mlflow.sharedViewState.{params['viewStateShareKey']}" in tags
 
 
+def test_the_ui_view_shows_the_metrics_the_store_holds(store):
+    """A store of quadrant runs shows macro_f1, not the empty r2 and mrr columns."""
+    from mer_bench.tracking.experiment import VIEW_TAG
+    from mer_bench.tracking.ui import page_url
+
+    page_url(store, "127.0.0.1", 5000)
+    tracker = make_tracker(store)
+    view = json.loads(tracker.client.get_experiment(tracker.experiment_id).tags[VIEW_TAG])
+    metrics = [c for c in view["selectedColumns"] if c.startswith("metrics.")]
+    assert metrics == ["metrics.`macro_f1`"]
+
+
 def test_a_description_written_in_the_ui_stays(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     tracker = make_tracker(uri)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
 
 from mer_bench.types import TaskKind
 
@@ -44,19 +45,40 @@ def primary_metrics() -> list[str]:
     return list(dict.fromkeys(kind.primary_metric for kind in TaskKind))
 
 
-def runs_view() -> dict[str, object]:
-    """The shared view: newest runs first, primary metrics, the tags naming a row."""
-    columns = [f"metrics.`{name}`" for name in primary_metrics()]
+def view_metrics(present: Iterable[str]) -> list[str]:
+    """The metric columns for a store holding ``present`` metric keys: each primary
+    metric its bench runs report, then each validation objective its sweeps report; all
+    primary metrics when it holds none yet."""
+    present = set(present)
+    tests = [m for m in primary_metrics() if m in present]
+    sweeps = [f"val_{m}" for m in primary_metrics() if f"val_{m}" in present]
+    return tests + sweeps or primary_metrics()
+
+
+def runs_view(metrics: Sequence[str] | None = None) -> dict[str, object]:
+    """The shared view: newest runs first, the metric columns (default: every task's
+    primary metric) and the tags naming a row."""
+    columns = [f"metrics.`{name}`" for name in (metrics or primary_metrics())]
     columns += [f"tags.`{name}`" for name in ROW_TAGS]
     columns.append("attributes.`Dataset`")
     return {"orderByKey": "attributes.start_time", "orderByAsc": False,
             "selectedColumns": columns}
 
 
-def experiment_tags() -> dict[str, str]:
-    """The tags every opening of the store keeps current (the note is set only when
-    missing, so a description edited in the UI stays)."""
-    return {KIND_TAG: KIND, VIEW_TAG: json.dumps(runs_view(), sort_keys=True)}
+def experiment_tags(present: Mapping[str, str]) -> dict[str, str]:
+    """The tags to set on an experiment that carries ``present``: its kind always; the
+    note and the view only when missing (a description edited in the UI stays; the
+    view, naming every primary metric, is narrowed by ``make mlflow-ui`` to those the
+    store holds, and a later opening must not widen it again)."""
+    wanted = {KIND_TAG: KIND}
+    wanted.update({key: value for key, value in ((NOTE_TAG, NOTE), (VIEW_TAG, view_tag()))
+                   if not present.get(key)})
+    return {key: value for key, value in wanted.items() if present.get(key) != value}
+
+
+def view_tag(metrics: Sequence[str] | None = None) -> str:
+    """The value of ``VIEW_TAG``."""
+    return json.dumps(runs_view(metrics), sort_keys=True)
 
 
 def runs_url(server: str, experiment_id: str) -> str:

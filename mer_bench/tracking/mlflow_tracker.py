@@ -119,14 +119,12 @@ class MLflowTracker:
         self._describe_experiment({} if found is None else dict(found.tags))
 
     def _describe_experiment(self, tags: Mapping[str, str]) -> None:
-        """Keep the experiment's kind, description and runs view current (``experiment``);
-        a description someone wrote in the UI stays."""
-        from mer_bench.tracking.experiment import NOTE, NOTE_TAG, experiment_tags
+        """Mark the experiment as model training and give it its description and runs
+        view where it has none (``experiment``)."""
+        from mer_bench.tracking.experiment import experiment_tags
 
-        wanted = {**({} if tags.get(NOTE_TAG) else {NOTE_TAG: NOTE}), **experiment_tags()}
-        for key, value in wanted.items():
-            if tags.get(key) != value:
-                self.client.set_experiment_tag(self.experiment_id, key, value)
+        for key, value in experiment_tags(tags).items():
+            self.client.set_experiment_tag(self.experiment_id, key, value)
 
     def describe(self) -> str:
         return self.uri

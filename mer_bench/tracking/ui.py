@@ -18,8 +18,12 @@ import sys
 import threading
 import time
 import webbrowser
+from typing import TYPE_CHECKING
 
 from mer_bench.errors import ConfigError, MerBenchError
+
+if TYPE_CHECKING:
+    from mer_bench.tracking.mlflow_tracker import MLflowTracker
 
 
 def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -45,7 +49,23 @@ def page_url(store_uri: str | None, host: str, port: int) -> str:
     tracker = make_tracker(store_uri)
     if not isinstance(tracker, MLflowTracker):
         raise ConfigError("the MLflow UI needs an MLflow store, not the in-memory tracker")
+    narrow_view(tracker)
     return runs_url(server_url(host, port), tracker.experiment_id)
+
+
+def narrow_view(tracker: MLflowTracker, sample: int = 500) -> None:
+    """Show the metric columns the store's bench runs and sweeps report (looking at the
+    newest ``sample`` of each), not empty columns of tasks it never ran."""
+    from mer_bench.tracking.experiment import VIEW_TAG, view_metrics, view_tag
+
+    present: set[str] = set()
+    for kind in ("run", "sweep"):
+        runs = tracker.client.search_runs([tracker.experiment_id], f"tags.kind = '{kind}'",
+                                          max_results=sample)
+        present.update(key for run in runs for key in run.data.metrics)
+    value = view_tag(view_metrics(present))
+    if tracker.client.get_experiment(tracker.experiment_id).tags.get(VIEW_TAG) != value:
+        tracker.client.set_experiment_tag(tracker.experiment_id, VIEW_TAG, value)
 
 
 def has_desktop() -> bool:
