@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -93,6 +94,8 @@ def test_the_printed_url_opens_the_runs_table_with_the_primary_metric(tmp_path):
                             start_new_session=True)
     try:
         printed = proc.stdout.readline()
+        # the server's access log follows on the same pipe: keep reading so it never fills
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
         found = re.search(r"http://\S+", printed)
         assert found, f"no URL printed: {printed!r}"
         url = found.group(0)
@@ -115,9 +118,20 @@ def test_the_printed_url_opens_the_runs_table_with_the_primary_metric(tmp_path):
         assert empty == 0  # no column for a task the store never ran
         assert "0.617" in body and "0.106" in body  # the metric's values in its column
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the launcher, mlflow and its workers
+        _stop_group(proc)
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """Stop the launcher, mlflow, its web and job workers: the session this test started."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        proc.poll()  # reap the launcher so its group can empty
+        time.sleep(0.5)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
