@@ -43,8 +43,10 @@ perf: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check mer_bench tests
 
+# prints (and on a desktop opens) the URL of the runs table with the primary metrics
+MLFLOW_PORT ?= 5000
 mlflow-ui: $(STAMP)
-	$(VENV)/bin/mlflow ui --backend-store-uri $(TRACKING_URI) --default-artifact-root ./mlartifacts --port 5000
+	$(PY) -m mer_bench.tracking.ui --backend-store-uri $(TRACKING_URI) --default-artifact-root ./mlartifacts --port $(MLFLOW_PORT)
 
 SWEEP_STORAGE ?= sqlite:///sweeps.db
 sweep-dashboard: $(STAMP)

@@ -319,6 +319,9 @@ def sweep(
         raise typer.Exit(130) from None
     say(f"study {result.study_name} in {storage}: {result.n_trials} trials; this process "
          f"fitted {result.fits} fold model(s) and re-used {result.reuses}")
+    if result.pruned:
+        say(f"{len(result.pruned)} trial(s) pruned (stopped early by the pruner, as planned; "
+            f"not failures): {', '.join(map(str, result.pruned))}")
     if result.best_value is not None:
         from mer_bench.tuning import reproduce_command
 

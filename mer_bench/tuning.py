@@ -10,7 +10,11 @@ several ``mer-bench sweep`` processes can share it. Each trial:
 * fits the method on each fold's training part and scores the fold's
   *validation* part with the task's primary metric (the test parts are never
   seen by a sweep), reporting after each fold so the pruner can stop it;
-* is logged as an MLflow run tagged ``kind=trial``.
+* is logged as an MLflow run tagged ``kind=trial``, a child of the study's run
+  (``kind=sweep``, ``sweeps/parent.py``); a trial the pruner stops is FINISHED
+  with ``pruned=true`` and the mean it reached (stopping it is the plan, not a
+  failure). Optuna names the objective ``val_<primary metric>`` (its dashboard
+  shows that name).
 
 Parameters a method lists in ``score_only_params`` (EMER-CL's P) do not
 change the trained model: a trial whose other parameters match an earlier
@@ -53,6 +57,7 @@ from mer_bench.runs import Prepared, ResolvedRun, Runner, fold_data, resolve
 from mer_bench.runs.folds import score_folds
 from mer_bench.sweeps.budget import OverBudget, budget_callback, refuse_if_surplus, remaining
 from mer_bench.sweeps.fitcache import FitCache, StudyLedger, cache_folder, fit_key
+from mer_bench.sweeps.parent import close_parent, open_parent, parent_tags, study_key
 from mer_bench.sweeps.workers import claim, fail_orphans
 from mer_bench.tracking.base import FAILED, FINISHED, KILLED, Tracker
 from mer_bench.types import Split, stable_hash
@@ -69,6 +74,7 @@ class SweepResult:
     best_params: dict[str, Any]
     fits: int = 0
     reuses: int = 0
+    pruned: list[int] = dataclasses.field(default_factory=list)  # trial numbers
 
 
 def default_study_name(spec: RunSpec) -> str:
@@ -108,6 +114,10 @@ def sweep(
     study.sampler = optuna.samplers.TPESampler(seed=sampler_seed)
     study.set_user_attr("method", base.config["method"])
     study.set_user_attr("trial_budget", n_trials)
+    objective_name = f"val_{base.task.primary_metric}"
+    _name_objective(study, objective_name)
+    parent = open_parent(tracker, name, parent_tags(
+        name, study_key(storage, name), _row_tags(base), n_trials, objective_name, direction))
     runner = runner or Runner(tracker, report=say)
     prep = runner.prepare(base)
     cache = FitCache(cache_folder(storage, name), StudyLedger(study))
@@ -128,7 +138,7 @@ def sweep(
             dataclasses.replace(spec, method_params={**spec.method_params, **params}), smoke
         )
         try:
-            return _trial(trial, run, prep, runner, tracker, cache, counts, name, say)
+            return _trial(trial, run, prep, runner, tracker, cache, counts, (name, parent), say)
         except SystemExit as exc:
             # Lightning turns Ctrl-C into sys.exit(); Optuna records a KeyboardInterrupt as
             # a failed trial but would leave a SystemExit's trial RUNNING for ever
@@ -144,7 +154,18 @@ def sweep(
             catch=(OverBudget,),
         )
     fail_orphans(study, say)  # a worker killed while this one filled the budget
+    close_parent(tracker, parent, study, n_trials, objective_name)
     return _result(study, name, n_trials, counts, say)
+
+
+def _name_objective(study: Any, name: str) -> None:
+    """Name the study's objective (optuna-dashboard shows it instead of "Objective 0")."""
+    import optuna
+
+    if study.metric_names != [name]:
+        with warnings.catch_warnings():  # "experimental" in Optuna's terms
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([name])
 
 
 def _result(
@@ -160,6 +181,7 @@ def _result(
         say(f"study {name}: {n_done} of {n_trials} trials finished, {running} still running "
             "in other workers")
     finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    pruned = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
     best = study.best_trial if finished else None
     return SweepResult(
         name,
@@ -168,6 +190,7 @@ def _result(
         {} if best is None else dict(best.user_attrs.get("params", best.params)),
         counts["fits"],
         counts["reuses"],
+        [t.number for t in pruned],
     )
 
 
@@ -219,7 +242,7 @@ def _trial(
     tracker: Tracker,
     cache: FitCache,
     counts: dict[str, int],
-    study_name: str,
+    names: tuple[str, str],  # the study's name, its parent run
     say: Callable[[str], None],
 ) -> float:
     import optuna
@@ -229,10 +252,10 @@ def _trial(
     all_params = run.config["method_params"]
     train_params = {k: v for k, v in all_params.items() if k not in score_only}
     train_key = stable_hash({"config": {**run.config, "method_params": train_params}}, 16)
-    tags = _trial_tags(trial, run, study_name)
-    run_id = tracker.start_run(
-        f"{study_name}/trial{trial.number}", tags, {f"method.{k}": v for k, v in all_params.items()}
-    )
+    study_name, parent = names
+    run_id = tracker.start_run(f"{study_name}/trial{trial.number}",
+                               _trial_tags(trial, run, study_name),
+                               {f"method.{k}": v for k, v in all_params.items()}, parent)
     primary = run.task.primary_metric
     values: list[float] = []
     reused = 0
@@ -264,9 +287,10 @@ def _trial(
             tracker.log_metrics(run_id, {f"val_{primary}_fold": fold.metrics[primary]},
                                 step=fold.index)
             trial.report(float(np.mean(values)), fold.index)
-            if trial.should_prune():
-                tracker.set_tags(run_id, {"pruned": "true"})
-                tracker.end_run(run_id, KILLED)
+            if trial.should_prune():  # stopped as planned: FINISHED, tagged, its mean so far
+                tracker.log_metrics(run_id, {f"val_{primary}": float(np.mean(values))})
+                tracker.set_tags(run_id, {"pruned": "true", "folds_scored": str(len(values))})
+                tracker.end_run(run_id, FINISHED)
                 raise optuna.TrialPruned()
     except optuna.TrialPruned:
         raise
@@ -289,17 +313,20 @@ def _trial(
     return value
 
 
+def _row_tags(run: ResolvedRun) -> dict[str, str]:
+    """What the study tunes: the method on a dataset, task, feature set and protocol."""
+    return {"method": run.config["method"], "dataset": run.dataset_label,
+            "task": run.task.value, "features": run.config["features"],
+            "protocol": run.config["protocol"]}
+
+
 def _trial_tags(trial: Any, run: ResolvedRun, study_name: str) -> dict[str, str]:
     """What an MLflow trial run says about itself: its study, number and run."""
     return {
         "kind": TRIAL,
         "study": study_name,
         "trial": str(trial.number),
-        "method": run.config["method"],
-        "dataset": run.dataset_label,
-        "task": run.task.value,
-        "features": run.config["features"],
-        "protocol": run.config["protocol"],
+        **_row_tags(run),
         "config_hash": run.config_hash,
         # the study's trial budget: compare methods' sweeps at equal budgets
         "trial_budget": str(trial.study.user_attrs.get("trial_budget", "")),

@@ -35,7 +35,15 @@ def store(tmp_path_factory) -> str:
 def _check(experiment: dict, parent: dict, folds: list[dict]) -> None:
     tags = {t["key"]: t["value"] for t in experiment.get("tags", [])}
     assert tags.get("mlflow.experimentKind") == "custom_model_development"
+    note = tags.get("mlflow.note.content", "")  # the description on the experiment's page
+    for word in ("kind=run", "kind=fold", "kind=sweep", "config_hash", "data_fingerprint",
+                 "variant", "leaderboard"):
+        assert word in note, word
+    view = json.loads(tags["mlflow.sharedViewState.mer-bench-runs"])
+    assert "metrics.`macro_f1`" in view["selectedColumns"]
     ptags = {t["key"]: t["value"] for t in parent["data"]["tags"]}
+    assert not [k for k in ptags if k.startswith("lease_")]  # finished: no lease bookkeeping
+    assert ptags["data_seen"]  # what dates its data instead of lease_started
     assert ptags["mlflow.source.name"] == "mer-bench"
     assert ptags["tracks_used"] == "48" and ptags["tracks_total"] == "48"
     inputs = parent["inputs"]["dataset_inputs"]
@@ -68,6 +76,43 @@ def test_client_reads_experiment_kind_dataset_source_and_fold_params(store):
     folds = [r for r in runs if r.data.tags.get("kind") == "fold"]
     experiment = {"tags": [{"key": k, "value": v} for k, v in exp.tags.items()]}
     _check(experiment, _as_dict(parent), [_as_dict(f) for f in folds])
+
+
+def test_the_runs_url_opens_the_model_training_runs_with_the_metric_view(store):
+    """The share key in the URL names the experiment's view tag (the browser test shows
+    the page it opens)."""
+    import urllib.parse
+
+    from mer_bench.tracking.experiment import runs_url
+
+    tracker = make_tracker(store)
+    url = runs_url("http://127.0.0.1:5000/", tracker.experiment_id)
+    route, _, query = url.partition("?")
+    assert route == f"http://127.0.0.1:5000/#/experiments/{tracker.experiment_id}/runs"
+    params = dict(urllib.parse.parse_qsl(query))
+    assert params["workflowType"] == "machine_learning"
+    tags = tracker.client.get_experiment(tracker.experiment_id).tags
+    assert f"mlflow.sharedViewState.{params['viewStateShareKey']}" in tags
+
+
+def test_the_ui_view_shows_the_metrics_the_store_holds(store):
+    """A store of quadrant runs shows macro_f1, not the empty r2 and mrr columns."""
+    from mer_bench.tracking.experiment import VIEW_TAG
+    from mer_bench.tracking.ui import page_url
+
+    page_url(store, "127.0.0.1", 5000)
+    tracker = make_tracker(store)
+    view = json.loads(tracker.client.get_experiment(tracker.experiment_id).tags[VIEW_TAG])
+    metrics = [c for c in view["selectedColumns"] if c.startswith("metrics.")]
+    assert metrics == ["metrics.`macro_f1`"]
+
+
+def test_a_description_written_in_the_ui_stays(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    tracker = make_tracker(uri)
+    tracker.client.set_experiment_tag(tracker.experiment_id, "mlflow.note.content", "mine")
+    again = make_tracker(uri)
+    assert again.client.get_experiment(again.experiment_id).tags["mlflow.note.content"] == "mine"
 
 
 def _free_port() -> int:

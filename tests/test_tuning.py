@@ -160,6 +160,10 @@ def test_mlflow_shows_each_trials_objective_not_its_last_fold(tmp_path):
     runs = tracker.client.search_runs([tracker.experiment_id])
     by_trial = {r.data.tags["trial"]: r for r in runs if r.data.tags.get("kind") == "trial"}
     assert len(by_trial) == 3
+    parent = next(r for r in runs if r.data.tags.get("kind") == "sweep")  # the study's row
+    assert parent.info.status == "FINISHED" and parent.data.tags["git_sha"]
+    assert {r.data.tags["mlflow.parentRunId"] for r in by_trial.values()} == {
+        parent.info.run_id}
     for t in study.trials:
         run = by_trial[str(t.number)]
         assert run.data.metrics["val_macro_f1"] == pytest.approx(t.value)

@@ -359,7 +359,7 @@ class Runner:
             if rival is not None:  # a simultaneous claim that won: never two FINISHED runs
                 self.tracker.delete_run(parent)
                 return self._held(run, rival)
-            self.tracker.end_run(parent)
+            lease.finish(self.tracker, parent, heartbeat)
         except BaseException as exc:
             status = KILLED if isinstance(exc, KeyboardInterrupt) else FAILED
             for run_id in dict.fromkeys([current[0], parent]):

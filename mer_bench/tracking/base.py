@@ -8,7 +8,7 @@ runs whose parent FINISHED, so an interrupted run never reaches a table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -74,6 +74,9 @@ class Tracker(Protocol):
     def find_runs(self, config_hash: str) -> list[RunInfo]:
         """Parent runs (not deleted) whose ``config_hash`` tag matches."""
 
+    def find_tagged(self, tags: Mapping[str, str]) -> list[RunInfo]:
+        """Runs (not deleted) carrying every one of ``tags`` (plain values: ids, hashes)."""
+
     def start_run(
         self,
         name: str,
@@ -88,6 +91,10 @@ class Tracker(Protocol):
 
     def set_tags(self, run_id: str, tags: Mapping[str, str], with_folds: bool = False) -> None:
         """Set tags on a run; ``with_folds`` also on its fold runs (what fold records read)."""
+
+    def delete_tags(self, run_id: str, keys: Iterable[str]) -> None:
+        """Remove tags from a run (bookkeeping a finished run no longer needs); a tag the
+        run does not carry is no error."""
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None: ...
 

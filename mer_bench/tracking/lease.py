@@ -9,6 +9,9 @@ process is gone on this host or its heartbeat is older than
 ``LEASE_TIMEOUT_S`` (the only test that works across machines). A run without
 lease tags (written before leases existed, or by hand) has no owner to wait
 for and counts as abandoned.
+
+A FINISHED run needs no lease: the runner removes these tags when it ends one,
+so a finished run shows only what describes its result.
 """
 
 from __future__ import annotations
@@ -18,10 +21,15 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mer_bench.tracking.base import Tracker
 
 HEARTBEAT_S = 30.0
 LEASE_TIMEOUT_S = 300.0  # ten missed heartbeats: the worker is gone or cut off
 HOST, PID, HEARTBEAT, STARTED = "lease_host", "lease_pid", "lease_heartbeat", "lease_started"
+TAGS = (HOST, PID, HEARTBEAT, STARTED)  # dropped from a run once it is FINISHED
 
 
 def this_host() -> str:
@@ -96,10 +104,28 @@ class Heartbeat:
             except Exception:  # a store hiccup must not kill the run; the next beat retries
                 continue
 
+    def stop(self) -> None:
+        """No more beats (a finished run's lease tags are removed and must stay so)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
     def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self.stop()
+
+
+def finish(tracker: Tracker, run_id: str, heartbeat: Heartbeat) -> None:
+    """End a computed run FINISHED and drop its lease tags. The heartbeat stops first, so
+    no beat puts one back; the tags go only after the run is FINISHED (a RUNNING run
+    without a lease would count as abandoned), and failing to remove them (only
+    bookkeeping) leaves the finished run as it is."""
+    heartbeat.stop()
+    tracker.end_run(run_id)
+    try:
+        tracker.delete_tags(run_id, TAGS)
+    except Exception:  # the store hiccuped: the run is finished all the same
+        pass

@@ -6,7 +6,7 @@ import itertools
 import shutil
 import tempfile
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,13 @@ class InMemoryTracker:
             and r.tags.get("config_hash") == config_hash
         ]
 
+    def find_tagged(self, tags: Mapping[str, str]) -> list[RunInfo]:
+        return [
+            RunInfo(r.run_id, r.status, dict(r.tags))
+            for r in self.runs.values()
+            if not r.deleted and all(r.tags.get(k) == v for k, v in tags.items())
+        ]
+
     def start_run(
         self,
         name: str,
@@ -78,6 +85,11 @@ class InMemoryTracker:
         for run in self.runs.values():
             if run.run_id == run_id or (with_folds and run.parent_id == run_id):
                 run.tags.update({k: str(v) for k, v in tags.items()})
+
+    def delete_tags(self, run_id: str, keys: Iterable[str]) -> None:
+        tags = self._live(run_id).tags
+        for key in keys:
+            tags.pop(key, None)
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         self._live(run_id).params.update(params)

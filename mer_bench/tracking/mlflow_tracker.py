@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,6 @@ from mer_bench.tracking.stores import open_store
 
 DEFAULT_URI = "sqlite:///mlruns.db"
 DEFAULT_EXPERIMENT = "mer-bench"
-# MLflow 3 opens an experiment on its GenAI overview unless it is marked as model training
-EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
 SOURCE_TAGS = {"mlflow.source.name": "mer-bench", "mlflow.source.type": "LOCAL"}
 _PAGE = 5000
 
@@ -118,9 +116,15 @@ class MLflowTracker:
             if found.lifecycle_stage == "deleted":
                 self.client.restore_experiment(found.experiment_id)
             self.experiment_id = found.experiment_id
-        if (found is None or found.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND):
-            self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND_TAG,
-                                           EXPERIMENT_KIND)
+        self._describe_experiment({} if found is None else dict(found.tags))
+
+    def _describe_experiment(self, tags: Mapping[str, str]) -> None:
+        """Mark the experiment as model training and give it its description and runs
+        view where it has none (``experiment``)."""
+        from mer_bench.tracking.experiment import experiment_tags
+
+        for key, value in experiment_tags(tags).items():
+            self.client.set_experiment_tag(self.experiment_id, key, value)
 
     def describe(self) -> str:
         return self.uri
@@ -142,6 +146,12 @@ class MLflowTracker:
 
     def find_runs(self, config_hash: str) -> list[RunInfo]:
         found = self._search(f"tags.kind = '{RUN}' and tags.config_hash = '{config_hash}'")
+        return [RunInfo(r.info.run_id, r.info.status, dict(r.data.tags)) for r in found]
+
+    def find_tagged(self, tags: Mapping[str, str]) -> list[RunInfo]:
+        if any("'" in str(v) for v in tags.values()):
+            raise TrackingError(f"tag values with quotes cannot be searched: {dict(tags)}")
+        found = self._search(" and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items()))
         return [RunInfo(r.info.run_id, r.info.status, dict(r.data.tags)) for r in found]
 
     def start_run(
@@ -186,6 +196,18 @@ class MLflowTracker:
         batch = [RunTag(k, str(v)) for k, v in tags.items()]
         for rid in [run_id, *(self._children(run_id) if with_folds else [])]:
             self.client.log_batch(rid, tags=batch)
+
+    def delete_tags(self, run_id: str, keys: Iterable[str]) -> None:
+        from mlflow.exceptions import MlflowException
+
+        present = self.client.get_run(run_id).data.tags
+        for key in keys:
+            if key in present:
+                try:
+                    self.client.delete_tag(run_id, key)
+                except MlflowException:  # deleted meanwhile by another call: the same end
+                    if key in self.client.get_run(run_id).data.tags:
+                        raise
 
     def _children(self, run_id: str) -> list[str]:
         return [r.info.run_id for r in self._search(f"tags.mlflow.parentRunId = '{run_id}'")]
