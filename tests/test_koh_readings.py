@@ -30,9 +30,9 @@ def _one_torch_thread():
     torch.set_num_threads(before)
 
 
-def test_defaults_keep_the_earlier_readings_and_bad_values_are_refused():
+def test_defaults_are_the_readings_the_text_supports_and_bad_values_are_refused():
     p = EmbeddingClassifiers.Params()
-    assert (p.mlp_layers, p.stop_on, p.rnn_output) == (1, "loss", "last")
+    assert (p.mlp_layers, p.stop_on, p.rnn_output) == (2, "score", "pointwise")
     for bad in ({"stop_on": "accuracy"}, {"rnn_output": "mean"}, {"mlp_layers": 0}):
         with pytest.raises(ConfigError, match="embedding-classifiers"):
             EmbeddingClassifiers.make_params(bad)
@@ -57,8 +57,7 @@ def test_stop_on_score_watches_validation_accuracy_and_keeps_its_best_epoch(tmp_
     kind = TaskKind.QUADRANT
     train, val = _fold(kind, 40, 0, spread=3.0), _fold(kind, 12, 1, spread=3.0)
     ctx, calls, logged = _recording_ctx(tmp_path, 6)
-    method = _method(classifier="cnn", stop_on="score", **{**QUICK, "lr": 0.05}).fit(
-        train, val, ctx)
+    method = _method(classifier="cnn", **{**QUICK, "lr": 0.05}).fit(train, val, ctx)
     (stopper,) = [c for c in calls[0]["callbacks"] if isinstance(c, EarlyStopping)]
     assert (stopper.monitor, stopper.mode, stopper.patience) == ("val_score", "max", 3)
     accuracy = float(np.mean(method.predict(val).argmax(axis=1) == val.y))
@@ -161,3 +160,13 @@ def test_the_rnn_reads_the_mfcc_matrix_in_a_run():
     assert run.config["features"] == "mfcc-matrix"
     assert run.config["feature_params"]["n_frames"] == 1500
     assert run.config["method_params"]["rnn_output"] == "pointwise"
+
+
+def test_pointwise_and_last_step_agree_on_one_vector_per_clip(tmp_path):
+    """On clip-level features (mfcc, one frame) the two readings are the same model."""
+    kind = TaskKind.QUADRANT
+    train, val, test = (_fold(kind, n, s, sequences=False) for n, s in ((40, 0), (8, 1), (10, 2)))
+    ctx = _ctx(tmp_path, max_epochs_cap=2)
+    got = [_method(classifier="rnn", rnn_output=r, **QUICK).fit(train, val, ctx).predict(test)
+           for r in ("pointwise", "last")]
+    np.testing.assert_allclose(got[0], got[1], rtol=1e-5, atol=1e-6)

@@ -34,8 +34,8 @@ class EmbeddingClassifiers(Method):
     (Gaussian naive Bayes), ``rf`` (random forest), ``mlp`` (``mlp_layers``
     hidden layers of 512 ReLU units), ``cnn`` (four Conv1d(64) + ReLU layers and
     one MaxPool1d over the clip vector) and ``rnn`` (LSTM over the frame
-    sequence, read out at the last step or, ``rnn_output="pointwise"``, by a
-    softmax at every step averaged over the clip). The first five see one vector
+    sequence, a softmax at every step averaged over the clip, or with
+    ``rnn_output="last"`` read out at the last step). The first five see one vector
     per clip (frame mean by default, see ``pooling``); the RNN sees every
     frame, padded per batch and packed by true length, never truncated. A
     clip-level feature such as ``mfcc`` is a one-frame sequence for the RNN;
@@ -44,9 +44,9 @@ class EmbeddingClassifiers(Method):
     The networks train through ``ctx.make_trainer`` with Adam, cross-entropy,
     batch 32 and 1000 epochs: the MLP runs all of them and keeps the last
     (the paper evaluates it after every epoch, with no stopping rule); the CNN
-    and RNN stop early (patience 100) on the validation loss or, with
-    ``stop_on="score"``, the validation accuracy (regression: mean r²), and by
-    default keep the best validation epoch's weights by the same measure. Every model trains on the
+    and RNN stop early (patience 100) on the validation accuracy (regression:
+    mean r²) or, with ``stop_on="loss"``, the validation loss, and by default
+    keep the best validation epoch's weights by the same measure. Every model trains on the
     training part only: the paper's own protocol is 80 % train / 10 %
     validation / 10 % test, so the validation part stays out of training even
     for the models that never look at it (``uses_validation`` stays True).
