@@ -175,7 +175,8 @@ def test_networks_use_the_shared_trainer_with_paper_early_stopping(tmp_path):
     (kw,) = calls
     assert kw["max_epochs"] == 1000
     (stopper,) = [c for c in kw["callbacks"] if isinstance(c, EarlyStopping)]
-    assert stopper.patience == 100 and stopper.monitor == "val_loss"
+    # "no improvement to the score during the last 100 learning epochs"
+    assert stopper.patience == 100 and stopper.monitor == "val_score" and stopper.mode == "max"
     assert logged and logged[-1]["epochs_trained"] == 2
 
 
@@ -206,8 +207,8 @@ def test_restored_weights_are_the_best_validation_epoch(tmp_path):
     logged = []
     ctx = _ctx(tmp_path, max_epochs_cap=12)
     ctx.log_metrics = lambda metrics, step=None: logged.append(dict(metrics))  # type: ignore[method-assign]
-    method = _method(classifier="mlp", mlp_hidden=64, lr=0.05, mlp_early_stopping=True).fit(
-        train, val, ctx)
+    method = _method(classifier="mlp", mlp_hidden=64, lr=0.05, mlp_early_stopping=True,
+                     stop_on="loss").fit(train, val, ctx)
     scores = method.predict(val)
     loss = torch.nn.functional.nll_loss(torch.log(torch.tensor(scores)), torch.tensor(val.y))
     assert float(loss) == pytest.approx(logged[-1]["best_val_loss"], rel=1e-4)

@@ -31,18 +31,22 @@ class EmbeddingClassifiers(Method):
     """Koh & Dubnov (2021): classifiers on pre-trained audio embeddings (or MFCC statistics).
 
     ``classifier`` picks one of the paper's six: ``svm`` (RBF SVC), ``nb``
-    (Gaussian naive Bayes), ``rf`` (random forest), ``mlp`` (512 ReLU units),
-    ``cnn`` (four Conv1d(64) + ReLU layers and one MaxPool1d over the clip
-    vector) and ``rnn`` (LSTM over the frame sequence). The first five see one vector
+    (Gaussian naive Bayes), ``rf`` (random forest), ``mlp`` (``mlp_layers``
+    hidden layers of 512 ReLU units), ``cnn`` (four Conv1d(64) + ReLU layers and
+    one MaxPool1d over the clip vector) and ``rnn`` (LSTM over the frame
+    sequence, a softmax at every step averaged over the clip, or with
+    ``rnn_output="last"`` read out at the last step). The first five see one vector
     per clip (frame mean by default, see ``pooling``); the RNN sees every
     frame, padded per batch and packed by true length, never truncated. A
-    clip-level feature such as ``mfcc`` is a one-frame sequence for the RNN.
+    clip-level feature such as ``mfcc`` is a one-frame sequence for the RNN;
+    ``mfcc-matrix`` is the paper's 20 x 1500 MFCC sequence.
 
     The networks train through ``ctx.make_trainer`` with Adam, cross-entropy,
     batch 32 and 1000 epochs: the MLP runs all of them and keeps the last
     (the paper evaluates it after every epoch, with no stopping rule); the CNN
-    and RNN stop early on the validation loss (patience 100) and, by default,
-    keep the best validation epoch's weights. Every model trains on the
+    and RNN stop early (patience 100) on the validation accuracy (regression:
+    mean r²) or, with ``stop_on="loss"``, the validation loss, and by default
+    keep the best validation epoch's weights by the same measure. Every model trains on the
     training part only: the paper's own protocol is 80 % train / 10 %
     validation / 10 % test, so the validation part stays out of training even
     for the models that never look at it (``uses_validation`` stays True).
@@ -152,6 +156,7 @@ class EmbeddingClassifiers(Method):
             self._module, (train_x, train.y), (val_x, val.y), make_trainer=ctx.make_trainer,
             batch_size=p.batch_size, max_epochs=p.max_epochs, patience=p.patience,
             restore_best=p.restore_best, seed=self.seed, early_stopping=early,
+            monitor="val_loss" if p.stop_on == "loss" else "val_score",
         )
         ctx.log_metrics(summary)
 
@@ -173,11 +178,12 @@ class EmbeddingClassifiers(Method):
 
         p: EmbeddingClassifierParams = self.params
         if p.classifier == "mlp":
-            return Mlp(in_dim, self._out_dim, p.mlp_hidden)
+            return Mlp(in_dim, self._out_dim, p.mlp_hidden, p.mlp_layers)
         if p.classifier == "cnn":
             return Cnn1d(in_dim, self._out_dim, p.cnn_layers, p.cnn_filters, p.cnn_kernel,
                          p.cnn_pool, p.cnn_pool_every)
-        return LstmNet(in_dim, self._out_dim, p.rnn_hidden, p.rnn_layers)
+        return LstmNet(in_dim, self._out_dim, p.rnn_hidden, p.rnn_layers,
+                       pointwise=p.rnn_output == "pointwise", classify=not self._regression)
 
     # --- predict ----------------------------------------------------------------
     def predict(self, data: FoldData) -> np.ndarray:

@@ -6,18 +6,23 @@ in the cross-entropy loss and in ``predict``) or V/A values for regression.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 class Mlp(nn.Module):
-    """One hidden ReLU layer (paper: 512 units) and a linear output layer."""
+    """``layers`` hidden ReLU layers (paper: 512 units; one or two, see ``mlp_layers``)
+    and a linear output layer."""
 
-    def __init__(self, in_dim: int, out_dim: int, hidden: int) -> None:
+    def __init__(self, in_dim: int, out_dim: int, hidden: int, layers: int = 1) -> None:
         super().__init__()
-        self.layers = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(),
-                                    nn.Linear(hidden, out_dim))
+        blocks: list[nn.Module] = []
+        for i in range(layers):
+            blocks += [nn.Linear(in_dim if i == 0 else hidden, hidden), nn.ReLU()]
+        self.layers = nn.Sequential(*blocks, nn.Linear(hidden, out_dim))
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.layers(x)
@@ -53,23 +58,47 @@ class Cnn1d(nn.Module):
 
 
 class LstmNet(nn.Module):
-    """LSTM over frame sequences; the last valid step's hidden state feeds a linear layer.
+    """LSTM over frame sequences and a linear layer: on the last valid step's hidden state,
+    or (``pointwise``) on every step.
 
     Padded batches are packed with their true lengths, so padding never
     reaches the recurrence and a clip's output does not depend on its batch.
+    Point-wise, ``steps`` gives every valid step's outputs (the loss scores each
+    step against the clip's label) and ``forward`` their mean over the clip: for
+    a classifier the log of the steps' mean softmax probabilities, so a softmax
+    of it is that mean.
     """
 
-    def __init__(self, in_dim: int, out_dim: int, hidden: int, layers: int) -> None:
+    def __init__(self, in_dim: int, out_dim: int, hidden: int, layers: int,
+                 pointwise: bool = False, classify: bool = True) -> None:
         super().__init__()
         self.lstm = nn.LSTM(in_dim, hidden, num_layers=layers, batch_first=True)
         self.head = nn.Linear(hidden, out_dim)
+        self.pointwise = pointwise
+        self.classify = classify
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    def _packed(self, x: torch.Tensor, lengths: torch.Tensor | None) -> Any:
         if lengths is None:
             lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.int64)
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, (h_n, _) = self.lstm(packed)
-        return self.head(h_n[-1])
+        return pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+
+    def steps(self, x: torch.Tensor, lengths: torch.Tensor | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-step outputs [B, T, out_dim] and the mask of valid steps [B, T]."""
+        out, _ = self.lstm(self._packed(x, lengths))
+        out, valid = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        mask = torch.arange(x.shape[1])[None, :] < valid[:, None]
+        return self.head(out), mask.to(x.device)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.pointwise:
+            _, (h_n, _) = self.lstm(self._packed(x, lengths))
+            return self.head(h_n[-1])
+        out, mask = self.steps(x, lengths)
+        weights = (mask / mask.sum(dim=1, keepdim=True)).unsqueeze(-1)  # mean over valid steps
+        if not self.classify:
+            return (out * weights).sum(dim=1)
+        return torch.log((out.softmax(dim=-1) * weights).sum(dim=1).clamp_min(1e-12))
 
 
 def pad_batch(sequences: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

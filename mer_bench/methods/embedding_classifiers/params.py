@@ -1,15 +1,17 @@
 """Hyper-parameters of Koh & Dubnov's classifiers, with the paper's values as defaults.
 
 Koh & Dubnov (2021, arXiv:2104.06517, "Comparison and analysis of deep audio
-embeddings for music emotion recognition") state: MLP with a hidden layer of
-512 ReLU units and a softmax output, Adam, categorical cross-entropy, batch 32,
-fitted for 1000 epochs and "evaluated at the end of each training epoch" (no
-early stopping: ``mlp_early_stopping`` = False, the last epoch is kept); a 1-D
-CNN of "four 1D convolution layers and a 1D max-pooling operation layer" of 64
-filters with ReLU (one max-pool after the last conv: ``cnn_pool_every`` =
-False), softmax output, 1000 epochs with early stopping after 100 epochs
-without improvement; an LSTM RNN with the CNN's stopping rule; SVM (RBF),
-Gaussian naive Bayes and random forest from scikit-learn. Everything the paper
+embeddings for music emotion recognition") state: MLP "with two of a single
+hidden layer with 512 nodes" (``mlp_layers``: 2 such layers, or 1) of ReLU units
+and a softmax output, Adam, categorical cross-entropy, batch 32, fitted for
+1000 epochs and "evaluated at the end of each training epoch" (no early
+stopping: ``mlp_early_stopping`` = False, the last epoch is kept); a 1-D CNN of
+"four 1D convolution layers and a 1D max-pooling operation layer" of 64 filters
+with ReLU (one max-pool after the last conv: ``cnn_pool_every`` = False),
+softmax output, 1000 epochs with early stopping after 100 epochs without
+"improvement to the score" (``stop_on``: validation accuracy, or loss); an LSTM
+RNN "with a point-wise softmax" (``rnn_output``) and the CNN's stopping rule;
+SVM (RBF), Gaussian naive Bayes and random forest from scikit-learn. Everything the paper
 leaves unsaid is a parameter whose default is documented on its field below.
 """
 
@@ -23,6 +25,8 @@ SKLEARN_CLASSIFIERS = ("svm", "nb", "rf")
 NEURAL_CLASSIFIERS = ("mlp", "cnn", "rnn")
 CLASSIFIERS = SKLEARN_CLASSIFIERS + NEURAL_CLASSIFIERS
 POOLINGS = ("mean", "meanstd")
+STOP_ON = ("loss", "score")
+RNN_OUTPUTS = ("last", "pointwise")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,11 @@ class EmbeddingClassifierParams:
     # epochs without a lower validation loss before stopping: the paper's 100 for
     # the CNN and ("the same stopping criterion") the RNN
     patience: int = 100
+    # what the CNN/RNN stopping rule (and restore_best) watches: "no improvement to the
+    # score". "score" (default) = validation accuracy (regression: mean r²), the word as
+    # scikit-learn uses it ("validation score is not improving"); "loss" = the validation
+    # loss (Keras' EarlyStopping default; the earlier reading)
+    stop_on: str = "score"
     # the MLP trains all max_epochs with no early stopping (the paper); True applies
     # the CNN's rule to it as well (the earlier reading)
     mlp_early_stopping: bool = False
@@ -64,6 +73,9 @@ class EmbeddingClassifierParams:
 
     # --- architectures ---
     mlp_hidden: int = 512  # paper
+    # "two of a single hidden layer with 512 nodes": 2 (default) = two such layers, the
+    # count the sentence gives; 1 = one hidden layer (the earlier reading of "single")
+    mlp_layers: int = 2
     cnn_layers: int = 4  # paper
     cnn_filters: int = 64  # paper
     cnn_kernel: int = 3  # not stated; odd, with "same" padding so no layer shrinks to nothing
@@ -74,6 +86,12 @@ class EmbeddingClassifierParams:
     # frames the LSTM then has ~330k weights, the size of the 512-unit MLP (~260k).
     rnn_hidden: int = 128
     rnn_layers: int = 1
+    # the LSTM's "point-wise softmax": "pointwise" (default) = a softmax at every time
+    # step, trained with every step's cross-entropy against the clip's label, predicting
+    # the mean of the steps' probabilities (the sentence before cites Weninger et al.'s
+    # LSTM mapping "an observation sequence to an output feature sequence"); "last" =
+    # one softmax on the last valid step's state (the earlier reading)
+    rnn_output: str = "pointwise"
 
     def __post_init__(self) -> None:
         if self.classifier not in CLASSIFIERS:
@@ -86,9 +104,15 @@ class EmbeddingClassifierParams:
                 f"embedding-classifiers: pooling {self.pooling!r} is unknown; "
                 f"choose one of {', '.join(POOLINGS)}"
             )
+        for name, value, allowed in (("stop_on", self.stop_on, STOP_ON),
+                                     ("rnn_output", self.rnn_output, RNN_OUTPUTS)):
+            if value not in allowed:
+                raise ConfigError(f"embedding-classifiers: {name} {value!r} is unknown; "
+                                  f"choose one of {', '.join(allowed)}")
         positive = {
             "batch_size": self.batch_size, "max_epochs": self.max_epochs,
             "rf_n_estimators": self.rf_n_estimators, "mlp_hidden": self.mlp_hidden,
+            "mlp_layers": self.mlp_layers,
             "cnn_layers": self.cnn_layers, "cnn_filters": self.cnn_filters,
             "cnn_kernel": self.cnn_kernel, "cnn_pool": self.cnn_pool,
             "rnn_hidden": self.rnn_hidden, "rnn_layers": self.rnn_layers,

@@ -33,6 +33,10 @@ class EmbeddingNetModule(L.LightningModule):
 
     def _loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, int]:
         x, lengths, y = batch
+        if getattr(self.net, "pointwise", False):  # every valid step scored against y
+            steps, mask = self.net.steps(x, lengths)
+            per_clip = mask.sum(dim=1)
+            return self.loss_fn(steps[mask], y.repeat_interleave(per_clip, dim=0)), x.shape[0]
         return self.loss_fn(self(x, lengths), y), x.shape[0]
 
     def training_step(self, batch: tuple[torch.Tensor, ...], _: int) -> torch.Tensor:
@@ -40,26 +44,54 @@ class EmbeddingNetModule(L.LightningModule):
         self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=n)
         return loss
 
+    def on_validation_epoch_start(self) -> None:
+        self._val_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+
     def validation_step(self, batch: tuple[torch.Tensor, ...], _: int) -> None:
         loss, n = self._loss(batch)
         self.log("val_loss", loss, on_step=False, on_epoch=True, batch_size=n)
+        x, lengths, y = batch
+        self._val_outputs.append((self(x, lengths).detach(), y))
+
+    def on_validation_epoch_end(self) -> None:
+        """``val_score`` over the whole validation part: accuracy, or the mean r² of the
+        outputs for regression (what ``stop_on="score"`` watches)."""
+        if not getattr(self, "_val_outputs", None):
+            return
+        out = torch.cat([o for o, _ in self._val_outputs])
+        y = torch.cat([t for _, t in self._val_outputs])
+        self._val_outputs = []
+        self.log("val_score", validation_score(out, y, self.regression))
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.lr)
 
 
-class BestWeights(L.Callback):
-    """Remembers the weights of the epoch with the lowest ``val_loss`` (in memory, no files)."""
+def validation_score(out: torch.Tensor, y: torch.Tensor, regression: bool) -> torch.Tensor:
+    """Accuracy of the logits, or the mean over outputs of r² (1 - SSE / SST; SST 0 counts 0)."""
+    if not regression:
+        return (out.argmax(dim=1) == y).float().mean()
+    sse = ((out - y) ** 2).sum(dim=0)
+    sst = ((y - y.mean(dim=0)) ** 2).sum(dim=0)
+    r2 = torch.where(sst > 0, 1 - sse / sst.clamp_min(1e-12), torch.zeros_like(sst))
+    return r2.mean()
 
-    def __init__(self) -> None:
-        self.best_loss = float("inf")
+
+class BestWeights(L.Callback):
+    """Remembers the weights of the epoch with the best ``monitor`` value: the lowest
+    ``val_loss`` or the highest ``val_score`` (in memory, no files). Ties keep the first."""
+
+    def __init__(self, monitor: str = "val_loss") -> None:
+        self.monitor = monitor
+        self.sign = 1.0 if monitor == "val_loss" else -1.0  # minimise sign * value
+        self.best_loss = float("inf")  # the best value, signed (score: its negative)
         self.best_epoch = -1
         self.state: dict[str, torch.Tensor] | None = None
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or "val_loss" not in trainer.callback_metrics:
+        if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
             return
-        loss = float(trainer.callback_metrics["val_loss"])
+        loss = self.sign * float(trainer.callback_metrics[self.monitor])
         if loss < self.best_loss:
             self.best_loss, self.best_epoch = loss, trainer.current_epoch
             self.state = {k: v.detach().cpu().clone() for k, v in pl_module.state_dict().items()}
@@ -104,9 +136,11 @@ def train_network(
     restore_best: bool,
     seed: int,
     early_stopping: bool = True,
+    monitor: str = "val_loss",
 ) -> dict[str, float]:
-    """Fit with early stopping on ``val_loss`` (or for all ``max_epochs`` when
-    ``early_stopping`` is False, keeping the last epoch); returns a summary to log."""
+    """Fit with early stopping on ``monitor`` (``val_loss``, lower is better, or
+    ``val_score``, higher is better), or for all ``max_epochs`` when ``early_stopping``
+    is False, keeping the last epoch; returns a summary to log."""
     regression = module.regression
     generator = torch.Generator().manual_seed(seed)
     train_loader = DataLoader(_Examples(train[0], _targets(train[1], regression)),
@@ -123,8 +157,9 @@ def train_network(
         return {"epochs_trained": float(trainer.current_epoch)}
     val_loader = DataLoader(_Examples(val[0], _targets(val[1], regression)),
                             batch_size=PREDICT_BATCH, collate_fn=_collate)
-    best = BestWeights()
-    stopper = EarlyStopping(monitor="val_loss", mode="min", patience=patience)
+    best = BestWeights(monitor)
+    mode = "min" if monitor == "val_loss" else "max"
+    stopper = EarlyStopping(monitor=monitor, mode=mode, patience=patience)
     trainer = make_trainer(
         max_epochs=max_epochs, callbacks=[stopper, best], num_sanity_val_steps=0,
         log_every_n_steps=max(1, min(50, len(train_loader))),
@@ -135,8 +170,10 @@ def train_network(
         trainer.fit(module, train_loader, val_loader)
     if restore_best and best.state is not None:
         module.load_state_dict(best.state)
-    return {"epochs_trained": float(trainer.current_epoch),
-            "best_val_loss": best.best_loss, "best_epoch": float(best.best_epoch)}
+    best_value = ({"best_val_loss": best.best_loss} if monitor == "val_loss"
+                  else {"best_val_score": -best.best_loss})
+    return {"epochs_trained": float(trainer.current_epoch), **best_value,
+            "best_epoch": float(best.best_epoch)}
 
 
 @torch.no_grad()

@@ -90,7 +90,8 @@ class Text2Music(Method):
       spaces); the multihead strategy shares ``multihead_layers`` = 3 layers
       (the paper's "3-layered MLP") followed by a linear head per vocabulary
       (``multihead_layers=2`` is the earlier variant whose third layer was
-      the heads), and retrieval compares music-head probabilities by cosine;
+      the heads), and retrieval compares music-head probabilities by cosine
+      (the paper does not say how multihead ranks; the won2021 rows say so);
     * mood classifiers (classification, multihead): softmax with
       cross-entropy and ranking by the likelihood of the predicted text
       emotion, as the paper says (``music_activation="softmax"``; the
@@ -124,7 +125,9 @@ class Text2Music(Method):
       its VA dict; the paper does not say) every epoch, the best epoch kept
       (the authors' checkpoint rule), plus
       early stopping after ``patience`` epochs without improvement (ours;
-      0 turns it off). Without usable validation data (no texts, clips or
+      0 turns it off and trains all ``max_epochs``, as the won2021 paper
+      rows do: the paper states no training length, 100 epochs is the
+      authors' code's). Without usable validation data (no texts, clips or
       relevant pairs) the last epoch of ``max_epochs`` is kept;
     * batches: ``batch_size`` texts and clips per step for the plain
       strategies, ``batch_size // 2`` per triplet group for metric learning
