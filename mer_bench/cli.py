@@ -35,7 +35,7 @@ from mer_bench.commands.executing import (
 from mer_bench.commands.features import features_app
 from mer_bench.commands.listing import list_plugins
 from mer_bench.commands.paper_terminal import print_listing, print_results
-from mer_bench.commands.papers import only_rows, print_tables, summary_lines
+from mer_bench.commands.papers import listed_papers, only_rows, print_tables, summary_lines
 from mer_bench.commands.plans import plan_path
 from mer_bench.commands.weights import weights_app
 from mer_bench.errors import MerBenchError
@@ -235,7 +235,7 @@ def reproduce(
 
     papers = load_papers()
     if list_tables or target is None:
-        (print_tables if verbose else print_listing)(papers)
+        (print_tables if verbose else print_listing)(listed_papers(papers, target))
         return
     from mer_bench.roots import parse_roots
 

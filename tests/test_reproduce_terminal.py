@@ -54,3 +54,8 @@ def test_list_is_one_line_per_row_and_verbose_gives_the_details():
     assert len(row_lines) == n_rows
     verbose = _invoke("reproduce", "--list", "--verbose")
     assert "needs" in verbose and "runs" in verbose and len(verbose) > len(out)
+
+
+def test_list_of_one_paper_shows_that_paper_only():
+    out = _invoke("reproduce", "he2022", "--list")
+    assert out.startswith("he2022:") and "won2021" not in out and "koh2021" not in out

@@ -39,7 +39,7 @@ def test_rows_state_the_training_length_the_ranking_and_the_isear_count(rows):
 
 
 def test_reproduce_list_shows_the_readings():
-    result = CliRunner().invoke(app, ["reproduce", "won2021", "--list"])
+    result = CliRunner().invoke(app, ["reproduce", "won2021", "--list", "--verbose"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     start = text.index("won2021:table3")

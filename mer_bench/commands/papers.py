@@ -33,6 +33,17 @@ def print_tables(papers: list[Any]) -> None:
                 say(line)
 
 
+def listed_papers(papers: list[Any], target: str | None) -> list[Any]:
+    """What ``reproduce --list`` shows: every paper, or the one ``target`` names (an unknown
+    name is refused, with the known ones)."""
+    if target is None:
+        return papers
+    from mer_bench.papers import select
+
+    select(papers, target)
+    return [p for p in papers if p.name == target.split(":")[0]]
+
+
 def only_rows(tables: list[Any], text: str | None) -> list[Any]:
     """The tables cut to the rows whose label contains ``text`` (e.g. to time one row)."""
     if not text:
