@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mer-bench-installed
 TRACKING_URI ?= sqlite:///mlruns.db
 
-.PHONY: setup bench test test-all test-postgres lint perf mlflow-ui sweep-dashboard clean
+.PHONY: setup bench test test-all test-postgres test-browser lint perf mlflow-ui sweep-dashboard clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,10 @@ test-postgres: $(STAMP)
 # the performance suite (~10 min): one table of ratios, benchmarks/results.json and .md
 perf: $(STAMP)
 	$(PY) -m benchmarks $(ARGS)
+
+# the slow browser checks (Debian's chromium): MLflow's UI as make mlflow-ui opens it
+test-browser: $(STAMP)
+	$(PY) -m pytest -q -m "browser" $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check mer_bench tests

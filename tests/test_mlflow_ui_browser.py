@@ -82,6 +82,7 @@ def _wait_for(port: int, proc: subprocess.Popen, timeout_s: float = 120) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.browser  # .ci/run runs it (make test-browser)
 def test_the_printed_url_opens_the_runs_table_with_the_primary_metric(tmp_path):
     from playwright.sync_api import sync_playwright
 
