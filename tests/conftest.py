@@ -36,3 +36,15 @@ def no_env_roots(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in list(os.environ):
         if var == "MER_BENCH_DATA" or (var.startswith("MER_BENCH_") and var.endswith("_ROOT")):
             monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny networks run fastest on one thread, and the 2-core CI is shared by other tests;
+    a module opts in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

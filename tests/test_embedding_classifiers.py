@@ -25,15 +25,7 @@ QUICK = {"mlp_hidden": 16, "cnn_filters": 8, "cnn_layers": 2, "rnn_hidden": 16,
          "rf_n_estimators": 30, "batch_size": 16, "lr": 0.02, "patience": 3}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny networks run fastest on one thread, and the 2-core CI is shared by other tests."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _fold(kind: TaskKind, n: int, seed: int, sequences: bool = True, spread: float = 0.6
