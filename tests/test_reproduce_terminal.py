@@ -59,3 +59,13 @@ def test_list_is_one_line_per_row_and_verbose_gives_the_details():
 def test_list_of_one_paper_shows_that_paper_only():
     out = _invoke("reproduce", "he2022", "--list")
     assert out.startswith("he2022:") and "won2021" not in out and "koh2021" not in out
+
+
+def test_a_rows_rounds_are_folded_on_one_line():
+    from mer_bench.commands.paper_terminal import seeds_folded
+
+    runs = "; ".join(f"ae-bilstm[segment_s=3]/4q/binary_valence/none/kfold:10/seed{k} (≈ 2 h)"
+                     for k in range(5))
+    folded = "ae-bilstm[segment_s=3]/4q/binary_valence/none/kfold:10/seed0-4 (≈ 2 h)"
+    assert seeds_folded(runs) == folded
+    assert seeds_folded("a/seed0; a/seed2") == "a/seed0,2"

@@ -9,6 +9,7 @@ written to ``leaderboard/papers/``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,7 +47,28 @@ def print_results(results: Sequence[RowResult], summary: Sequence[str]) -> None:
         say("")
         say("to run:")
         for r in to_run:
-            say(f"  {r.row.table} · {r.row.label}: {r.reason.removeprefix('to run: ')}")
+            runs = seeds_folded(r.reason.removeprefix("to run: "))
+            say(f"  {r.row.table} · {r.row.label}: {runs}")
+
+
+def seeds_folded(runs: str) -> str:
+    """``a/seed0 (est); a/seed1 (est)`` -> ``a/seed0-1 (est)``: a row's rounds on one line."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for label in runs.split("; "):
+        match = re.fullmatch(r"(.*?/seed)(\d+)(.*)", label)
+        if match is None:
+            groups.setdefault((label, ""), [])
+            continue
+        groups.setdefault((match.group(1), match.group(3)), []).append(int(match.group(2)))
+    parts = []
+    for (head, tail), seeds in groups.items():
+        if not seeds:
+            parts.append(head)
+        elif seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 1:
+            parts.append(f"{head}{seeds[0]}-{seeds[-1]}{tail}")
+        else:
+            parts.append(f"{head}{','.join(map(str, seeds))}{tail}")
+    return "; ".join(parts)
 
 
 def row_cells(r: RowResult, reason: int | None) -> list[str]:
