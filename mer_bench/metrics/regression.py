@@ -59,3 +59,15 @@ def ccc(y_true: Any, y_pred: Any) -> float:
     if denom == 0.0:
         return float("nan")
     return float(2.0 * cov / denom)
+
+
+def song_pearson_r(y_true: Any, y_pred: Any) -> float:
+    """Pearson's r of one song's curve against its prediction, 0 where r is undefined.
+
+    A constant prediction (or a flat annotation) has no co-variation with the
+    other curve, so it scores 0, not nan: a per-song average over songs then
+    counts such a song as uncorrelated instead of silently dropping it, and a
+    method that predicts one value per song (``chance``) gets r = 0, not nan.
+    """
+    r = pearson_r(y_true, y_pred)
+    return 0.0 if np.isnan(r) else r
