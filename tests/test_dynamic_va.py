@@ -11,7 +11,7 @@ from scipy.stats import pearsonr
 
 from mer_bench.config import load_plan
 from mer_bench.data import DATASETS
-from mer_bench.errors import ConfigError, TaskError
+from mer_bench.errors import TaskError
 from mer_bench.features import FEATURES
 from mer_bench.leaderboard.build import SHOWN_METRICS
 from mer_bench.methods import METHODS, FitContext, FoldData
@@ -176,19 +176,6 @@ def test_bilstm_is_deterministic_and_pickles(folds, tmp_path):
                        again.predict(folds[2]), strict=True):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
-
-
-@pytest.mark.parametrize("name,params,bad", [
-    ("dynamic-ridge", {"alpha": -1.0}, "alpha"),
-    ("dynamic-bilstm", {"dropout": 1.0}, "dropout"),
-    ("dynamic-bilstm", {"hidden_size": 0}, "hidden_size"),
-    ("dynamic-bilstm", {"lr": -0.1}, "lr"),
-    ("dynamic-bilstm", {"batch_size": 0}, "batch_size"),
-])
-def test_bad_values_are_refused_before_anything_runs(name, params, bad):
-    cls = METHODS.get(name)
-    with pytest.raises(ConfigError, match=f"{name}.*{bad}"):
-        cls.validate_params(cls.make_params(params), TaskKind.DYNAMIC_VA)
 
 
 def test_both_methods_beat_chance_on_song_rmse(folds, tmp_path):
