@@ -34,10 +34,11 @@ class DynamicBiLSTM(Method):
     layer gives valence and arousal at every step, so each prediction sees the
     music before and after it. MSE over the real steps of padded batches, Adam;
     early stopping on the validation MSE (``patience``) and the best epoch's
-    weights are kept. No paper fixes these settings: the defaults (2 layers of
-    64 units per direction, dropout 0.2, Adam 1e-3, 16 tracks a batch, at most
-    100 epochs, patience 10) are a small model for datasets of a few hundred
-    to two thousand tracks, as MediaEval's. Trained through ``ctx.make_trainer``.
+    weights are kept (without a validation part all ``max_epochs`` run). No
+    paper fixes these settings: the defaults (2 layers of 64 units per
+    direction, dropout 0.2, Adam 1e-3, 16 tracks a batch, at most 100 epochs,
+    patience 10) are a small model for datasets of a few hundred to two
+    thousand tracks, as MediaEval's. Trained through ``ctx.make_trainer``.
     """
 
     name = "dynamic-bilstm"
