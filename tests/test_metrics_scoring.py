@@ -131,7 +131,8 @@ def test_dynamic_va_pools_frames_and_adds_song_rmse() -> None:
     y_true = [rng.uniform(-1, 1, (t, 2)) for t in lengths]
     y_pred = [y + rng.normal(0, 0.2, y.shape) for y in y_true]
     out = score("dynamic_va", y_true, y_pred)
-    assert list(out) == [*VA_KEYS, "rmse_song"]
+    assert list(out) == [*VA_KEYS, "rmse_song", "rmse_song_valence", "rmse_song_arousal",
+                         "pearson_song", "pearson_song_valence", "pearson_song_arousal"]
     pooled = score("static_va", np.concatenate(y_true), np.concatenate(y_pred))
     for key in VA_KEYS:
         assert out[key] == pytest.approx(pooled[key])

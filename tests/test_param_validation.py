@@ -99,6 +99,11 @@ BAD = [
     ("ae-bilstm", "binary_valence", {"lr": -1.0}, "lr=-1.0 refused by torch.optim.Adam"),
     ("ae-bilstm", "binary_arousal", {"ae_lr": 0.0}, "ae_lr must be > 0"),
     ("cnn-bilstm", "binary_valence", {"lr": 0.0}, "lr must be > 0"),
+    ("dynamic-ridge", "dynamic_va", {"alpha": -1}, "alpha=-1 is refused by scikit-learn"),
+    ("dynamic-bilstm", "dynamic_va", {"lr": -1.0}, "lr=-1.0 refused by torch.optim.Adam"),
+    ("dynamic-bilstm", "dynamic_va", {"batch_size": 0}, "batch_size=0 refused by torch"),
+    ("dynamic-bilstm", "dynamic_va", {"dropout": 1.0}, "dropout must be < 1"),
+    ("dynamic-bilstm", "dynamic_va", {"hidden_size": 0}, "hidden_size must be >= 1"),
 ]
 # text2music's Params refuse every value its torch checks would (lr, weight_decay,
 # dropout, batch_size) when they are made: what is left for validate_params is the same

@@ -39,7 +39,7 @@ SHOWN_METRICS: dict[TaskKind, tuple[str, ...]] = {
     TaskKind.BINARY_VALENCE: _CLASSIFICATION_METRICS,
     TaskKind.BINARY_AROUSAL: _CLASSIFICATION_METRICS,
     TaskKind.STATIC_VA: ("r2", "r2_valence", "r2_arousal", "ccc", "rmse"),
-    TaskKind.DYNAMIC_VA: ("r2", "ccc", "rmse", "rmse_song"),
+    TaskKind.DYNAMIC_VA: ("r2", "ccc", "rmse", "rmse_song", "pearson_song"),
     TaskKind.M2E_E2M_RETRIEVAL: (
         "mrr",
         "m2e_mrr",

@@ -59,3 +59,20 @@ def ccc(y_true: Any, y_pred: Any) -> float:
     if denom == 0.0:
         return float("nan")
     return float(2.0 * cov / denom)
+
+
+def song_pearson_r(y_true: Any, y_pred: Any) -> float:
+    """Pearson's r of one song's curve against its prediction, 0 where r is undefined.
+
+    A constant prediction (or a flat annotation) has no co-variation with the
+    other curve, so it scores 0, not nan: a per-song average over songs then
+    counts such a song as uncorrelated instead of silently dropping it, and a
+    method that predicts one value per song (``chance``) gets r = 0, not nan.
+    Constancy is tested on the values themselves: a tiled mean whose float mean
+    is not exactly itself would otherwise give a rounding-noise r of ~1e-17.
+    """
+    t, p = paired_float_1d(y_true, y_pred, "y_true", "y_pred")
+    if np.ptp(t) == 0.0 or np.ptp(p) == 0.0:
+        return 0.0
+    r = pearson_r(t, p)
+    return 0.0 if np.isnan(r) else r

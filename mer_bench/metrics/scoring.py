@@ -146,13 +146,23 @@ def _as_sequences(x: Any, name: str) -> Sequence[Any]:
     return x
 
 
+_SONG_METRICS: tuple[tuple[str, Callable[[Any, Any], float]], ...] = (
+    ("rmse_song", regression.rmse),
+    ("pearson_song", regression.song_pearson_r),
+)
+
+
 @SCORERS.register(TaskKind.DYNAMIC_VA.value)
 def score_dynamic_va(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """Per-frame (valence, arousal): lists of ``[T_i, 2]`` arrays, one per song.
+    """Per-step (valence, arousal): lists of ``[T_i, 2]`` arrays, one per song.
 
-    Frame-level metrics pool all frames of all songs; ``rmse_song`` is the
-    MediaEval convention: per-song RMSE, averaged over the two dimensions, then
-    over songs, so long songs do not dominate.
+    Frame-level metrics (r2, rmse, pearson, ccc) pool all frames of all songs.
+    The song-level ones follow MediaEval's Emotion in Music evaluation: RMSE and
+    Pearson's r of each song's curve against its prediction, per dimension, then
+    averaged over songs (``rmse_song_valence``, ``pearson_song_arousal``...), so
+    long songs do not dominate; the unsuffixed key is the mean of the two
+    dimensions. A song whose r is undefined (a constant prediction or a flat
+    annotation) counts as r = 0 (``regression.song_pearson_r``).
     """
     ts = _as_sequences(y_true, "y_true")
     ps = _as_sequences(y_pred, "y_pred")
@@ -160,7 +170,8 @@ def score_dynamic_va(y_true: Any, y_pred: Any) -> dict[str, float]:
         raise MerBenchError(f"length mismatch: y_true has {len(ts)} songs, y_pred has {len(ps)}")
     if len(ts) == 0:
         raise MerBenchError("dynamic_va scoring needs at least one song, got 0")
-    t_all, p_all, song_rmse = [], [], []
+    t_all, p_all = [], []
+    per_song: dict[str, list[float]] = {}
     for i, (t_i, p_i) in enumerate(zip(ts, ps, strict=True)):
         t = _va_array(t_i, f"y_true[{i}]")
         p = _va_array(p_i, f"y_pred[{i}]")
@@ -168,17 +179,16 @@ def score_dynamic_va(y_true: Any, y_pred: Any) -> dict[str, float]:
             raise MerBenchError(f"song {i}: y_true has {len(t)} frames, y_pred has {len(p)}")
         if len(t) == 0:
             raise MerBenchError(f"song {i} has no frames")
-        song_rmse.append(
-            (
-                regression.rmse(t[:, VALENCE], p[:, VALENCE])
-                + regression.rmse(t[:, AROUSAL], p[:, AROUSAL])
-            )
-            / 2
-        )
+        for key, fn in _SONG_METRICS:
+            for axis, col in (("valence", VALENCE), ("arousal", AROUSAL)):
+                per_song.setdefault(f"{key}_{axis}", []).append(fn(t[:, col], p[:, col]))
         t_all.append(t)
         p_all.append(p)
     out = _va_metrics(np.concatenate(t_all), np.concatenate(p_all))
-    out["rmse_song"] = float(np.mean(song_rmse))
+    for key, _ in _SONG_METRICS:
+        v = float(np.mean(per_song[f"{key}_valence"]))
+        a = float(np.mean(per_song[f"{key}_arousal"]))
+        out[key], out[f"{key}_valence"], out[f"{key}_arousal"] = (v + a) / 2, v, a
     return out
 
 
