@@ -13,6 +13,7 @@ from mer_bench.commands.common import (
     AllowMissing,
     FailFast,
     LeaderboardDir,
+    NoPlots,
     Overrides,
     RandomInit,
     Roots,
@@ -84,6 +85,7 @@ def bench(
     random_init: RandomInit = False,
     fail_fast: FailFast = False,
     wait: Wait = False,
+    no_plots: NoPlots = False,
 ) -> None:
     """Run every run of a bench plan (finished ones are skipped), then rebuild the leaderboard."""
     from mer_bench.config import load_plan
@@ -93,7 +95,7 @@ def bench(
     plan_obj = apply_roots(load_plan(plan_path(plan), overrides or []), roots)
     plan_obj = apply_cli_options(plan_obj, weights, random_init, say)
     execute(plan_obj, tracking_uri, smoke, None if no_leaderboard else out, jobs, fail_fast,
-             wait)
+            wait, plots=not no_plots)
 
 
 @app.command()

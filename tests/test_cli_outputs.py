@@ -39,3 +39,21 @@ def test_a_resumed_bench_says_it_redoes_an_unfinished_attempt() -> None:
     assert runner.run(run).status == "finished"
     assert any(f"earlier attempt (run {old}, failed)" in line and "redoing" in line
                for line in said)
+
+
+def test_no_plots_leaves_the_png_artifacts_out(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import mer_bench.tracking
+
+    monkeypatch.chdir(tmp_path)
+    stores = {flag: InMemoryTracker() for flag in ("plots", "none")}
+    for flag, tracker in stores.items():
+        monkeypatch.setattr(mer_bench.tracking, "make_tracker", lambda uri=None, t=tracker: t)
+        args = ["bench", "quick", "--set", "datasets=[synth-small]", "--set", "methods=[chance]",
+                "--set", "tasks=[quadrant]", "--set", "features=[mfcc]", "--set", "seeds=1",
+                "--set", "protocol=kfold:2", "--no-leaderboard"]
+        result = CliRunner().invoke(app, [*args, "--no-plots"] if flag == "none" else args)
+        assert result.exit_code == 0, result.output
+    pngs = {flag: [a for r in t.runs.values() for a in r.artifacts if a.endswith(".png")]
+            for flag, t in stores.items()}
+    assert pngs["plots"] and not pngs["none"]

@@ -34,7 +34,7 @@ def test_quick_plan_leaderboard_is_unchanged(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "leaderboard"
     result = CliRunner().invoke(app, ["bench", "quick", "--tracking-uri", "memory",
-                                      "--out", str(out)])
+                                      "--out", str(out), "--no-plots"])  # numbers only
     assert result.exit_code == 0, result.output
     got, want = _rows(out / "leaderboard.csv"), _rows(PINNED)
     assert len(got) == len(want) == 28

@@ -171,6 +171,7 @@ def _wide_tracker() -> InMemoryTracker:
     return tracker
 
 
+@pytest.mark.slow  # the default tier's layout check is tests/test_leaderboard_layout.py
 @pytest.mark.parametrize("width", [1400, 1920])
 def test_report_fits_the_screen(tmp_path, width):
     """No sideways page scroll, wide tables scroll in their own box, no plot label clipped."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import optuna
+import pytest
 import yaml
 
 from mer_bench.config import RunSpec
@@ -28,6 +29,7 @@ def test_linear_space_depends_on_task():
     assert _space(TaskKind.STATIC_VA) == {"alpha"}
 
 
+@pytest.mark.slow  # a whole CLI sweep; tests/test_sweep_mlflow.py runs the command in the fast tier
 def test_sweep_never_draws_alpha_for_classes_and_prints_a_working_run(tmp_path):
     storage = f"sqlite:///{tmp_path / 'sweeps.db'}"
     spec = RunSpec(method="linear", dataset="synth-small", task="quadrant", features="mfcc",

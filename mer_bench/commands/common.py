@@ -50,6 +50,8 @@ LeaderboardDir = Annotated[Path, typer.Option("--out", help="Leaderboard output 
 WeightsPaths = Annotated[list[Path] | None, typer.Option(
     "--weights", help="Pretrained weights: a file, or a folder of files under their official "
     "names (repeatable); default $TORCH_HOME/hub/checkpoints.")]
+NoPlots = Annotated[bool, typer.Option(
+    "--no-plots", help="Skip each run's confusion-matrix / scatter PNG artifacts (faster).")]
 FailFast = Annotated[bool, typer.Option(
     "--fail-fast", help="Stop at the first run that fails (default: record it FAILED and go "
     "on with the rest).")]

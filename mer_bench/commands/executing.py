@@ -79,6 +79,7 @@ def execute(
     jobs: int | None,
     fail_fast: bool = False,
     wait: bool = False,
+    plots: bool = True,
 ) -> None:
     """Run a plan's runs, rebuild the leaderboard, and exit non-zero when runs failed
     (1) or are still held by other workers (3, unless ``wait``)."""
@@ -99,7 +100,7 @@ def execute(
     from mer_bench.training import TrainerSettings
 
     settings = RunnerSettings(
-        smoke=smoke, n_jobs=jobs, trainer=TrainerSettings(**dict(plan_obj.trainer))
+        smoke=smoke, n_jobs=jobs, trainer=TrainerSettings(**dict(plan_obj.trainer)), plots=plots
     )
     runner = Runner(tracker, settings, report=say)
     check_datasets(runner, runs)
