@@ -227,10 +227,20 @@ class DataPreparer:
                 f"{stats.hits} from cache ({stats.seconds:.1f} s)"
             )
         self._loaded = {k: v for k, v in self._loaded.items() if k[0] != key[0]}
+        if _nbytes(self._loaded) + _nbytes({key: arrays}) > KEEP_FEATURES_BYTES:
+            self._loaded = {}  # large front ends: keep only the newest set
         for array in arrays.values():  # shared by later runs: nobody may change them
             array.setflags(write=False)
         self._loaded[key] = arrays  # the latest clips of each extractor, no more
         return arrays, (stats.hits, stats.computed)
+
+
+# features kept in memory across the runs of a bench (beyond the newest set)
+KEEP_FEATURES_BYTES = 2 << 30
+
+
+def _nbytes(loaded: dict[Any, dict[str, np.ndarray]]) -> int:
+    return sum(a.nbytes for arrays in loaded.values() for a in arrays.values())
 
 
 def _same_audio(a: ResolvedRun, b: ResolvedRun) -> bool:
