@@ -69,3 +69,14 @@ def test_a_rows_rounds_are_folded_on_one_line():
     folded = "ae-bilstm[segment_s=3]/4q/binary_valence/none/kfold:10/seed0-4 (≈ 2 h)"
     assert seeds_folded(runs) == folded
     assert seeds_folded("a/seed0; a/seed2") == "a/seed0,2"
+
+
+def test_rows_to_run_show_their_settings(capsys):
+    from mer_bench.commands.paper_terminal import print_results
+
+    (paper,) = [p for p in load_papers() if p.name == "he2022"]
+    row = next(r for t in paper.tables for r in t.rows
+               if r.run is not None and r.run.get("label_rule") == "kmeans")
+    print_results([RowResult(row, "to run", reason="to run: a/seed0; a/seed1")], ["summary"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "label_rule=kmeans" in out and "a/seed0-1" in out

@@ -46,9 +46,9 @@ def print_results(results: Sequence[RowResult], summary: Sequence[str]) -> None:
     if to_run:
         say("")
         say("to run:")
-        for r in to_run:
-            runs = seeds_folded(r.reason.removeprefix("to run: "))
-            say(f"  {r.row.table} · {r.row.label}: {runs}")
+        for r in to_run:  # what each row runs, every setting that changes its numbers
+            say(f"  {r.row.table} · {r.row.label}: {r.row.settings()}")
+            say(f"      {seeds_folded(r.reason.removeprefix('to run: '))}")
 
 
 def seeds_folded(runs: str) -> str:
