@@ -20,9 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mer_bench.tracking.base import DATA_KEY_TAG as DATA_KEY
-from mer_bench.tracking.base import DATA_SEEN_TAG as DATA_SEEN
 from mer_bench.tracking.base import FINGERPRINT_TAG as FINGERPRINT
-from mer_bench.tracking.base import FoldRecord
+from mer_bench.tracking.base import FoldRecord, data_seen
 
 
 @dataclass(frozen=True)
@@ -31,13 +30,6 @@ class OnNewestData:
 
     records: list[FoldRecord]
     hidden_runs: dict[tuple[str, str], int]
-
-
-def _seen(record: FoldRecord) -> float:
-    try:
-        return float(record.tag(DATA_SEEN) or "0")
-    except ValueError:
-        return 0.0
 
 
 def on_newest_data(records: Iterable[FoldRecord]) -> OnNewestData:
@@ -51,7 +43,7 @@ def on_newest_data(records: Iterable[FoldRecord]) -> OnNewestData:
             continue
         fingerprinted.add((rec.tag("task"), rec.tag("dataset")))
         key = rec.tag(DATA_KEY)
-        candidate = (_seen(rec), fingerprint)
+        candidate = (data_seen(rec.tags), fingerprint)
         if key not in newest or candidate > newest[key]:
             newest[key] = candidate
     kept: list[FoldRecord] = []

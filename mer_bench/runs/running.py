@@ -50,6 +50,7 @@ from mer_bench.tracking.base import (
     RUNNING,
     RunInfo,
     Tracker,
+    data_seen,
 )
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import Split
@@ -220,8 +221,9 @@ class Runner:
         """Date ``finished``'s data as current again when another finished run of the
         config is on data seen later (the files were put back): the leaderboard shows
         each data key's most recently seen fingerprint."""
-        mine = _seen(finished)
-        if any(r.status == FINISHED and _seen(r) > mine for r in existing if r is not finished):
+        mine = data_seen(finished.tags)
+        if any(r.status == FINISHED and data_seen(r.tags) > mine
+               for r in existing if r is not finished):
             self.tracker.set_tags(finished.run_id, {DATA_SEEN_TAG: f"{time.time():.3f}"},
                                   with_folds=True)
 
@@ -423,16 +425,6 @@ class Runner:
             if run_id is not None:
                 self.tracker.set_tags(run_id, tags)
         return method, parts
-
-
-def _seen(info: RunInfo) -> float:
-    """When a bench last found the run's data current (its start for older runs)."""
-    for key in (DATA_SEEN_TAG, lease.STARTED):
-        try:
-            return float(info.tags.get(key, ""))
-        except ValueError:
-            continue
-    return 0.0
 
 
 def _fold_line(

@@ -22,6 +22,19 @@ FINISHED, FAILED, KILLED, RUNNING = "FINISHED", "FAILED", "KILLED", "RUNNING"
 FINGERPRINT_TAG, DATA_KEY_TAG = "data_fingerprint", "data_key"
 DATA_SEEN_TAG, UNCHECKED_TAG = "data_seen", "labels_unchecked"
 
+
+
+def data_seen(tags: Mapping[str, str]) -> float:
+    """When a bench last found a run's data current (epoch seconds): its ``data_seen`` tag,
+    else its lease start for runs recorded before that tag, else 0."""
+    for key in (DATA_SEEN_TAG, "lease_started"):  # tracking.lease.STARTED
+        try:
+            return float(tags.get(key, ""))
+        except ValueError:
+            continue
+    return 0.0
+
+
 # tags that identify a leaderboard row (all runs carry them)
 GROUP_TAGS = ("task", "dataset", "method", "features", "protocol", "variant")
 
