@@ -276,6 +276,7 @@ def _killed_worker_is_taken_over(tmp_path: Path, uri: str) -> float:
     return time.perf_counter() - start
 
 
+@pytest.mark.slow  # a real SIGKILLed process; CI runs the same on PostgreSQL (make test-postgres)
 def test_a_killed_workers_run_is_taken_over(tmp_path, sqlite_uri):
     _killed_worker_is_taken_over(tmp_path, sqlite_uri)
 

@@ -99,6 +99,7 @@ def test_probes_stop_when_the_estimate_budget_is_spent(tmp_path: Path):
     assert "for 1 run(s) here" in line and "1 more run(s) not timed" in line
 
 
+@pytest.mark.slow  # fits a run twice (estimate and real) to compare; make test-all
 def test_the_estimate_is_within_a_factor_of_two_of_the_real_run():
     """A neural run of 3 folds x 100 epochs: estimated, then run, under the same conditions.
 
