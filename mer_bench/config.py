@@ -76,11 +76,16 @@ TEXT2MUSIC = "text2music_retrieval"
 
 @dataclass(frozen=True)
 class Entry:
-    """A named plug-in with parameters (and, for datasets, a root folder)."""
+    """A named plug-in with parameters (for datasets, a root folder; for methods, the
+    plan's tasks it runs on, when not all of those it supports)."""
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
     root: str | None = None
+    tasks: tuple[str, ...] | None = None
+
+    def runs_task(self, task: str) -> bool:
+        return self.tasks is None or task in self.tasks
 
 
 @dataclass(frozen=True)
@@ -177,12 +182,21 @@ class BenchPlan:
             raise ConfigError(f"{source}: split_seed must be an integer, got {split_seed!r}")
         if split_seed is not None and not 0 <= split_seed <= MAX_SEED:
             raise ConfigError(f"{source}: split_seed must be in 0..{MAX_SEED}, got {split_seed}")
+        tasks = tuple(str(t) for t in _as_list(raw["tasks"]))
+        methods = _entries(raw["methods"], "methods", source)
+        for m in methods:
+            stray = sorted(set(m.tasks or ()) - set(tasks))
+            if stray:
+                raise ConfigError(
+                    f"{source}: method {m.name!r} lists tasks {stray} that the plan's tasks "
+                    f"{list(tasks)} do not include"
+                )
         return cls(
             name=str(raw.get("name", Path(source).stem)),
             datasets=_entries(raw["datasets"], "datasets", source),
-            tasks=tuple(str(t) for t in _as_list(raw["tasks"])),
+            tasks=tasks,
             features=_entries(raw["features"], "features", source),
-            methods=_entries(raw["methods"], "methods", source),
+            methods=methods,
             protocol=str(raw.get("protocol", "kfold:5")),
             seeds=tuple(seeds),
             allow_missing_audio=bool(raw.get("allow_missing_audio", False)),
@@ -228,6 +242,7 @@ class BenchPlan:
             for f in self.features
             for m in self.methods
             for s in self.seeds
+            if m.runs_task(t)
         ]
         out = []
         for spec in specs:
@@ -324,7 +339,8 @@ def _entries(value: Any, key: str, source: str) -> tuple[Entry, ...]:
         if isinstance(item, str):
             entries.append(Entry(item))
         elif isinstance(item, dict) and "name" in item:
-            extra = sorted(set(item) - {"name", "params", "root"})
+            allowed = {"name", "params", "root"} | ({"tasks"} if key == "methods" else set())
+            extra = sorted(set(item) - allowed)
             if extra:
                 raise ConfigError(
                     f"{source}: {key} entry {item['name']!r} has unknown keys {extra}"
@@ -335,8 +351,14 @@ def _entries(value: Any, key: str, source: str) -> tuple[Entry, ...]:
                     f"{source}: params of {key} entry {item['name']!r} must be a mapping"
                 )
             root = item.get("root")
+            tasks = item.get("tasks")
+            if tasks is not None and not (
+                isinstance(tasks, list) and all(isinstance(t, str) for t in tasks)
+            ):
+                raise ConfigError(f"{source}: tasks of {key} entry {item['name']!r} must be a list")
             entries.append(
-                Entry(str(item["name"]), dict(params), None if root is None else str(root))
+                Entry(str(item["name"]), dict(params), None if root is None else str(root),
+                      None if tasks is None else tuple(tasks))
             )
         else:
             raise ConfigError(f"{source}: each {key} entry is a name or a mapping with 'name'")

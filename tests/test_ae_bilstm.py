@@ -28,8 +28,9 @@ from mer_bench.methods.ae_bilstm.frontend import (
 )
 from mer_bench.methods.ae_bilstm.masking import apply_masks, draw_masks, mask_region
 from mer_bench.runs import expand, fold_task, resolve
+from mer_bench.tasks import BINARY_AROUSAL, BINARY_VALENCE
 from mer_bench.training import TrainerSettings, make_trainer
-from mer_bench.types import Task, TaskKind, Track
+from mer_bench.types import Task, Track
 
 REPO = Path(__file__).resolve().parents[1]
 PAIRS = [(sr, s) for sr in SUPPORTED_SAMPLE_RATES for s in SEGMENT_DURATIONS]
@@ -136,7 +137,7 @@ def test_methods_read_their_front_end_from_features_or_compute_it_from_audio():
     extractor = cls.frontend(method.params)
     assert isinstance(extractor, SegmentLogmels) and extractor.params == method.params.frontend()
     track = Track("c_0", None, static_va=(0.5, 0.5))
-    task = Task("fake", TaskKind.BINARY_VALENCE)
+    task = Task("fake", BINARY_VALENCE)
     wave = (0.1 * np.random.default_rng(0).standard_normal(22050 * 2)).astype(np.float32)
     direct = FoldData(task, (track,), None, (1,), lambda t, sr: wave)
     from_audio = method._spectrograms(direct)
@@ -236,7 +237,7 @@ def test_autoencoder_loss_is_huber_to_the_unmasked_input_plus_l2_on_first_conv_o
 @pytest.fixture(scope="module")
 def synth_small_fold():
     ds = DATASETS.get("synth-small")()
-    task = Task(ds.name, TaskKind.BINARY_AROUSAL)
+    task = Task(ds.name, BINARY_AROUSAL)
     split = ds.splits("kfold:4", 0, task)[0]
 
     def part(ids):
@@ -347,7 +348,7 @@ def test_kmeans_thresholds_come_from_the_training_fold_only():
     rng = np.random.default_rng(0)
     va = np.concatenate([rng.normal(-0.5, 0.1, (20, 2)), rng.normal(0.4, 0.1, (20, 2))])
     tracks = [Track(str(i), None, static_va=(float(v), float(a))) for i, (v, a) in enumerate(va)]
-    task = Task("pmemo", TaskKind.BINARY_VALENCE)
+    task = Task("pmemo", BINARY_VALENCE)
     fold_a, fold_b = tracks[:30], tracks[10:]
     ta = fold_task(task, fold_a, "kmeans", 0)
     tb = fold_task(task, fold_b, "kmeans", 0)
@@ -371,7 +372,7 @@ def test_kmeans_runs_on_the_valence_arousal_plane_not_per_dimension():
     assert kmeans_midpoint_va(va, 0) == pytest.approx(expected)
     assert kmeans_midpoint(va[:, 1], 0) == pytest.approx(0.5)
     tracks = [Track(str(i), None, static_va=tuple(p)) for i, p in enumerate(va)]
-    task = fold_task(Task("pmemo", TaskKind.BINARY_AROUSAL), tracks, "kmeans", 0)
+    task = fold_task(Task("pmemo", BINARY_AROUSAL), tracks, "kmeans", 0)
     assert (task.valence_threshold, task.arousal_threshold) == pytest.approx(expected)
     from mer_bench.errors import TaskError
 
@@ -480,7 +481,7 @@ def test_real_4q_clips_at_different_native_rates_share_one_analysis_rate(shared_
         seen.append(sr)
         return adapter.load_audio(t, sr)
 
-    data = FoldData(Task("4q", TaskKind.BINARY_AROUSAL), tuple(rates.values()), None, (), load)
+    data = FoldData(Task("4q", BINARY_AROUSAL), tuple(rates.values()), None, (), load)
     data.arrays_of(SegmentLogmels(clip_s=5.0, segment_s=5.0))
     assert seen == [22050] * len(rates)
 

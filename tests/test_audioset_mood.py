@@ -10,7 +10,8 @@ import soundfile as sf
 
 from mer_bench.data.audioset_mood import FAKE_CLASSES, AudioSetMoodAdapter, clip_names
 from mer_bench.errors import ConfigError, DatasetError
-from mer_bench.types import Task, TaskKind
+from mer_bench.tasks import TEXT2MUSIC_RETRIEVAL
+from mer_bench.types import Task
 
 SR = 8000
 STANDARD_CLASSES = list(FAKE_CLASSES)  # as in class_labels_indices.csv
@@ -79,7 +80,7 @@ def counts(report, severity: str) -> dict[str, int]:
 
 def test_class_card() -> None:
     cls = AudioSetMoodAdapter
-    assert cls.task_kinds == {TaskKind.TEXT2MUSIC_RETRIEVAL}
+    assert cls.task_kinds == {TEXT2MUSIC_RETRIEVAL}
     assert cls.emotion_vocabulary == (
         "angry",
         "exciting",
@@ -120,7 +121,7 @@ def test_single_mood_segments_become_tracks(adapter: AudioSetMoodAdapter) -> Non
     assert scary.duration_s == pytest.approx(10.0)
     assert tracks["-0AbCdEfGhI"].meta["official_split"] == "test"
     assert tracks["-0AbCdEfGhI"].meta["start_s"] == "30"
-    task = Task("audioset-mood", TaskKind.TEXT2MUSIC_RETRIEVAL)
+    task = Task("audioset-mood", TEXT2MUSIC_RETRIEVAL)
     assert task.target(tracks["evSad000001"]) == ("sad",)
 
 
@@ -186,7 +187,7 @@ def test_official_split_carves_validation_from_train(adapter: AudioSetMoodAdapte
     assert official.val == ()
     assert set(official.test) == {"-0AbCdEfGhI", "evSad000001"}
     assert set(official.train) == {"trExcite001", "trScary0001", "trTender001"}
-    task = Task("audioset-mood", TaskKind.TEXT2MUSIC_RETRIEVAL)
+    task = Task("audioset-mood", TEXT2MUSIC_RETRIEVAL)
     [split] = adapter.splits("official", 0, task)
     assert set(split.test) == set(official.test)
     assert len(split.val) == 1 and set(split.train) | set(split.val) == set(official.train)

@@ -8,6 +8,7 @@ import pytest
 
 from mer_bench.methods import METHODS, FoldData
 from mer_bench.metrics.scoring import score
+from mer_bench.tasks import DYNAMIC_VA, QUADRANT, STATIC_VA
 from mer_bench.types import Task, TaskKind
 
 
@@ -16,7 +17,7 @@ def _fold(kind: TaskKind, targets) -> FoldData:
 
 
 def _balanced(n_per_class: int = 50) -> FoldData:
-    return _fold(TaskKind.QUADRANT, [c for c in range(4) for _ in range(n_per_class)])
+    return _fold(QUADRANT, [c for c in range(4) for _ in range(n_per_class)])
 
 
 def _fitted(name: str, train: FoldData, seed: int = 0):
@@ -31,23 +32,23 @@ def test_random_stratified_scores_one_in_four_on_balanced_quadrants():
     data = _balanced()
     f1s, accs = [], []
     for seed in range(200):
-        m = score(TaskKind.QUADRANT, data.y, _fitted("random-stratified", data, seed).predict(data))
+        m = score(QUADRANT, data.y, _fitted("random-stratified", data, seed).predict(data))
         f1s.append(m["macro_f1"])
         accs.append(m["accuracy"])
     assert np.mean(f1s) == pytest.approx(0.25, abs=0.01)
     assert np.mean(accs) == pytest.approx(0.25, abs=0.01)
-    majority = score(TaskKind.QUADRANT, data.y, _fitted("chance", data).predict(data))
+    majority = score(QUADRANT, data.y, _fitted("chance", data).predict(data))
     assert majority["macro_f1"] == pytest.approx(0.1) and majority["accuracy"] == 0.25
 
 
 def test_random_stratified_follows_the_training_frequencies():
-    train = _fold(TaskKind.QUADRANT, [0] * 700 + [1] * 300)
-    pred = _fitted("random-stratified", train).predict(_fold(TaskKind.QUADRANT, [0] * 4000))
+    train = _fold(QUADRANT, [0] * 700 + [1] * 300)
+    pred = _fitted("random-stratified", train).predict(_fold(QUADRANT, [0] * 4000))
     share = np.bincount(pred.argmax(axis=1), minlength=4) / len(pred)
     assert share == pytest.approx([0.7, 0.3, 0.0, 0.0], abs=0.03)
 
 
-@pytest.mark.parametrize("kind", [TaskKind.QUADRANT, TaskKind.STATIC_VA])
+@pytest.mark.parametrize("kind", [QUADRANT, STATIC_VA])
 def test_random_stratified_same_seed_same_predictions(kind):
     rng = np.random.default_rng(0)
     targets = ([int(c) for c in rng.integers(4, size=80)] if kind.is_classification
@@ -63,10 +64,10 @@ def test_random_stratified_same_seed_same_predictions(kind):
 def test_random_stratified_va_draws_training_targets():
     """V/A: each prediction is a training item's targets, so they spread like the targets
     (chance predicts their mean)."""
-    train = _fold(TaskKind.STATIC_VA, [np.array([0.5, -0.5]), np.array([-0.5, 0.5])] * 20)
+    train = _fold(STATIC_VA, [np.array([0.5, -0.5]), np.array([-0.5, 0.5])] * 20)
     pred = _fitted("random-stratified", train).predict(train)
     assert {tuple(p) for p in pred} == {(0.5, -0.5), (-0.5, 0.5)}
-    dyn = _fold(TaskKind.DYNAMIC_VA, [np.full((3, 2), 0.2), np.full((5, 2), -0.4)])
+    dyn = _fold(DYNAMIC_VA, [np.full((3, 2), 0.2), np.full((5, 2), -0.4)])
     curves = _fitted("random-stratified", dyn).predict(dyn)
     assert [c.shape for c in curves] == [(3, 2), (5, 2)]
     assert set(np.concatenate(curves).ravel()) <= {0.2, -0.4}

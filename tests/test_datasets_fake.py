@@ -40,7 +40,15 @@ from mer_bench.data.fourq import FourQAdapter, parse_quadrant
 from mer_bench.data.pmemo import PMEmoAdapter
 from mer_bench.data.tables import read_table
 from mer_bench.errors import DatasetError
-from mer_bench.types import Task, TaskKind
+from mer_bench.tasks import (
+    BINARY_AROUSAL,
+    BINARY_VALENCE,
+    DYNAMIC_VA,
+    M2E_E2M_RETRIEVAL,
+    QUADRANT,
+    STATIC_VA,
+)
+from mer_bench.types import Task
 
 pytestmark = pytest.mark.usefixtures("no_env_roots")
 
@@ -91,13 +99,13 @@ def test_class_constants(cls) -> None:
     for attr in ("name", "version", "citation", "license", "homepage", "download_info"):
         assert isinstance(getattr(cls, attr), str) and getattr(cls, attr), attr
     assert cls.label_scales
-    assert TaskKind.QUADRANT in cls.task_kinds
-    assert {TaskKind.BINARY_VALENCE, TaskKind.BINARY_AROUSAL} <= cls.task_kinds
+    assert QUADRANT in cls.task_kinds
+    assert {BINARY_VALENCE, BINARY_AROUSAL} <= cls.task_kinds
     assert "nothing is downloaded" in cls.download_info or "nothing is" in cls.download_info
 
 
 def test_task_kinds() -> None:
-    va = {TaskKind.STATIC_VA, TaskKind.DYNAMIC_VA, TaskKind.M2E_E2M_RETRIEVAL}
+    va = {STATIC_VA, DYNAMIC_VA, M2E_E2M_RETRIEVAL}
     for cls in (DeamAdapter, PMEmoAdapter, EmoMusicAdapter):
         assert va <= cls.task_kinds
     assert not va & FourQAdapter.task_kinds
@@ -183,10 +191,10 @@ def test_eim_derived_tasks(eim_root: Path) -> None:
     adapter = EmoMusicAdapter(eim_root)
     for t in adapter.tracks():
         v, a = t.static_va
-        assert Task("emomusic", TaskKind.BINARY_VALENCE).target(t) == int(v >= 0)
-        assert Task("emomusic", TaskKind.BINARY_AROUSAL).target(t) == int(a >= 0)
-        assert Task("emomusic", TaskKind.QUADRANT).target(t) == t.effective_quadrant() - 1
-        assert Task("emomusic", TaskKind.M2E_E2M_RETRIEVAL).target(t).shape == (EIM_FRAMES, 2)
+        assert Task("emomusic", BINARY_VALENCE).target(t) == int(v >= 0)
+        assert Task("emomusic", BINARY_AROUSAL).target(t) == int(a >= 0)
+        assert Task("emomusic", QUADRANT).target(t) == t.effective_quadrant() - 1
+        assert Task("emomusic", M2E_E2M_RETRIEVAL).target(t).shape == (EIM_FRAMES, 2)
 
 
 def test_eim_dynamic_mean_label_source(tmp_path: Path) -> None:
@@ -202,8 +210,8 @@ def test_eim_dynamic_mean_label_source(tmp_path: Path) -> None:
     head = "song_id,sample_15000ms,sample_15500ms,sample_16000ms\n"
     (ann / "valence_cont_average.csv").write_text(head + "2,-0.3,0.1,-0.1\n3,0.2,0.4,0.3\n")
     (ann / "arousal_cont_average.csv").write_text(head + "2,0.1,0.3,0.2\n3,-0.2,0.2,0.0\n")
-    quadrant = Task("emomusic", TaskKind.QUADRANT)
-    valence = Task("emomusic", TaskKind.BINARY_VALENCE)
+    quadrant = Task("emomusic", QUADRANT)
+    valence = Task("emomusic", BINARY_VALENCE)
     static = {t.id: t for t in EmoMusicAdapter(tmp_path).tracks()}
     dynamic = {t.id: t for t in EmoMusicAdapter(tmp_path, label_source="dynamic-mean").tracks()}
     assert [quadrant.target(static[i]) + 1 for i in ("2", "3")] == [4, 3]
@@ -472,7 +480,7 @@ def test_pmemo_without_static(tmp_path: Path) -> None:
     assert report.summary["static annotations"] == 0
     assert report.summary["metadata without annotations"] == len(PMEMO_UNANNOTATED)
     assert adapter.corrections() == {}
-    assert not Task("pmemo", TaskKind.STATIC_VA).has_label(t)
+    assert not Task("pmemo", STATIC_VA).has_label(t)
 
 
 def test_pmemo_static_file(tmp_path: Path) -> None:
@@ -540,9 +548,9 @@ def test_fourq_tracks(fourq_root: Path, inner: bool) -> None:
 
 def test_fourq_binary_tasks_from_quadrant(fourq_root: Path) -> None:
     for t in FourQAdapter(fourq_root).tracks():
-        assert Task("4q", TaskKind.BINARY_VALENCE).target(t) == int(t.quadrant in (1, 4))
-        assert Task("4q", TaskKind.BINARY_AROUSAL).target(t) == int(t.quadrant in (1, 2))
-        assert Task("4q", TaskKind.QUADRANT).target(t) == t.quadrant - 1
+        assert Task("4q", BINARY_VALENCE).target(t) == int(t.quadrant in (1, 4))
+        assert Task("4q", BINARY_AROUSAL).target(t) == int(t.quadrant in (1, 2))
+        assert Task("4q", QUADRANT).target(t) == t.quadrant - 1
 
 
 def test_fourq_validate(fourq_root: Path) -> None:
@@ -559,7 +567,7 @@ def test_fourq_validate(fourq_root: Path) -> None:
 def test_fourq_splits(fourq_root: Path) -> None:
     adapter = FourQAdapter(fourq_root)
     assert adapter.official_split() is None
-    folds = adapter.splits("artist-disjoint:2", seed=0, task=Task("4q", TaskKind.QUADRANT))
+    folds = adapter.splits("artist-disjoint:2", seed=0, task=Task("4q", QUADRANT))
     by_id = {t.id: t.artist for t in adapter.tracks()}
     for fold in folds:
         assert not {by_id[i] for i in fold.test} & {by_id[i] for i in fold.train + fold.val}

@@ -16,7 +16,8 @@ from mer_bench.data.deam import DeamAdapter
 from mer_bench.data.emomusic import EmoMusicAdapter
 from mer_bench.data.fourq import FourQAdapter
 from mer_bench.data.pmemo import PMEmoAdapter
-from mer_bench.types import Task, TaskKind
+from mer_bench.tasks import BINARY_VALENCE, QUADRANT
+from mer_bench.types import Task
 
 pytestmark = [pytest.mark.realdata, pytest.mark.usefixtures("no_env_roots")]
 
@@ -54,7 +55,7 @@ def test_4q_real(shared_data: Path, inner: bool) -> None:
     assert report.summary["audio files present"] == "240 of 240"
     assert report.summary["audio without annotations"] == 0
     assert adapter.track("MT0000426771").artist == "Einstürzende Neubauten"
-    task = Task("4q", TaskKind.BINARY_VALENCE)
+    task = Task("4q", BINARY_VALENCE)
     assert sum(task.target(t) for t in tracks) == 120  # Q1 + Q4
 
 
@@ -108,7 +109,7 @@ def test_emomusic_label_sources_give_both_quadrant_counts(shared_data: Path) -> 
     means at 5 give 265/72/287/120, and the two rules disagree on 134 songs."""
     static = EmoMusicAdapter(shared_data / "emomusic")
     dynamic = EmoMusicAdapter(shared_data / "emomusic", label_source="dynamic-mean")
-    quadrant = Task("emomusic", TaskKind.QUADRANT)
+    quadrant = Task("emomusic", QUADRANT)
 
     def counts(adapter: EmoMusicAdapter) -> list[int]:
         labels = [quadrant.target(t) for t in adapter.tracks()]

@@ -13,20 +13,21 @@ from mer_bench.config import load_plan
 from mer_bench.data import DATASETS
 from mer_bench.errors import TaskError
 from mer_bench.features import FEATURES
-from mer_bench.leaderboard.build import SHOWN_METRICS
+from mer_bench.leaderboard.build import shown_metrics
 from mer_bench.methods import METHODS, FitContext, FoldData
 from mer_bench.methods.dynamic_va.steps import pool_steps
 from mer_bench.metrics import score
 from mer_bench.metrics.regression import song_pearson_r
 from mer_bench.metrics.scoring import higher_is_better
 from mer_bench.runs import expand
+from mer_bench.tasks import DYNAMIC_VA
 from mer_bench.training import TrainerSettings, make_trainer
-from mer_bench.types import Task, TaskKind, Track
+from mer_bench.types import Task, Track
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 REPO = Path(__file__).resolve().parents[1]
-DYNAMIC = Task("synth-small", TaskKind.DYNAMIC_VA)
+DYNAMIC = Task("synth-small", DYNAMIC_VA)
 
 
 # --- metrics ---------------------------------------------------------------
@@ -71,10 +72,10 @@ def test_constant_prediction_has_song_r_zero_not_nan():
 
 
 def test_song_metrics_are_shown_and_point_the_right_way():
-    assert "pearson_song" in SHOWN_METRICS[TaskKind.DYNAMIC_VA]
+    assert "pearson_song" in shown_metrics(DYNAMIC_VA)
     assert higher_is_better("pearson_song") and higher_is_better("pearson_song_arousal")
     assert not higher_is_better("rmse_song_valence")
-    assert TaskKind.DYNAMIC_VA.primary_metric == "r2"
+    assert DYNAMIC_VA.primary_metric == "r2"
 
 
 # --- per-step pooling -------------------------------------------------------
@@ -183,7 +184,7 @@ def test_both_methods_beat_chance_on_song_rmse(folds, tmp_path):
 
     test = folds[2]
     scores = {
-        name: score(TaskKind.DYNAMIC_VA, truth(test), method.predict(test))["rmse_song"]
+        name: score(DYNAMIC_VA, truth(test), method.predict(test))["rmse_song"]
         for name, method in {
             "chance": _fit("chance", folds, tmp_path),
             "dynamic-ridge": _fit("dynamic-ridge", folds, tmp_path),

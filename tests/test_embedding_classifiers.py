@@ -14,11 +14,12 @@ from mer_bench.methods import METHODS, FitContext, FoldData
 from mer_bench.methods.embedding_classifiers import CLASSIFIERS, EmbeddingClassifiers
 from mer_bench.metrics import score
 from mer_bench.runs import expand, resolve, truth
+from mer_bench.tasks import QUADRANT, STATIC_VA
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import Task, TaskKind, Track
 
 REPO = Path(__file__).resolve().parents[1]
-TASKS = sorted(EmbeddingClassifiers.supports, key=lambda k: k.value)
+TASKS = [k for k in EmbeddingClassifiers.supported_tasks() if k.family.value != "tagging"]
 DIM = 12
 # small, quick versions of the networks (the paper's sizes are tested on Params())
 QUICK = {"mlp_hidden": 16, "cnn_filters": 8, "cnn_layers": 2, "rnn_hidden": 16,
@@ -40,7 +41,7 @@ def _fold(kind: TaskKind, n: int, seed: int, sequences: bool = True, spread: flo
         track = Track(f"s{seed}-{i}", None, static_va=(float(va[0]), float(va[1])))
         target = Task("fake", kind).target(track)
         quadrant = track.effective_quadrant() - 1
-        base = va @ mixing if kind is TaskKind.STATIC_VA else centres[quadrant]
+        base = va @ mixing if kind is STATIC_VA else centres[quadrant]
         frames = int(rng.integers(3, 15)) if sequences else 1
         x = base + spread * rng.standard_normal((frames, DIM))
         tracks.append(track)
@@ -110,13 +111,13 @@ def test_every_classifier_fits_predicts_and_is_scored(classifier, kind, tmp_path
     train, val, test = _fold(kind, 40, 0), _fold(kind, 8, 1), _fold(kind, 10, 2)
     method = EmbeddingClassifiers(
         EmbeddingClassifiers.make_params({"classifier": classifier}, smoke=True), seed=0)
-    if classifier == "nb" and kind is TaskKind.STATIC_VA:
+    if classifier == "nb" and kind is STATIC_VA:
         with pytest.raises(TaskError, match="naive Bayes"):
             method.fit(train, val, _ctx(tmp_path, fast_dev_run=True))
         return
     assert method.fit(train, val, _ctx(tmp_path, fast_dev_run=True)) is method
     prediction = method.predict(test)
-    width = 2 if kind is TaskKind.STATIC_VA else kind.n_classes
+    width = 2 if kind is STATIC_VA else kind.n_classes
     assert prediction.shape == (len(test), width) and np.all(np.isfinite(prediction))
     if kind.is_classification:
         np.testing.assert_allclose(prediction.sum(axis=1), 1.0, atol=1e-6)
@@ -125,7 +126,7 @@ def test_every_classifier_fits_predicts_and_is_scored(classifier, kind, tmp_path
 
 @pytest.mark.parametrize("classifier", CLASSIFIERS)
 def test_every_classifier_beats_chance_on_separable_quadrants(classifier, tmp_path):
-    kind = TaskKind.QUADRANT
+    kind = QUADRANT
     train, val, test = _fold(kind, 64, 0), _fold(kind, 16, 1), _fold(kind, 60, 2)
     method = _method(classifier=classifier, **QUICK)
     method.fit(train, val, _ctx(tmp_path, max_epochs_cap=5))
@@ -134,7 +135,7 @@ def test_every_classifier_beats_chance_on_separable_quadrants(classifier, tmp_pa
 
 
 def test_regressors_explain_variance(tmp_path):
-    kind = TaskKind.STATIC_VA
+    kind = STATIC_VA
     train, val, test = _fold(kind, 80, 0, spread=0.2), _fold(kind, 16, 1), _fold(kind, 40, 2)
     for classifier in ("svm", "rf", "mlp"):
         method = _method(classifier=classifier, **QUICK).fit(train, val,
@@ -162,7 +163,7 @@ def test_networks_use_the_shared_trainer_with_paper_early_stopping(tmp_path):
     from lightning.pytorch.callbacks import EarlyStopping
 
     ctx, calls, logged = _recording_ctx(tmp_path, 2)
-    kind = TaskKind.QUADRANT
+    kind = QUADRANT
     _method(classifier="cnn", cnn_filters=4).fit(_fold(kind, 40, 0), _fold(kind, 8, 1), ctx)
     (kw,) = calls
     assert kw["max_epochs"] == 1000
@@ -177,7 +178,7 @@ def test_mlp_trains_every_epoch_without_early_stopping(tmp_path):
     from lightning.pytorch.callbacks import EarlyStopping
 
     ctx, calls, logged = _recording_ctx(tmp_path, 3)
-    kind = TaskKind.QUADRANT
+    kind = QUADRANT
     method = _method(classifier="mlp", mlp_hidden=8)
     # an empty validation part is fine: nothing is held out of training for the MLP
     method.fit(_fold(kind, 40, 0), _fold(kind, 8, 1).subset([]), ctx)
@@ -194,7 +195,7 @@ def test_mlp_trains_every_epoch_without_early_stopping(tmp_path):
 def test_restored_weights_are_the_best_validation_epoch(tmp_path):
     import torch
 
-    kind = TaskKind.QUADRANT
+    kind = QUADRANT
     train, val = _fold(kind, 40, 0, spread=3.0), _fold(kind, 12, 1, spread=3.0)
     logged = []
     ctx = _ctx(tmp_path, max_epochs_cap=12)
@@ -207,7 +208,7 @@ def test_restored_weights_are_the_best_validation_epoch(tmp_path):
 
 
 def test_same_seed_same_predictions(tmp_path):
-    kind = TaskKind.QUADRANT
+    kind = QUADRANT
     train, val, test = _fold(kind, 40, 0), _fold(kind, 8, 1), _fold(kind, 10, 2)
 
     def run(seed):
@@ -222,12 +223,12 @@ def test_same_seed_same_predictions(tmp_path):
 def test_pooling_mean_keeps_the_embedding_width_and_meanstd_doubles_it():
     from mer_bench.methods.embedding_classifiers.data import clip_vectors
 
-    data = _fold(TaskKind.QUADRANT, 5, 0)
+    data = _fold(QUADRANT, 5, 0)
     assert clip_vectors(data, "mean").shape == (5, DIM)
     np.testing.assert_allclose(clip_vectors(data, "mean")[0], data.features[0].mean(axis=0),
                                rtol=1e-6)
     assert clip_vectors(data, "meanstd").shape == (5, 2 * DIM)
-    clips = _fold(TaskKind.QUADRANT, 5, 0, sequences=False)  # mfcc-like clip vectors
+    clips = _fold(QUADRANT, 5, 0, sequences=False)  # mfcc-like clip vectors
     np.testing.assert_array_equal(clip_vectors(clips, "mean"), np.stack(clips.features))
 
 
@@ -252,7 +253,7 @@ def test_lstm_packs_padding_away_and_reads_every_frame():
 
 
 def test_rnn_prediction_of_a_clip_does_not_depend_on_its_batch(tmp_path):
-    kind = TaskKind.QUADRANT
+    kind = QUADRANT
     train, val, test = _fold(kind, 40, 0), _fold(kind, 8, 1), _fold(kind, 10, 2)
     method = _method(classifier="rnn", **QUICK).fit(train, val, _ctx(tmp_path, max_epochs_cap=2))
     lengths = {len(f) for f in test.features}
@@ -263,7 +264,7 @@ def test_rnn_prediction_of_a_clip_does_not_depend_on_its_batch(tmp_path):
 
 
 def test_bad_features_name_the_track(tmp_path):
-    kind = TaskKind.QUADRANT
+    kind = QUADRANT
     train, val = _fold(kind, 20, 0), _fold(kind, 6, 1)
     broken = list(train.features)
     broken[3] = broken[3].copy()
@@ -284,7 +285,7 @@ def test_bad_features_name_the_track(tmp_path):
 
 
 def test_single_class_training_fold_predicts_that_class(tmp_path):
-    kind = TaskKind.QUADRANT
+    kind = QUADRANT
     train = _fold(kind, 30, 0)
     only = [i for i, t in enumerate(train.targets) if t == train.targets[0]]
     method = _method(classifier="svm").fit(train.subset(only), train.subset(only[:1]),

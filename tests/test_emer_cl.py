@@ -29,10 +29,11 @@ from mer_bench.methods.emer_cl.scoring import (
     retrieval_scores,
 )
 from mer_bench.metrics import score
+from mer_bench.tasks import M2E_E2M_RETRIEVAL, STATIC_VA
 from mer_bench.training import TrainerSettings, make_trainer
-from mer_bench.types import Task, TaskKind, Track
+from mer_bench.types import Task, Track
 
-TASK = Task("toy", TaskKind.M2E_E2M_RETRIEVAL)
+TASK = Task("toy", M2E_E2M_RETRIEVAL)
 
 
 def _canonical_correlations(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -366,7 +367,7 @@ def test_bad_parameters_and_tasks_are_clear_errors(toy_data, tmp_path):
         cls(cls.make_params({**TINY, "loss": "triplet"})).fit(train, val, _Ctx(tmp_path).ctx)
     with pytest.raises(ConfigError, match="direction"):
         cls(cls.make_params({**TINY, "direction": "sideways"})).fit(train, val, _Ctx(tmp_path).ctx)
-    static = dataclasses.replace(train, task=Task("toy", TaskKind.STATIC_VA))
+    static = dataclasses.replace(train, task=Task("toy", STATIC_VA))
     with pytest.raises(TaskError, match="m2e_e2m_retrieval"):
         cls(cls.make_params(TINY)).fit(static, val, _Ctx(tmp_path).ctx)
 

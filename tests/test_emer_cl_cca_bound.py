@@ -11,8 +11,9 @@ from mer_bench.methods.emer_cl.losses import cca_rank_deficient, forced_correlat
 from mer_bench.methods.emer_cl.method import SOUND_CCA, RankDeficiencyWarning
 from mer_bench.methods.emer_cl.scoring import LinearCCA
 from mer_bench.methods.emer_cl.training import smallest_batch
+from mer_bench.tasks import M2E_E2M_RETRIEVAL
 from mer_bench.training import TrainerSettings, make_trainer
-from mer_bench.types import Task, TaskKind, Track
+from mer_bench.types import Task, Track
 
 TINY = {"mlp_units": (8, 8), "gru_units": (8, 8), "gru_hidden": 4, "epochs": 1, "lr": 3e-3,
         "dropout": 0.0}
@@ -62,7 +63,7 @@ def _pairs(n: int) -> FoldData:
         tracks.append(Track(id=f"t{i}", audio_path=None, dynamic_va=curve))
         feats.append(rng.standard_normal((6, 3)).astype(np.float32))
         curves.append(curve)
-    task = Task("toy", TaskKind.M2E_E2M_RETRIEVAL)
+    task = Task("toy", M2E_E2M_RETRIEVAL)
     return FoldData(task, tuple(tracks), tuple(feats), tuple(curves))
 
 

@@ -13,10 +13,11 @@ from mer_bench.methods import METHODS, FitContext, FoldData
 from mer_bench.methods.emer_cl.method import EmerCLParams
 from mer_bench.methods.emer_cl.svr import PAPER_C_GRID, PAPER_GAMMA_GRID, stack_embedding
 from mer_bench.metrics import score
+from mer_bench.tasks import STATIC_VA
 from mer_bench.training import TrainerSettings, make_trainer
-from mer_bench.types import Task, TaskKind, Track
+from mer_bench.types import Task, Track
 
-TASK = Task("toy", TaskKind.STATIC_VA)
+TASK = Task("toy", STATIC_VA)
 TINY = {
     "mlp_units": (16, 16),
     "gru_units": (16, 16),

@@ -13,7 +13,8 @@ from mer_bench.methods.emer_cl.svr import EmerCLSVR
 from mer_bench.metrics import score
 from mer_bench.papers import load_paper, papers_dir
 from mer_bench.runs.resolving import resolve
-from mer_bench.types import Task, TaskKind, Track
+from mer_bench.tasks import STATIC_VA
+from mer_bench.types import Task, Track
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def _static(n: int, seed: int) -> FoldData:
                             dynamic_va=np.tile(va, (3, 1))))
         feats.append(frames)
         targets.append(va)
-    return FoldData(Task("toy", TaskKind.STATIC_VA), tuple(tracks), tuple(feats), tuple(targets))
+    return FoldData(Task("toy", STATIC_VA), tuple(tracks), tuple(feats), tuple(targets))
 
 
 def _fit_predict(overrides: dict, tmp_path) -> np.ndarray:
@@ -92,7 +93,7 @@ def test_unit_scale_is_the_svr_of_the_papers_01_scale_mapped_back(monkeypatch, t
 def test_bad_target_scale_is_a_clear_error():
     cls = METHODS.get("emer-cl-svr")
     with pytest.raises(ConfigError, match="target_scale='percent' is not one of"):
-        cls.validate_params(cls.make_params({"target_scale": "percent"}), TaskKind.STATIC_VA)
+        cls.validate_params(cls.make_params({"target_scale": "percent"}), STATIC_VA)
 
 
 def test_pmemo_rows_fit_the_papers_scale_and_compare_rmse_doubled(rows):

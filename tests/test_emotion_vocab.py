@@ -13,7 +13,8 @@ from mer_bench.data.fourq import FourQAdapter
 from mer_bench.data.synth_plan import MOOD_TAGS
 from mer_bench.data.synthetic import SynthDataset, SynthSmallDataset
 from mer_bench.errors import DatasetError, TaskError
-from mer_bench.types import Task, TaskKind
+from mer_bench.tasks import TEXT2MUSIC_RETRIEVAL
+from mer_bench.types import Task
 
 ALM = ("anger", "fearful", "happy", "sad", "surprised")
 ISEAR = ("anger", "disgust", "fear", "guilt", "joy", "sadness", "shame")
@@ -285,15 +286,15 @@ def test_synth_declares_its_mood_vocabulary() -> None:
     for cls in (SynthDataset, SynthSmallDataset):
         assert cls.emotion_vocabulary == SYNTH
         assert set(cls.emotion_vocabulary) == {w for pair in MOOD_TAGS.values() for w in pair}
-        assert TaskKind.TEXT2MUSIC_RETRIEVAL in cls.task_kinds
+        assert TEXT2MUSIC_RETRIEVAL in cls.task_kinds
 
 
 def test_4q_tracks_carry_their_quadrant_moods(tmp_path) -> None:
     adapter = FourQAdapter(make_4q(tmp_path, per_quadrant=2, audio=False))
     assert FourQAdapter.emotion_vocabulary == FOURQ
-    assert TaskKind.TEXT2MUSIC_RETRIEVAL in FourQAdapter.task_kinds
+    assert TEXT2MUSIC_RETRIEVAL in FourQAdapter.task_kinds
     expected = {1: ("happy", "exciting"), 2: ("angry", "scary"), 3: ("sad",), 4: ("tender",)}
-    task = Task("4q", TaskKind.TEXT2MUSIC_RETRIEVAL)
+    task = Task("4q", TEXT2MUSIC_RETRIEVAL)
     for song, q in fourq_songs(2).items():
         track = adapter.track(song)
         assert track.tags == expected[q] and task.target(track) == expected[q]

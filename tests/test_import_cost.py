@@ -69,7 +69,7 @@ for name, cls in FEATURES.items():
     features.append(name)
 methods = []
 for name, cls in METHODS.items():
-    (cls.name, cls.version, cls.consumes, sorted(k.value for k in cls.supports))
+    (cls.name, cls.version, cls.consumes, sorted(f.value for f in cls.supports))
     (cls.Params, cls.smoke_params, cls.label_params, cls.label_tags, cls.score_only_params)
     cls.search_space(Trial())
     methods.append(name)

@@ -15,7 +15,7 @@ from mer_bench.errors import ConfigError
 from mer_bench.features import FEATURES
 from mer_bench.methods.embedding_classifiers import EmbeddingClassifiers
 from mer_bench.runs import resolve
-from mer_bench.types import TaskKind
+from mer_bench.tasks import QUADRANT, STATIC_VA
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,7 +47,7 @@ def test_mlp_layers_two_stacks_two_hidden_layers_of_512():
 def test_stop_on_score_watches_validation_accuracy_and_keeps_its_best_epoch(tmp_path):
     from lightning.pytorch.callbacks import EarlyStopping
 
-    kind = TaskKind.QUADRANT
+    kind = QUADRANT
     train, val = _fold(kind, 40, 0, spread=3.0), _fold(kind, 12, 1, spread=3.0)
     ctx, calls, logged = _recording_ctx(tmp_path, 6)
     method = _method(classifier="cnn", **{**QUICK, "lr": 0.05}).fit(train, val, ctx)
@@ -109,14 +109,14 @@ def test_pointwise_loss_scores_every_valid_step_against_the_clip_label():
     torch.testing.assert_close(loss, sum(per_step) / 7)
 
 
-@pytest.mark.parametrize("kind", [TaskKind.QUADRANT, TaskKind.STATIC_VA], ids=lambda k: k.value)
+@pytest.mark.parametrize("kind", [QUADRANT, STATIC_VA], ids=lambda k: k.value)
 def test_pointwise_rnn_fits_and_predicts_each_clip_alone_as_in_a_batch(kind, tmp_path):
     train, val, test = _fold(kind, 40, 0), _fold(kind, 8, 1), _fold(kind, 10, 2)
     method = _method(classifier="rnn", rnn_output="pointwise", **QUICK).fit(
         train, val, _ctx(tmp_path, max_epochs_cap=2))
     together = method.predict(test)
-    assert together.shape == (10, 4 if kind is TaskKind.QUADRANT else 2)
-    if kind is TaskKind.QUADRANT:
+    assert together.shape == (10, 4 if kind is QUADRANT else 2)
+    if kind is QUADRANT:
         np.testing.assert_allclose(together.sum(axis=1), 1.0, atol=1e-6)
     one_by_one = np.concatenate([method.predict(test.subset([i])) for i in range(len(test))])
     np.testing.assert_allclose(together, one_by_one, rtol=1e-5, atol=1e-6)
@@ -157,7 +157,7 @@ def test_the_rnn_reads_the_mfcc_matrix_in_a_run():
 
 def test_pointwise_and_last_step_agree_on_one_vector_per_clip(tmp_path):
     """On clip-level features (mfcc, one frame) the two readings are the same model."""
-    kind = TaskKind.QUADRANT
+    kind = QUADRANT
     train, val, test = (_fold(kind, n, s, sequences=False) for n, s in ((40, 0), (8, 1), (10, 2)))
     ctx = _ctx(tmp_path, max_epochs_cap=2)
     got = [_method(classifier="rnn", rnn_output=r, **QUICK).fit(train, val, ctx).predict(test)

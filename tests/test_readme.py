@@ -50,7 +50,7 @@ def test_methods_table_states_each_methods_tasks():
         for name in names:
             if name in ("chance", "linear", "emer-cl-svr") or not claimed:
                 continue
-            supports = {k.value for k in METHODS.get(name).supports}
+            supports = {k.value for k in METHODS.get(name).supported_tasks()}
             assert claimed <= supports, f"{name}: README says {cells[2]}, supports {supports}"
             checked += 1
     assert checked >= 4

@@ -14,6 +14,7 @@ from mer_bench.data import DATASETS
 from mer_bench.errors import DatasetError, TaskError
 from mer_bench.methods.baselines import Linear
 from mer_bench.runs import Runner, RunnerSettings, expand, resolve
+from mer_bench.tasks import BINARY_VALENCE
 from mer_bench.tracking import InMemoryTracker
 from mer_bench.tracking.base import FINISHED, FOLD, KILLED, RUN
 
@@ -169,7 +170,7 @@ def test_a_corrupt_file_stops_the_run_naming_it_unless_skipped(corrupt_copy):
 def test_kmeans_label_rule_thresholds_from_training_fold_only():
     from mer_bench.data.labels import kmeans_midpoint
     from mer_bench.runs import fold_task
-    from mer_bench.types import Task, TaskKind, Track
+    from mer_bench.types import Task, Track
 
     assert kmeans_midpoint(np.array([0.1, 0.2, 0.15, 0.8, 0.9, 0.85])) == pytest.approx(
         0.5, abs=0.01
@@ -178,11 +179,11 @@ def test_kmeans_label_rule_thresholds_from_training_fold_only():
         Track(str(i), None, static_va=(v, a))
         for i, (v, a) in enumerate([(0.1, -0.9), (0.2, -0.8), (0.8, 0.4), (0.9, 0.6)])
     ]
-    task = fold_task(Task("x", TaskKind.BINARY_VALENCE), train, "kmeans", 0)
+    task = fold_task(Task("x", BINARY_VALENCE), train, "kmeans", 0)
     assert task.valence_threshold == pytest.approx(0.5) and task.arousal_threshold == pytest.approx(
         -0.175
     )
-    assert fold_task(Task("x", TaskKind.BINARY_VALENCE), train, "fixed", 0).valence_threshold == 0
+    assert fold_task(Task("x", BINARY_VALENCE), train, "fixed", 0).valence_threshold == 0
     outcome = _runner().run(resolve(_spec(task="binary_valence", label_rule="kmeans")))
     assert outcome.status == "finished"
     assert resolve(_spec(label_rule="kmeans")).config_hash != resolve(_spec()).config_hash

@@ -13,9 +13,9 @@ import pytest
 from mer_bench.config import RunSpec
 from mer_bench.methods.base import METHODS, Method
 from mer_bench.sweeps.budget import OVER_BUDGET, OverBudget, refuse_if_surplus
+from mer_bench.tasks import STATIC_VA
 from mer_bench.tracking import InMemoryTracker
 from mer_bench.tuning import sweep
-from mer_bench.types import TaskKind
 
 DONE = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 
@@ -29,7 +29,7 @@ class _SlowMethod(Method):
     """Ridge that takes a while to fit, so two workers' trials overlap."""
 
     name = "test-slow"
-    supports = frozenset({TaskKind.STATIC_VA})
+    supports = frozenset({STATIC_VA})
     Params = _SlowParams
     seconds: ClassVar[float] = 0.15
 

@@ -13,6 +13,7 @@ import yaml
 
 from mer_bench.config import RunSpec
 from mer_bench.methods import METHODS
+from mer_bench.tasks import BINARY_AROUSAL, QUADRANT, STATIC_VA
 from mer_bench.tracking import make_tracker
 from mer_bench.tuning import reproduce_command, sweep
 from mer_bench.types import TaskKind
@@ -24,9 +25,9 @@ def _space(task: TaskKind) -> set[str]:
 
 
 def test_linear_space_depends_on_task():
-    assert _space(TaskKind.QUADRANT) == {"C"}
-    assert _space(TaskKind.BINARY_AROUSAL) == {"C"}
-    assert _space(TaskKind.STATIC_VA) == {"alpha"}
+    assert _space(QUADRANT) == {"C"}
+    assert _space(BINARY_AROUSAL) == {"C"}
+    assert _space(STATIC_VA) == {"alpha"}
 
 
 @pytest.mark.slow  # a whole CLI sweep; tests/test_sweep_mlflow.py runs the command in the fast tier

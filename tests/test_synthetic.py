@@ -12,9 +12,18 @@ import pytest
 
 from mer_bench.data import DATASETS, synth_plan
 from mer_bench.data import synthetic as synth
-from mer_bench.data.synthetic import SynthDataset, SynthSmallDataset
+from mer_bench.data.synthetic import SYNTH_MOODS, SynthDataset, SynthSmallDataset
 from mer_bench.errors import DatasetError
-from mer_bench.types import Task, TaskKind, quadrant_of
+from mer_bench.tasks import (
+    BINARY_AROUSAL,
+    BINARY_VALENCE,
+    DYNAMIC_VA,
+    M2E_E2M_RETRIEVAL,
+    QUADRANT,
+    STATIC_VA,
+    TEXT2MUSIC_RETRIEVAL,
+)
+from mer_bench.types import Task, quadrant_of
 
 TINY = {"n_clips": 6, "duration_s": 1.0, "sample_rate": 8000, "n_artists": 3}
 
@@ -50,13 +59,14 @@ def test_registered_with_constants() -> None:
         assert cls.download_info == "generated automatically; nothing to download"
         assert cls.citation and cls.homepage and cls.label_scales and cls.version
         assert cls.task_kinds == {
-            TaskKind.TEXT2MUSIC_RETRIEVAL,
-            TaskKind.QUADRANT,
-            TaskKind.BINARY_VALENCE,
-            TaskKind.BINARY_AROUSAL,
-            TaskKind.STATIC_VA,
-            TaskKind.DYNAMIC_VA,
-            TaskKind.M2E_E2M_RETRIEVAL,
+            SYNTH_MOODS,
+            TEXT2MUSIC_RETRIEVAL,
+            QUADRANT,
+            BINARY_VALENCE,
+            BINARY_AROUSAL,
+            STATIC_VA,
+            DYNAMIC_VA,
+            M2E_E2M_RETRIEVAL,
         }
 
 
@@ -134,7 +144,7 @@ def test_official_split(small: SynthSmallDataset) -> None:
 
 
 def test_artist_disjoint_splits(small: SynthSmallDataset) -> None:
-    task = Task("synth-small", TaskKind.QUADRANT)
+    task = Task("synth-small", QUADRANT)
     folds = small.splits("artist-disjoint", 0, task)
     assert len(folds) == 5
     artist = {t.id: t.artist for t in small.tracks()}
@@ -304,7 +314,7 @@ def feature_table(small: SynthSmallDataset) -> tuple[np.ndarray, np.ndarray, np.
     tracks = small.tracks()
     x = np.array([_clip_features(small.load_audio(t), t.sample_rate) for t in tracks])
     y = np.array([t.static_va for t in tracks])
-    quadrant_task = Task("synth-small", TaskKind.QUADRANT)
+    quadrant_task = Task("synth-small", QUADRANT)
     q = np.array([quadrant_task.target(t) for t in tracks])
     return x, y, q
 

@@ -29,8 +29,9 @@ from mer_bench.methods.text2music.losses import (
 )
 from mer_bench.methods.text2music.strategies import STRATEGIES, Classification, StrategySettings
 from mer_bench.methods.text2music.tiny_text import tiny_tokenize
+from mer_bench.tasks import TEXT2MUSIC_RETRIEVAL
 from mer_bench.training import TrainerSettings, make_trainer
-from mer_bench.types import EmotionBridge, Task, TaskKind, Track
+from mer_bench.types import EmotionBridge, Task, Track
 
 TEXT_VOCAB = ("joy", "anger", "fear", "sadness", "serenity")
 MUSIC_VOCAB = ("happy", "exciting", "angry", "tense", "sad", "gloomy", "tender", "calm")
@@ -51,7 +52,7 @@ SENTENCES = {
     "sadness": ("he wept alone", "a grey day of grief", "she missed her home"),
     "serenity": ("a quiet lake", "the breeze was gentle", "we rested in peace"),
 }  # fmt: skip
-TASK = Task("synth-text", TaskKind.TEXT2MUSIC_RETRIEVAL)
+TASK = Task("synth-text", TEXT2MUSIC_RETRIEVAL)
 
 
 W2V = {"joy": ("happy",), "anger": ("angry",), "fear": ("angry",), "sadness": ("sad",),

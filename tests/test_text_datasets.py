@@ -24,11 +24,12 @@ from mer_bench.data.text import (
     stratified_partition,
 )
 from mer_bench.errors import DatasetError
-from mer_bench.types import Split, Task, TaskKind, Track
+from mer_bench.tasks import TEXT2MUSIC_RETRIEVAL
+from mer_bench.types import Split, Task, Track
 
 pytestmark = pytest.mark.usefixtures("no_env_roots")
 
-T2M = Task("any", TaskKind.TEXT2MUSIC_RETRIEVAL)
+T2M = Task("any", TEXT2MUSIC_RETRIEVAL)
 
 
 def codes(report, severity: str | None = None) -> Counter[str]:
@@ -139,7 +140,7 @@ def test_synth_text_cues_are_specific_except_the_shared_ones():
 
 def test_synth_text_official_split_is_stratified_70_15_15():
     ds = SynthTextDataset()
-    split = ds.splits("official", seed=0, task=Task(ds.name, TaskKind.TEXT2MUSIC_RETRIEVAL))[0]
+    split = ds.splits("official", seed=0, task=Task(ds.name, TEXT2MUSIC_RETRIEVAL))[0]
     assert_partition(split, {t.id for t in ds.tracks()})
     emotion = {t.id: t.tags[0] for t in ds.tracks()}
     # 60 per emotion: cuts (4200+50)//100 = 42 and (5100+50)//100 = 51
@@ -463,7 +464,7 @@ def test_isear_official_split_is_stratified_70_15_15(tmp_path):
     lines = [f"{e},Situation {k} of {e}." for e in emotions for k in range(20)]
     write(tmp_path / "isear.csv", "\n".join(lines) + "\n")
     ds = IsearAdapter(tmp_path)
-    split = ds.splits("official", seed=0, task=Task("isear", TaskKind.TEXT2MUSIC_RETRIEVAL))[0]
+    split = ds.splits("official", seed=0, task=Task("isear", TEXT2MUSIC_RETRIEVAL))[0]
     assert_partition(split, {t.id for t in ds.tracks()})
     emotion = {t.id: t.tags[0] for t in ds.tracks()}
     # 20 per emotion: cuts (1400+50)//100 = 14 and (1700+50)//100 = 17
@@ -554,7 +555,7 @@ def test_text_datasets_are_registered_and_listed_by_the_cli(name, vocab):
 
     cls = DATASETS.get(name)
     assert issubclass(cls, TextDataset) and cls.modality == "text"
-    assert cls.task_kinds == frozenset({TaskKind.TEXT2MUSIC_RETRIEVAL})
+    assert cls.task_kinds == frozenset({TEXT2MUSIC_RETRIEVAL})
     assert cls.emotion_vocabulary == vocab
     result = CliRunner().invoke(app, ["data", "info", name])
     assert result.exit_code == 0, result.output

@@ -15,9 +15,9 @@ import pytest
 
 from mer_bench.config import RunSpec
 from mer_bench.methods.base import METHODS, Method
+from mer_bench.tasks import STATIC_VA
 from mer_bench.tracking import InMemoryTracker
 from mer_bench.tuning import sweep
-from mer_bench.types import TaskKind
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class _CountingMethod(Method):
     """Ridge on pooled features whose predictions are offset by a score-only ``shift``."""
 
     name = "test-counting"
-    supports = frozenset({TaskKind.STATIC_VA})
+    supports = frozenset({STATIC_VA})
     Params = _ShiftParams
     score_only_params = frozenset({"shift"})
     fits: ClassVar[int] = 0

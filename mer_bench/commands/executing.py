@@ -37,7 +37,7 @@ def check_tasks(tasks: list[str] | tuple[str, ...]) -> None:
     from mer_bench.suggest import unknown
     from mer_bench.types import TaskKind
 
-    names = [k.value for k in TaskKind]
+    names = [k.value for k in TaskKind.all()]
     for task in tasks:
         if str(task).strip().lower() not in names:
             raise TaskError(unknown("task", str(task), names))
@@ -62,7 +62,7 @@ def check_method_params(entries, tasks, smoke: bool = False) -> None:
         check_param_types(f"method {name!r}", cls.Params, values)
         params = cls.make_params(values, smoke=smoke)
         for kind in kinds:
-            if kind in cls.supports:
+            if cls.supports_task(kind):
                 cls.validate_params(params, kind)
 
 

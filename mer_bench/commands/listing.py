@@ -50,19 +50,15 @@ def list_plugins(
             )
         console.print(table)
     if what in ("methods", "all"):
-        table = Table("method", "consumes", "tasks", title="methods")
+        table = Table("method", "consumes", "task families", title="methods")
         for name, cls in METHODS.items():
-            table.add_row(name, cls.consumes, ", ".join(sorted(k.value for k in cls.supports)))
+            table.add_row(name, cls.consumes, ", ".join(sorted(f.value for f in cls.supports)))
         console.print(table)
     if what in ("tasks", "all"):
-        table = Table("task", "kind", "primary metric", title="tasks")
-        for kind in TaskKind:
-            label = (
-                f"{kind.n_classes} classes"
-                if kind.is_classification
-                else ("retrieval" if "retrieval" in kind.value else "regression")
-            )
-            table.add_row(kind.value, label, kind.primary_metric)
+        table = Table("task", "family", "label space", "primary metric", title="tasks")
+        for kind in TaskKind.all():
+            space = f"{len(kind.labels)}: {', '.join(kind.labels)}" if kind.labels else ""
+            table.add_row(kind.value, kind.family.value, _clip(space), kind.primary_metric)
         console.print(table)
 
 
@@ -118,3 +114,8 @@ def _data_here(spec: object) -> bool:
 
 
 # --- run / bench ----------------------------------------------------------------
+
+
+def _clip(text: str, width: int = 60) -> str:
+    """A long label space (56 tags) shortened for the terminal table."""
+    return text if len(text) <= width else text[: width - 3] + "..."

@@ -32,7 +32,8 @@ from mer_bench.data.files import AUDIO_EXTENSIONS
 from mer_bench.data.reads import note_file
 from mer_bench.data.tables import read_table
 from mer_bench.errors import DatasetError
-from mer_bench.types import Split, TaskKind, Track
+from mer_bench.tasks import TEXT2MUSIC_RETRIEVAL
+from mer_bench.types import Split, Track
 
 LABELS = "class_labels_indices.csv"
 # file -> official split; the eval segments are AudioSet's test set
@@ -164,7 +165,7 @@ class AudioSetMoodAdapter(AnnotatedDataset):
         "missing clips, and a run can skip them. Point mer-bench at the root with --root or "
         "MER_BENCH_AUDIOSET_MOOD_ROOT."
     )
-    task_kinds = frozenset({TaskKind.TEXT2MUSIC_RETRIEVAL})
+    task_kinds = frozenset({TEXT2MUSIC_RETRIEVAL})
     label_scales: ClassVar[dict[str, str]] = {
         "tags": "one AudioSet music mood per clip: "
         + ", ".join(f"{v} ({k})" for k, v in MOOD_CLASSES.items()),

@@ -149,6 +149,11 @@ class DatasetAdapter(ABC):
             )
         self.root = resolved
 
+    def tag_share(self, kind: TaskKind) -> float | None:
+        """The rater share from which a soft tag of ``kind`` counts as positive on this
+        dataset instance (a dataset parameter may set it); None: the task's own rule."""
+        return None
+
     # --- fake tree (tests) --------------------------------------------------
     @classmethod
     def fake_tree(cls, root: Path, **options: Any) -> Path:

@@ -49,7 +49,8 @@ from mer_bench.data.tables import (
     read_table,
 )
 from mer_bench.errors import DatasetError
-from mer_bench.types import VA_ANNOTATED_TASKS, Split, Track
+from mer_bench.tasks import VA_ANNOTATED_TASKS
+from mer_bench.types import Split, Track
 
 STATIC_FILES = (
     "static_annotations_averaged_songs_1_2000.csv",

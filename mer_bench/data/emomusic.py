@@ -32,7 +32,8 @@ from mer_bench.data.tables import (
     read_table,
 )
 from mer_bench.errors import DatasetError
-from mer_bench.types import VA_ANNOTATED_TASKS, Split, Track, quadrant_of
+from mer_bench.tasks import VA_ANNOTATED_TASKS
+from mer_bench.types import Split, Track, quadrant_of
 
 STATIC = "static_annotations.csv"
 INFO = "songs_info.csv"

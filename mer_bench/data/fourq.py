@@ -19,7 +19,8 @@ from mer_bench.data.fakes import write_clip, write_text
 from mer_bench.data.files import audio_index, id_sort_key
 from mer_bench.data.tables import Meta, Table, read_meta, read_table, row_id
 from mer_bench.errors import DatasetError
-from mer_bench.types import TaskKind, Track
+from mer_bench.tasks import BINARY_AROUSAL, BINARY_VALENCE, QUADRANT, TEXT2MUSIC_RETRIEVAL
+from mer_bench.types import Track
 
 ANNOTATIONS = "panda_dataset_taffc_annotations.csv"
 METADATA = "panda_dataset_taffc_metadata.csv"
@@ -102,10 +103,10 @@ class FourQAdapter(AnnotatedDataset):
     )
     task_kinds = frozenset(
         {
-            TaskKind.QUADRANT,
-            TaskKind.BINARY_VALENCE,
-            TaskKind.BINARY_AROUSAL,
-            TaskKind.TEXT2MUSIC_RETRIEVAL,
+            QUADRANT,
+            BINARY_VALENCE,
+            BINARY_AROUSAL,
+            TEXT2MUSIC_RETRIEVAL,
         }
     )
     label_scales: ClassVar[dict[str, str]] = {

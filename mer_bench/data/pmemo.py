@@ -39,7 +39,8 @@ from mer_bench.data.tables import (
     read_table,
 )
 from mer_bench.errors import DatasetError
-from mer_bench.types import VA_ANNOTATED_TASKS, Track
+from mer_bench.tasks import VA_ANNOTATED_TASKS
+from mer_bench.types import Track
 
 METADATA = "metadata.csv"
 STATIC = "static_annotations.csv"

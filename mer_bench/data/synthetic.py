@@ -37,7 +37,23 @@ from mer_bench.data.synth_plan import (
 from mer_bench.data.synth_render import AUDIO_DIR, GENERATOR_ID, MANIFEST, generate
 from mer_bench.errors import DatasetError
 from mer_bench.hashing import sha256_file
-from mer_bench.types import VA_ANNOTATED_TASKS, Split, TaskKind, Track
+from mer_bench.tasks import TEXT2MUSIC_RETRIEVAL, VA_ANNOTATED_TASKS
+from mer_bench.types import Family, Split, TaskKind, Track
+
+# a multi-label task on the generated clips (soft targets, read from ``Track.labels``):
+# how bright/dark (valence) and energetic/calm (arousal) a clip is, as a rater share
+SYNTH_MOODS = TaskKind.declare(
+    "synth_moods", Family.TAGGING, ("bright", "dark", "energetic", "calm"),
+    description="soft mood tags of the generated clips (multi-label)",
+)
+_SHARE_SLOPE = 5.0  # how sharply a tag's share rises across the V/A midpoint
+
+
+def synth_mood_shares(valence: float, arousal: float) -> dict[str, float]:
+    """Soft tags of a V/A point: logistic shares, two positive tags at a 0.5 cut."""
+    bright = float(1.0 / (1.0 + np.exp(-_SHARE_SLOPE * valence)))
+    energetic = float(1.0 / (1.0 + np.exp(-_SHARE_SLOPE * arousal)))
+    return {"bright": bright, "dark": 1.0 - bright, "energetic": energetic, "calm": 1.0 - energetic}
 
 LOCK_FILE = ".generate.lock"
 # --------------------------------------------------------------------------
@@ -62,7 +78,7 @@ class SyntheticDataset(DatasetAdapter):
     homepage: ClassVar[str] = "mer_bench/data/synthetic.py (generated locally)"
     download_info: ClassVar[str] = "generated automatically; nothing to download"
     task_kinds: ClassVar[frozenset[TaskKind]] = VA_ANNOTATED_TASKS.union(
-        {TaskKind.TEXT2MUSIC_RETRIEVAL}
+        {TEXT2MUSIC_RETRIEVAL, SYNTH_MOODS}
     )
     # every clip carries one of these mood tags (MOOD_TAGS), so synth is a text2music target
     emotion_vocabulary: ClassVar[tuple[str, ...]] = tuple(
@@ -244,6 +260,7 @@ class SyntheticDataset(DatasetAdapter):
             dynamic_start_s=0.0,
             quadrant=None,  # derived from static V/A by Track.effective_quadrant / Task
             tags=tuple(entry["tags"]),
+            labels={SYNTH_MOODS.value: synth_mood_shares(*entry["static_va"])},
             meta={
                 "artist": entry["artist"],
                 "official_split": entry["split"],

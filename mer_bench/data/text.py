@@ -30,6 +30,7 @@ import numpy as np
 
 from mer_bench.data.base import DATASETS, DatasetAdapter, ValidationReport
 from mer_bench.errors import DatasetError
+from mer_bench.tasks import TEXT2MUSIC_RETRIEVAL
 from mer_bench.types import Split, Task, TaskKind, Track
 
 EMPTY_PASSAGE = "empty_passage"
@@ -74,7 +75,7 @@ class TextDataset(DatasetAdapter):
     """
 
     modality = "text"
-    task_kinds: ClassVar[frozenset[TaskKind]] = frozenset({TaskKind.TEXT2MUSIC_RETRIEVAL})
+    task_kinds: ClassVar[frozenset[TaskKind]] = frozenset({TEXT2MUSIC_RETRIEVAL})
     label_scales: ClassVar[dict[str, str]] = {
         "text2music_retrieval": "one emotion word per passage (Track.tags)",
     }

@@ -26,21 +26,19 @@ from mer_bench.leaderboard.rows import (
 from mer_bench.metrics.scoring import higher_is_better
 from mer_bench.metrics.stats import bootstrap_ci, paired_bootstrap_pvalue
 from mer_bench.tracking.base import FINGERPRINT_TAG, UNCHECKED_TAG, FoldRecord
-from mer_bench.types import TaskKind
+from mer_bench.types import Family, TaskKind
 
 log = logging.getLogger(__name__)
 
 CI_SEED = 0
 
-_CLASSIFICATION_METRICS = ("macro_f1", "accuracy")
-# Metrics shown per task kind, in display order (only those present are shown).
-SHOWN_METRICS: dict[TaskKind, tuple[str, ...]] = {
-    TaskKind.QUADRANT: _CLASSIFICATION_METRICS,
-    TaskKind.BINARY_VALENCE: _CLASSIFICATION_METRICS,
-    TaskKind.BINARY_AROUSAL: _CLASSIFICATION_METRICS,
-    TaskKind.STATIC_VA: ("r2", "r2_valence", "r2_arousal", "ccc", "rmse"),
-    TaskKind.DYNAMIC_VA: ("r2", "ccc", "rmse", "rmse_song", "pearson_song"),
-    TaskKind.M2E_E2M_RETRIEVAL: (
+# Metrics shown per task family, in display order (only those present are shown);
+# ``{dim}`` expands to each dimension of a regression task (``r2_valence``...).
+SHOWN_METRICS: dict[Family, tuple[str, ...]] = {
+    Family.CLASSIFICATION: ("macro_f1", "accuracy"),
+    Family.REGRESSION: ("r2", "r2_{dim}", "ccc", "rmse"),
+    Family.SEQUENCE_REGRESSION: ("r2", "ccc", "rmse", "rmse_song", "pearson_song"),
+    Family.MUSIC_EMOTION_RETRIEVAL: (
         "mrr",
         "m2e_mrr",
         "e2m_mrr",
@@ -50,7 +48,7 @@ SHOWN_METRICS: dict[TaskKind, tuple[str, ...]] = {
         "e2m_recall@5",
     ),
     # macro scores under the primary mapping, then under each of Won et al.'s three
-    TaskKind.TEXT2MUSIC_RETRIEVAL: (
+    Family.TEXT_MUSIC_RETRIEVAL: (
         "mrr",
         "precision@5",
         "va_precision@5",
@@ -60,7 +58,28 @@ SHOWN_METRICS: dict[TaskKind, tuple[str, ...]] = {
         "manual_precision@5",
         "manual_mrr",
     ),
+    # MediaEval's ranking metric first; per-tag values are the table's folded details
+    Family.TAGGING: (
+        "pr_auc_macro", "roc_auc_macro", "pr_auc_micro", "roc_auc_micro", "f1_macro",
+    ),
 }
+
+
+def shown_metrics(kind: TaskKind) -> tuple[str, ...]:
+    """The summary columns of ``kind``'s tables (its primary metric first)."""
+    out: list[str] = [kind.primary_metric]
+    for metric in SHOWN_METRICS.get(kind.family, ()):
+        names = [metric.format(dim=d) for d in kind.dimensions] if "{dim}" in metric else [metric]
+        out += [m for m in names if m not in out]
+    return tuple(out)
+
+
+def detail_metrics(kind: TaskKind) -> tuple[str, ...]:
+    """Per-label columns folded under a table (per tag: PR-AUC and ROC-AUC)."""
+    if kind.family is not Family.TAGGING:
+        return ()
+    return tuple(f"{m}_{tag}" for tag in kind.tag_names for m in ("pr_auc", "roc_auc"))
+
 
 # Tags pooled into a row's provenance (each distinct value is listed).
 PROVENANCE_TAGS = ("git_sha", "config_hash", "dataset_version", "mer_bench_version",
@@ -247,7 +266,7 @@ def _present_metrics(
 ) -> tuple[str, ...]:
     """The kind's shown metrics (plus published ones) that at least one fold reports."""
     present = {k for r in records for k in r.metrics}
-    wanted = list(SHOWN_METRICS.get(kind, (kind.primary_metric,)))
+    wanted = list(shown_metrics(kind))
     wanted += [m for m in extra if m not in wanted]
     return tuple(m for m in wanted if m in present)
 

@@ -15,7 +15,7 @@ import numpy as np
 from mer_bench.errors import ConfigError, TaskError
 from mer_bench.features.base import FeatureExtractor, pool
 from mer_bench.registry import Registry
-from mer_bench.types import EmotionBridge, NoParams, Task, TaskKind, Track
+from mer_bench.types import EmotionBridge, Family, NoParams, Task, TaskKind, Track
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
@@ -104,12 +104,23 @@ class FoldData:
 
     @property
     def y(self) -> np.ndarray:
-        """Targets stacked: int [N] for classes, float [N, 2] for static V/A."""
-        if self.task.kind.is_classification:
+        """Targets stacked: int [N] for classes, float [N, T] for tags (soft where the
+        dataset has rater shares), float [N, D] for regression dimensions."""
+        family = self.task.kind.family
+        if family is Family.CLASSIFICATION:
             return np.asarray(self.targets, dtype=np.int64)
-        if self.task.kind is TaskKind.STATIC_VA:
+        if family in (Family.REGRESSION, Family.TAGGING):
+            width = len(self.task.kind.labels)
+            if not self.targets:
+                return np.zeros((0, width))
             return np.stack(self.targets).astype(float)
         raise TaskError(f"targets of {self.task.kind.value} are sequences; use .targets")
+
+    @property
+    def y_binary(self) -> np.ndarray:
+        """Tagging targets as 0/1 [N, T]: a tag is positive when its share reaches the
+        task's ``binarise_at`` (what the binary metrics score against)."""
+        return (self.y >= self.task.binarise_at).astype(float)
 
     def subset(self, indices: list[int] | np.ndarray) -> FoldData:
         idx = [int(i) for i in indices]
@@ -156,8 +167,9 @@ def _no_trainer(**_: Any) -> Any:
 class Method(ABC):
     """A MER method. ``__init__`` only stores; all work happens in ``fit``.
 
-    ``predict`` returns what the task needs: class scores [N, C], V/A values
-    [N, 2], a list of [T_i, 2] curves, or a similarity matrix [N, N] whose
+    ``predict`` returns what the task's family needs (``metrics.scoring``): class
+    scores [N, C], tag probabilities [N, T], values [N, D] of the task's
+    dimensions, a list of [T_i, D] curves, or a similarity matrix [N, N] whose
     rows are music and columns emotion sequences.
 
     Rules every method keeps (checked for every registered method by the
@@ -177,7 +189,8 @@ class Method(ABC):
     name: ClassVar[str]
     version: ClassVar[str] = "1"  # bump when a change alters the numbers a method produces
     consumes: ClassVar[Consumes] = "features"
-    supports: ClassVar[frozenset[TaskKind]]
+    # the task families the method fits (``Family``); ``supports_task`` may narrow it
+    supports: ClassVar[frozenset[Family]]
     Params: ClassVar[type] = NoParams
     smoke_params: ClassVar[Mapping[str, Any]] = {}
     # parameters that only change how a trained model scores (e.g. EMER-CL's P):
@@ -215,6 +228,17 @@ class Method(ABC):
         return dataclasses.replace(cls.Params(), **values)
 
     @classmethod
+    def supports_task(cls, task: TaskKind) -> bool:
+        """Whether the method runs on ``task``: its family is supported (a method tied to
+        one task, such as EMER-CL's SVR on static V/A, narrows this)."""
+        return task.family in cls.supports
+
+    @classmethod
+    def supported_tasks(cls) -> list[TaskKind]:
+        """Every declared task the method runs on, by name."""
+        return [kind for kind in TaskKind.all() if cls.supports_task(kind)]
+
+    @classmethod
     def task_params(cls, task: TaskKind) -> frozenset[str]:
         """The ``Params`` fields ``fit`` and ``predict`` read for ``task`` (default: all).
 
@@ -234,7 +258,7 @@ class Method(ABC):
         (``task_params``), then ``check_param_values``, the constraints of the
         libraries the method builds on. Both raise a one-line ``ConfigError``.
         """
-        if task not in cls.supports:
+        if not cls.supports_task(task):
             raise TaskError(f"method {cls.name!r} does not support {task.value}")
         used = cls.task_params(task)
         if dataclasses.is_dataclass(cls.Params):

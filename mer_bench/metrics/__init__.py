@@ -1,6 +1,6 @@
 """Evaluation metrics: plain functions per family plus a per-task ``score``.
 
-Importing this package registers one scorer per ``TaskKind`` in ``SCORERS``.
+Importing this package registers one scorer per task ``Family`` in ``SCORERS``.
 """
 
 from mer_bench.metrics.classification import accuracy, confusion_matrix, macro_f1, per_class_f1

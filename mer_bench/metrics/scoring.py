@@ -1,8 +1,9 @@
-"""One scorer per task kind, turning (targets, predictions) into named metrics.
+"""One scorer per task family, turning (targets, predictions) into named metrics.
 
-The prediction format of each kind is fixed here so that methods, the trainer
+The prediction format of each family is fixed here so that methods, the trainer
 and the leaderboard agree on it; scorers register themselves in ``SCORERS``
-under the ``TaskKind`` value, and ``score`` dispatches on the kind.
+under the ``Family`` value, and ``score`` dispatches on the task's family. A scorer
+takes the task (its label space names per-class, per-tag or per-dimension keys).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from mer_bench.errors import MerBenchError
-from mer_bench.metrics import classification, regression, retrieval
+from mer_bench.metrics import classification, regression, retrieval, tagging
 from mer_bench.metrics._checks import as_labels_1d, to_float_array
 from mer_bench.registry import Registry
-from mer_bench.types import AROUSAL, VALENCE, EmotionBridge, TaskKind
+from mer_bench.types import EmotionBridge, Family, TaskKind
 
-Scorer = Callable[[Any, Any], dict[str, float]]
+Scorer = Callable[[TaskKind, Any, Any], dict[str, float]]
 
 SCORERS: Registry[Scorer] = Registry("scorer")
 
@@ -36,7 +37,7 @@ def higher_is_better(metric: str) -> bool:
 def score(kind: TaskKind | str, y_true: Any, y_pred: Any) -> dict[str, float]:
     """All metrics of ``kind`` for one test set, as plain Python floats."""
     task = TaskKind.parse(kind)
-    return SCORERS.get(task.value)(y_true, y_pred)
+    return SCORERS.get(task.family.value)(task, y_true, y_pred)
 
 
 # --- classification ---------------------------------------------------------
@@ -77,27 +78,15 @@ def _classification(kind: TaskKind, y_true: Any, y_pred: Any) -> dict[str, float
     return out
 
 
-@SCORERS.register(TaskKind.QUADRANT.value)
-def score_quadrant(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """Russell quadrant classification (Q1..Q4 as classes 0..3)."""
-    return _classification(TaskKind.QUADRANT, y_true, y_pred)
+@SCORERS.register(Family.CLASSIFICATION.value)
+def score_classification(kind: TaskKind, y_true: Any, y_pred: Any) -> dict[str, float]:
+    """Single-label classes (quadrants, binary valence/arousal, a dataset's own classes)."""
+    return _classification(kind, y_true, y_pred)
 
 
-@SCORERS.register(TaskKind.BINARY_VALENCE.value)
-def score_binary_valence(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """Negative (0) / positive (1) valence."""
-    return _classification(TaskKind.BINARY_VALENCE, y_true, y_pred)
+# --- regression over named dimensions (static and dynamic V/A are two) -------
 
-
-@SCORERS.register(TaskKind.BINARY_AROUSAL.value)
-def score_binary_arousal(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """Low (0) / high (1) arousal."""
-    return _classification(TaskKind.BINARY_AROUSAL, y_true, y_pred)
-
-
-# --- valence / arousal regression -------------------------------------------
-
-_VA_METRICS: tuple[tuple[str, Callable[[Any, Any], float]], ...] = (
+_DIM_METRICS: tuple[tuple[str, Callable[[Any, Any], float]], ...] = (
     ("r2", regression.r2),
     ("rmse", regression.rmse),
     ("pearson", regression.pearson_r),
@@ -105,44 +94,49 @@ _VA_METRICS: tuple[tuple[str, Callable[[Any, Any], float]], ...] = (
 )
 
 
-def _va_array(x: Any, name: str) -> np.ndarray:
+def _dims_array(x: Any, name: str, dims: tuple[str, ...]) -> np.ndarray:
     arr = to_float_array(x, name)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise MerBenchError(f"{name} must be [N, 2] (valence, arousal), got {arr.shape}")
+    if arr.ndim != 2 or arr.shape[1] != len(dims):
+        raise MerBenchError(f"{name} must be [N, {len(dims)}] ({', '.join(dims)}), got {arr.shape}")
     return arr
 
 
-def _va_metrics(t: np.ndarray, p: np.ndarray) -> dict[str, float]:
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _dim_metrics(t: np.ndarray, p: np.ndarray, dims: tuple[str, ...]) -> dict[str, float]:
+    """Each metric per dimension (``r2_valence``) and their mean (``r2``)."""
     if len(t) != len(p):
         raise MerBenchError(f"length mismatch: y_true has {len(t)} items, y_pred has {len(p)}")
     out: dict[str, float] = {}
-    for key, fn in _VA_METRICS:
-        v = fn(t[:, VALENCE], p[:, VALENCE])
-        a = fn(t[:, AROUSAL], p[:, AROUSAL])
-        out[f"{key}_valence"] = v
-        out[f"{key}_arousal"] = a
-        out[key] = (v + a) / 2
+    for key, fn in _DIM_METRICS:
+        values = [fn(t[:, col], p[:, col]) for col in range(len(dims))]
+        out.update({f"{key}_{dim}": v for dim, v in zip(dims, values, strict=True)})
+        out[key] = _mean(values)
     return out
 
 
-@SCORERS.register(TaskKind.STATIC_VA.value)
-def score_static_va(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """Per-clip (valence, arousal): ``y_true`` and ``y_pred`` float ``[N, 2]``.
+@SCORERS.register(Family.REGRESSION.value)
+def score_regression(kind: TaskKind, y_true: Any, y_pred: Any) -> dict[str, float]:
+    """Per-clip values of the task's dimensions: ``y_true`` and ``y_pred`` float ``[N, D]``.
 
     Besides r2, rmse, pearson and ccc: ``sqrt_r2`` = sqrt(max(R², 0)), what
-    Takashima et al. print as "R" (their code returns sqrt(r2)); averaged over
-    folds like every fold metric, as their 10-fold means are.
+    Takashima et al. print as "R" for static V/A (their code returns sqrt(r2));
+    averaged over folds like every fold metric, as their 10-fold means are.
     """
-    out = _va_metrics(_va_array(y_true, "y_true"), _va_array(y_pred, "y_pred"))
-    for axis in ("valence", "arousal"):
-        out[f"sqrt_r2_{axis}"] = float(np.sqrt(max(out[f"r2_{axis}"], 0.0)))
-    out["sqrt_r2"] = (out["sqrt_r2_valence"] + out["sqrt_r2_arousal"]) / 2
+    dims = kind.dimensions
+    t, p = _dims_array(y_true, "y_true", dims), _dims_array(y_pred, "y_pred", dims)
+    out = _dim_metrics(t, p, dims)
+    for dim in dims:
+        out[f"sqrt_r2_{dim}"] = float(np.sqrt(max(out[f"r2_{dim}"], 0.0)))
+    out["sqrt_r2"] = _mean([out[f"sqrt_r2_{dim}"] for dim in dims])
     return out
 
 
 def _as_sequences(x: Any, name: str) -> Sequence[Any]:
     if x is None or isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
-        raise MerBenchError(f"{name} must be a list of [T_i, 2] arrays, got {type(x).__name__}")
+        raise MerBenchError(f"{name} must be a list of [T_i, D] arrays, got {type(x).__name__}")
     return x
 
 
@@ -152,43 +146,44 @@ _SONG_METRICS: tuple[tuple[str, Callable[[Any, Any], float]], ...] = (
 )
 
 
-@SCORERS.register(TaskKind.DYNAMIC_VA.value)
-def score_dynamic_va(y_true: Any, y_pred: Any) -> dict[str, float]:
-    """Per-step (valence, arousal): lists of ``[T_i, 2]`` arrays, one per song.
+@SCORERS.register(Family.SEQUENCE_REGRESSION.value)
+def score_sequence_regression(kind: TaskKind, y_true: Any, y_pred: Any) -> dict[str, float]:
+    """Per-step values (dynamic V/A): lists of ``[T_i, D]`` arrays, one per song.
 
     Frame-level metrics (r2, rmse, pearson, ccc) pool all frames of all songs.
     The song-level ones follow MediaEval's Emotion in Music evaluation: RMSE and
     Pearson's r of each song's curve against its prediction, per dimension, then
     averaged over songs (``rmse_song_valence``, ``pearson_song_arousal``...), so
-    long songs do not dominate; the unsuffixed key is the mean of the two
+    long songs do not dominate; the unsuffixed key is the mean over the
     dimensions. A song whose r is undefined (a constant prediction or a flat
     annotation) counts as r = 0 (``regression.song_pearson_r``).
     """
+    dims = kind.dimensions
     ts = _as_sequences(y_true, "y_true")
     ps = _as_sequences(y_pred, "y_pred")
     if len(ts) != len(ps):
         raise MerBenchError(f"length mismatch: y_true has {len(ts)} songs, y_pred has {len(ps)}")
     if len(ts) == 0:
-        raise MerBenchError("dynamic_va scoring needs at least one song, got 0")
+        raise MerBenchError(f"{kind.value} scoring needs at least one song, got 0")
     t_all, p_all = [], []
     per_song: dict[str, list[float]] = {}
     for i, (t_i, p_i) in enumerate(zip(ts, ps, strict=True)):
-        t = _va_array(t_i, f"y_true[{i}]")
-        p = _va_array(p_i, f"y_pred[{i}]")
+        t = _dims_array(t_i, f"y_true[{i}]", dims)
+        p = _dims_array(p_i, f"y_pred[{i}]", dims)
         if len(t) != len(p):
             raise MerBenchError(f"song {i}: y_true has {len(t)} frames, y_pred has {len(p)}")
         if len(t) == 0:
             raise MerBenchError(f"song {i} has no frames")
         for key, fn in _SONG_METRICS:
-            for axis, col in (("valence", VALENCE), ("arousal", AROUSAL)):
-                per_song.setdefault(f"{key}_{axis}", []).append(fn(t[:, col], p[:, col]))
+            for col, dim in enumerate(dims):
+                per_song.setdefault(f"{key}_{dim}", []).append(fn(t[:, col], p[:, col]))
         t_all.append(t)
         p_all.append(p)
-    out = _va_metrics(np.concatenate(t_all), np.concatenate(p_all))
+    out = _dim_metrics(np.concatenate(t_all), np.concatenate(p_all), dims)
     for key, _ in _SONG_METRICS:
-        v = float(np.mean(per_song[f"{key}_valence"]))
-        a = float(np.mean(per_song[f"{key}_arousal"]))
-        out[key], out[f"{key}_valence"], out[f"{key}_arousal"] = (v + a) / 2, v, a
+        values = [float(np.mean(per_song[f"{key}_{dim}"])) for dim in dims]
+        out[key] = _mean(values)
+        out.update({f"{key}_{dim}": v for dim, v in zip(dims, values, strict=True)})
     return out
 
 
@@ -197,8 +192,8 @@ def score_dynamic_va(y_true: Any, y_pred: Any) -> dict[str, float]:
 _KS = (1, 5, 10)
 
 
-@SCORERS.register(TaskKind.M2E_E2M_RETRIEVAL.value)
-def score_m2e_e2m(y_true: Any, y_pred: Any) -> dict[str, float]:
+@SCORERS.register(Family.MUSIC_EMOTION_RETRIEVAL.value)
+def score_m2e_e2m(kind: TaskKind, y_true: Any, y_pred: Any) -> dict[str, float]:
     """Music <-> emotion retrieval. Item ``i`` matches item ``i``; ``y_true`` is ignored.
 
     ``y_pred`` is either one sim ``[N, N]`` (rows music, cols emotion; ``e2m_*``
@@ -251,8 +246,8 @@ class Text2MusicTruth:
 _T2M_KS = (5,)
 
 
-@SCORERS.register(TaskKind.TEXT2MUSIC_RETRIEVAL.value)
-def score_text2music(y_true: Any, y_pred: Any) -> dict[str, float]:
+@SCORERS.register(Family.TEXT_MUSIC_RETRIEVAL.value)
+def score_text2music(kind: TaskKind, y_true: Any, y_pred: Any) -> dict[str, float]:
     """Text -> music retrieval, ``y_pred`` sim ``[texts, clips]``.
 
     With a ``Text2MusicTruth`` (what the runner passes): macro ``mrr`` and
@@ -292,3 +287,15 @@ def score_text2music(y_true: Any, y_pred: Any) -> dict[str, float]:
         if f"{primary}_{key}" in out:
             out[key] = out[f"{primary}_{key}"]
     return out
+
+
+# --- multi-label tagging ----------------------------------------------------
+
+
+@SCORERS.register(Family.TAGGING.value)
+def score_tagging(kind: TaskKind, y_true: Any, y_pred: Any) -> dict[str, float]:
+    """Tags: ``y_true`` 0/1 ``[N, T]`` (soft targets binarised at the task's
+    ``positive_share`` by the runner), ``y_pred`` tag probabilities ``[N, T]``.
+    Metrics and the rule for tags absent from the scored part: ``metrics.tagging``."""
+    t, p = tagging.tag_arrays(y_true, y_pred, len(kind.tag_names))
+    return tagging.tagging_metrics(t, p, kind.tag_names)

@@ -29,8 +29,9 @@ from mer_bench.metrics.scoring import Text2MusicTruth
 from mer_bench.progress import ProgressBar
 from mer_bench.runs.fingerprint import data_fingerprint, unchecked_text
 from mer_bench.runs.resolving import ResolvedRun
+from mer_bench.tasks import CLASS_VA_TASKS
 from mer_bench.tracking.base import DatasetRecord
-from mer_bench.types import EmotionBridge, Split, Task, TaskKind, Track, stable_hash
+from mer_bench.types import EmotionBridge, Family, Split, Task, Track, stable_hash
 
 Reporter = Callable[[str], None]
 
@@ -94,7 +95,7 @@ class DataPreparer:
         """
         adapter, report = self.dataset(run.spec)
         dropped = self.usable(adapter, report, run.spec)
-        task = Task(run.dataset_label, run.task)
+        task = Task(run.dataset_label, run.task, positive_share=adapter.tag_share(run.task))
         bridge, audio_adapter = None, adapter
         adapters = [adapter]
         if run.transfer_target is not None:
@@ -379,11 +380,7 @@ def fold_task(task: Task, train: list[Track], rule: str, seed: int) -> Task:
     ``kmeans``: k-means (k = 2) on the training fold's (valence, arousal) points and
     the midpoint of the two centres, one coordinate per dimension (He & Ferguson).
     """
-    if rule == "fixed" or task.kind not in (
-        TaskKind.BINARY_VALENCE,
-        TaskKind.BINARY_AROUSAL,
-        TaskKind.QUADRANT,
-    ):
+    if rule == "fixed" or task.kind not in CLASS_VA_TASKS:
         return task
     va = np.array([t.static_va for t in train if t.static_va is not None], dtype=float)
     if len(va) == 0:
@@ -395,15 +392,18 @@ def fold_task(task: Task, train: list[Track], rule: str, seed: int) -> Task:
 def truth(data: FoldData) -> Any:
     """The ground truth a fold part is scored against, in the form its task's metrics take."""
     kind = data.task.kind
-    if kind.is_classification or kind is TaskKind.STATIC_VA:
+    family = kind.family
+    if family in (Family.CLASSIFICATION, Family.REGRESSION):
         return data.y
-    if kind is TaskKind.M2E_E2M_RETRIEVAL:
+    if family is Family.TAGGING:  # soft rater shares: 0/1 at the task's share
+        return data.y_binary
+    if family is Family.MUSIC_EMOTION_RETRIEVAL:
         return None
-    if kind is TaskKind.TEXT2MUSIC_RETRIEVAL:
+    if family is Family.TEXT_MUSIC_RETRIEVAL:
         if data.bridge is None:
-            raise TaskError("text2music_retrieval data carries no vocabulary bridge")
+            raise TaskError(f"{kind.value} data carries no vocabulary bridge")
         return Text2MusicTruth(tuple(data.text_labels), tuple(data.music_labels), data.bridge)
-    if kind is TaskKind.DYNAMIC_VA:
+    if family is Family.SEQUENCE_REGRESSION:
         return list(data.targets)
     raise TaskError(f"no ground truth rule for {kind.value}")
 

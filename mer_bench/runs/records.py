@@ -15,6 +15,7 @@ from mer_bench.methods import FoldData
 from mer_bench.provenance import provenance_tags
 from mer_bench.runs.fingerprint import data_key
 from mer_bench.runs.resolving import ResolvedRun
+from mer_bench.tasks import STATIC_VA
 from mer_bench.tracking.base import (
     DATA_KEY_TAG,
     DATA_SEEN_TAG,
@@ -22,7 +23,7 @@ from mer_bench.tracking.base import (
     UNCHECKED_TAG,
     Tracker,
 )
-from mer_bench.types import Split, Task, TaskKind, stable_hash
+from mer_bench.types import Split, Task, stable_hash
 
 if TYPE_CHECKING:
     from mer_bench.runs.preparing import Prepared
@@ -155,7 +156,7 @@ def _plots(run: ResolvedRun, rows: list[dict[str, Any]], task: Task, folder: Pat
                 matrix, task.kind.class_names, title, folder / "confusion_matrix.png"
             )
         ]
-    if task.kind is TaskKind.STATIC_VA:
+    if task.kind is STATIC_VA:
         y_true = np.array([json.loads(r["target"]) for r in rows])
         y_pred = np.array([json.loads(r["prediction"]) for r in rows])
         return [plots.va_scatter_png(y_true, y_pred, title, folder / "va_scatter.png")]

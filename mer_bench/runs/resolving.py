@@ -19,7 +19,7 @@ from mer_bench.errors import ConfigError
 from mer_bench.features import FEATURES, FeatureExtractor
 from mer_bench.methods import METHODS, Method
 from mer_bench.protocol import Protocol
-from mer_bench.types import TaskKind, dataset_label, stable_hash
+from mer_bench.types import Family, TaskKind, dataset_label, stable_hash
 
 NO_FEATURES = "none"
 FOLD_SEED_VERSION = "1"  # in every config hash: runs made with one seed for all splits differ
@@ -87,7 +87,7 @@ def _checked_params(
     """The method's parameters, checked with the libraries' own constraints before any run
     (unsupported method/task pairs are for ``expand`` to leave out)."""
     params = method_cls.make_params(spec.method_params, smoke=smoke)
-    if task in method_cls.supports:
+    if method_cls.supports_task(task):
         method_cls.validate_params(params, task)
     return params
 
@@ -138,7 +138,7 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
         config["protocol"] = protocol.canonical
         config["test_dataset_version"] = DATASETS.get(protocol.target).version
     music_cls, music_protocol = None, None
-    if task is TaskKind.TEXT2MUSIC_RETRIEVAL:
+    if task.family is Family.TEXT_MUSIC_RETRIEVAL:
         if not spec.music_dataset:
             raise ConfigError(
                 f"{task.value} matches a text dataset with music: add `music: [NAME]` to the "
@@ -242,7 +242,7 @@ def expand(plan: BenchPlan, smoke: bool = False) -> tuple[list[ResolvedRun], lis
             notes.append(f"{label}: {music.name} is not a music dataset with mood tags")
         elif target is not None and run.task not in DATASETS.get(target).task_kinds:
             notes.append(f"{label}: transfer target {target} has no {run.task.value} labels")
-        elif run.task not in run.method_cls.supports:
+        elif not run.method_cls.supports_task(run.task):
             notes.append(f"{label}: method does not support {run.task.value}")
         elif run.config_hash not in runs:
             runs[run.config_hash] = run

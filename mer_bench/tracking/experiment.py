@@ -15,7 +15,7 @@ import json
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 
-from mer_bench.types import TaskKind
+from mer_bench.types import Family, TaskKind
 
 # MLflow 3 opens an experiment on its GenAI overview unless it is marked as model training
 KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
@@ -41,8 +41,10 @@ runs scored on validation folds. A pruned trial is FINISHED with `pruned=true`.
 
 
 def primary_metrics() -> list[str]:
-    """Each task's primary metric once, in task order: the columns a researcher ranks by."""
-    return list(dict.fromkeys(kind.primary_metric for kind in TaskKind))
+    """Each family's primary metric once (family order), then any other primary metric a
+    declared task names: the columns a researcher ranks by."""
+    metrics = [family.default_primary_metric for family in Family]
+    return list(dict.fromkeys(metrics + [kind.primary_metric for kind in TaskKind.all()]))
 
 
 def view_metrics(present: Iterable[str]) -> list[str]:

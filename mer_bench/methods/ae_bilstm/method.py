@@ -57,12 +57,13 @@ from mer_bench.methods.ae_bilstm.architecture import L2_TARGETS, check_filters
 from mer_bench.methods.ae_bilstm.frontend import N_FRAMES, N_MELS, Frontend, SegmentLogmels
 from mer_bench.methods.ae_bilstm.masking import FILLS
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
-from mer_bench.types import TaskKind
+from mer_bench.types import Family, TaskKind
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-BINARY_TASKS = frozenset({TaskKind.BINARY_VALENCE, TaskKind.BINARY_AROUSAL})
+# the paper classifies binary valence and arousal; the model takes any number of classes
+CLASS_FAMILIES = frozenset({Family.CLASSIFICATION})
 PREDICT_BATCH = 16  # clips per forward pass at prediction time
 
 
@@ -146,7 +147,7 @@ class _SegmentMethod(Method):
     """What both methods share: log-mel segments in, class probabilities out."""
 
     consumes = "audio"
-    supports = BINARY_TASKS
+    supports = CLASS_FAMILIES
     label_params: ClassVar[tuple[str, ...]] = ("segment_s",)  # each duration its own row
 
     @classmethod

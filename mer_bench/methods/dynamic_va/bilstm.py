@@ -9,7 +9,7 @@ import numpy as np
 
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
 from mer_bench.methods.dynamic_va.steps import check_dynamic, curves, step_inputs
-from mer_bench.types import TaskKind
+from mer_bench.types import Family, TaskKind
 
 PREDICT_BATCH = 64  # tracks per forward pass when predicting
 
@@ -43,7 +43,7 @@ class DynamicBiLSTM(Method):
 
     name = "dynamic-bilstm"
     consumes = "sequences"
-    supports = frozenset({TaskKind.DYNAMIC_VA})
+    supports = frozenset({Family.SEQUENCE_REGRESSION})
     Params = DynamicBiLSTMParams
     smoke_params: ClassVar[dict[str, Any]] = {
         "hidden_size": 4, "num_layers": 1, "batch_size": 8, "max_epochs": 1}
@@ -88,7 +88,8 @@ class DynamicBiLSTM(Method):
         self._mean = frames.mean(axis=0).astype(np.float32)
         self._std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
         torch.manual_seed(self.seed)
-        net = BiLSTMRegressor(frames.shape[1], p.hidden_size, p.num_layers, p.dropout)
+        net = BiLSTMRegressor(frames.shape[1], p.hidden_size, p.num_layers, p.dropout,
+                              len(train.task.kind.dimensions))
         has_val = len(val) > 0
         trainer = ctx.make_trainer(max_epochs=p.max_epochs,
                                    callbacks=self._stopping() if has_val else [])

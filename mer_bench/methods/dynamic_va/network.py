@@ -17,15 +17,15 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_se
 
 
 class BiLSTMRegressor(nn.Module):
-    """[B, T, D] padded steps and their lengths -> [B, T, 2] (valence, arousal)."""
+    """[B, T, D] padded steps and their lengths -> [B, T, n_outputs] (valence, arousal)."""
 
-    def __init__(self, input_dim: int, hidden_size: int, num_layers: int, dropout: float
-                 ) -> None:
+    def __init__(self, input_dim: int, hidden_size: int, num_layers: int, dropout: float,
+                 n_outputs: int = 2) -> None:
         super().__init__()
         self.lstm = nn.LSTM(input_dim, hidden_size, num_layers=num_layers, batch_first=True,
                             bidirectional=True, dropout=dropout if num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(2 * hidden_size, 2)
+        self.out = nn.Linear(2 * hidden_size, n_outputs)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)

@@ -9,7 +9,7 @@ import numpy as np
 
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
 from mer_bench.methods.dynamic_va.steps import check_dynamic, curves, step_inputs
-from mer_bench.types import TaskKind
+from mer_bench.types import Family, TaskKind
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class DynamicRidge(Method):
 
     name = "dynamic-ridge"
     consumes = "sequences"
-    supports = frozenset({TaskKind.DYNAMIC_VA})
+    supports = frozenset({Family.SEQUENCE_REGRESSION})
     Params = DynamicRidgeParams
     uses_validation = False
 

@@ -20,13 +20,15 @@ import numpy as np
 
 from mer_bench.errors import TaskError
 from mer_bench.methods.base import FoldData
-from mer_bench.types import TaskKind, Track
+from mer_bench.types import Family, Track
 
 
 def check_dynamic(data: FoldData, method: str) -> None:
     """Refuse other tasks, a run without features and per-clip vector features."""
-    if data.task.kind is not TaskKind.DYNAMIC_VA:
-        raise TaskError(f"{method} supports only dynamic_va, not {data.task.kind.value}")
+    if data.task.kind.family is not Family.SEQUENCE_REGRESSION:
+        raise TaskError(
+            f"{method} supports sequence tasks (dynamic_va), not {data.task.kind.value}"
+        )
     if data.features is None:
         raise TaskError(f"{method}: this run has no features; pick a sequence feature (logmel)")
     if any(np.ndim(f) != 2 for f in data.features):
@@ -74,11 +76,12 @@ def pool_steps(frames: np.ndarray, track: Track, n_steps: int, hop_s: float | No
 
 
 def curves(data: FoldData) -> list[np.ndarray]:
-    """[T_i, 2] float32 training targets, checked finite."""
+    """[T_i, D] float32 training targets (D: the task's dimensions), checked finite."""
+    width = len(data.task.kind.dimensions)
     out = []
     for track, target in zip(data.tracks, data.targets, strict=True):
         arr = np.asarray(target, dtype=np.float32)
-        if arr.ndim != 2 or arr.shape[1] != 2 or not np.isfinite(arr).all():
-            raise TaskError(f"track {track.id}: dynamic V/A must be a finite [T, 2] curve")
+        if arr.ndim != 2 or arr.shape[1] != width or not np.isfinite(arr).all():
+            raise TaskError(f"track {track.id}: its curve must be a finite [T, {width}] array")
         out.append(arr)
     return out

@@ -15,9 +15,8 @@ from mer_bench.methods.embedding_classifiers.data import (
     frame_sequences,
 )
 from mer_bench.methods.embedding_classifiers.params import EmbeddingClassifierParams
-from mer_bench.types import TaskKind
+from mer_bench.types import Family, TaskKind
 
-CLASS_TASKS = frozenset({TaskKind.QUADRANT, TaskKind.BINARY_VALENCE, TaskKind.BINARY_AROUSAL})
 # our parameter names -> the scikit-learn estimator's, per classifier
 SKLEARN_NAMES = {
     "svm": {"svm_C": "C", "svm_gamma": "gamma"},
@@ -62,7 +61,7 @@ class EmbeddingClassifiers(Method):
     version = "2"
     consumes = "sequences"  # the RNN needs frames; the others pool them here
     label_params = ("classifier",)
-    supports = frozenset(CLASS_TASKS | {TaskKind.STATIC_VA})
+    supports = frozenset({Family.CLASSIFICATION, Family.REGRESSION})
     Params = EmbeddingClassifierParams
     smoke_params = {
         "classifier": "rnn", "max_epochs": 2, "patience": 1, "mlp_hidden": 8,
@@ -84,7 +83,7 @@ class EmbeddingClassifiers(Method):
     def task_params(cls, task: TaskKind) -> frozenset[str]:
         """Static V/A has no naive Bayes (no regression form), so never reads its smoothing."""
         fields = super().task_params(task)
-        return fields - {"nb_var_smoothing"} if task is TaskKind.STATIC_VA else fields
+        return fields - {"nb_var_smoothing"} if _regresses(task) else fields
 
     @classmethod
     def check_param_values(cls, params: Any, task: TaskKind) -> None:
@@ -98,20 +97,20 @@ class EmbeddingClassifiers(Method):
             param_checks.check_optimizer(owner, "adam", p.lr)
             param_checks.check_batch_size(owner, p.batch_size)
             return
-        estimator = make_estimator(p, task is TaskKind.STATIC_VA, 0)
+        estimator = make_estimator(p, _regresses(task), 0)
         estimator = getattr(estimator, "estimator", estimator)  # the SVR inside MultiOutput
         param_checks.check_estimator(owner, estimator, SKLEARN_NAMES[p.classifier])
 
     # --- fit ------------------------------------------------------------------
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> EmbeddingClassifiers:
         kind = train.task.kind
-        if kind not in self.supports:
+        if not self.supports_task(kind):
             raise TaskError(f"embedding-classifiers does not support {kind.value}")
         if len(train) == 0:
             raise TaskError("embedding-classifiers: the training part has no tracks")
         self._kind = kind
-        self._regression = kind is TaskKind.STATIC_VA
-        self._out_dim = 2 if self._regression else kind.n_classes
+        self._regression = _regresses(kind)
+        self._out_dim = len(kind.labels)
         p: EmbeddingClassifierParams = self.params
         if p.neural:
             self._fit_network(train, val, ctx)
@@ -211,3 +210,8 @@ class EmbeddingClassifiers(Method):
         from mer_bench.methods.embedding_classifiers.sklearn_models import class_scores
 
         return class_scores(self._model, X, self._out_dim)
+
+
+def _regresses(task: TaskKind) -> bool:
+    """Regression tasks (static V/A) use each model's regression form."""
+    return task.family is Family.REGRESSION

@@ -31,7 +31,7 @@ from mer_bench.methods.emer_cl.settings import (
     check_torch_training,
 )
 from mer_bench.methods.emer_cl.training import batched, fit_module
-from mer_bench.types import TaskKind
+from mer_bench.types import Family, TaskKind
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -98,7 +98,7 @@ class EmerRegression(Method):
     encoder: str = "mlp"
     version = "2"
     consumes = "sequences"
-    supports = frozenset({TaskKind.M2E_E2M_RETRIEVAL})
+    supports = frozenset({Family.MUSIC_EMOTION_RETRIEVAL})
     Params = EmerRegParams
     smoke_params = {"m2e_units": (8, 8), "e2m_units": (8,), "m2e_epochs": 1, "e2m_epochs": 1,
                     "units": (8, 8), "epochs": 1, "batch_size": 16, "select_every": 1}

@@ -15,14 +15,14 @@ import numpy as np
 
 from mer_bench.errors import TaskError
 from mer_bench.methods.base import FoldData
-from mer_bench.types import TaskKind
+from mer_bench.types import Family
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 
 def check_task(data: FoldData, method: str) -> None:
-    if data.task.kind is not TaskKind.M2E_E2M_RETRIEVAL:
+    if data.task.kind.family is not Family.MUSIC_EMOTION_RETRIEVAL:
         raise TaskError(f"{method} supports only m2e_e2m_retrieval, not {data.task.kind.value}")
     if len(data) == 0:
         raise TaskError(f"{method}: empty fold")

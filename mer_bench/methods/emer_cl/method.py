@@ -46,7 +46,7 @@ from mer_bench.methods.emer_cl.settings import (
     check_torch_training,
 )
 from mer_bench.methods.emer_cl.training import batched, fit_module
-from mer_bench.types import TaskKind
+from mer_bench.types import Family, TaskKind
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -157,7 +157,7 @@ class EmerCL(Method):
     name = "emer-cl"
     version = "2"
     consumes = "sequences"
-    supports = frozenset({TaskKind.M2E_E2M_RETRIEVAL})
+    supports = frozenset({Family.MUSIC_EMOTION_RETRIEVAL})
     Params = EmerCLParams
     smoke_params = {**SMOKE, "embed_dim": 4}
     score_only_params = frozenset({"P", "direction"})

@@ -47,7 +47,8 @@ from mer_bench.errors import ConfigError, TaskError
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
 from mer_bench.methods.emer_cl.inputs import music_sequences
 from mer_bench.methods.emer_cl.method import EmerCL, EmerCLParams
-from mer_bench.types import TaskKind, Track
+from mer_bench.tasks import M2E_E2M_RETRIEVAL, STATIC_VA
+from mer_bench.types import Family, TaskKind, Track
 
 EMBEDDINGS = ("phi", "mu+sigma", "phi+mu+sigma")
 AXES = ("valence", "arousal")
@@ -94,7 +95,7 @@ def as_retrieval(data: FoldData, method: str) -> FoldData:
             "dataset with dynamic labels for all its static_va tracks (DEAM, PMEmo, emoMusic) "
             "or drop those tracks"
         )
-    task = dataclasses.replace(data.task, kind=TaskKind.M2E_E2M_RETRIEVAL)
+    task = dataclasses.replace(data.task, kind=M2E_E2M_RETRIEVAL)
     return dataclasses.replace(data, task=task, targets=tuple(curves))
 
 
@@ -127,7 +128,12 @@ class EmerCLSVR(Method):
     name = "emer-cl-svr"
     version = "2"
     consumes = "sequences"
-    supports = frozenset({TaskKind.STATIC_VA})
+    supports = frozenset({Family.REGRESSION})
+
+    @classmethod
+    def supports_task(cls, task: TaskKind) -> bool:
+        """Static V/A only: the regressed point is scored against emotion curves."""
+        return task is STATIC_VA
     Params = EmerCLSVRParams
     smoke_params = {
         **EmerCL.smoke_params,
@@ -168,7 +174,7 @@ class EmerCLSVR(Method):
         owner = f"method {cls.name!r}"
         emer = cls(params)._emer_params()
         try:
-            EmerCL.check_param_values(emer, TaskKind.M2E_E2M_RETRIEVAL)
+            EmerCL.check_param_values(emer, M2E_E2M_RETRIEVAL)
         except ConfigError as exc:  # named as this method, not the embedding's
             text = str(exc)
             for prefix in (f"method {EmerCL.name!r}:", f"{EmerCL.name}:"):
@@ -210,7 +216,7 @@ class EmerCLSVR(Method):
 
     def fit(self, train: FoldData, val: FoldData, ctx: FitContext) -> EmerCLSVR:
         self._check()
-        if train.task.kind is not TaskKind.STATIC_VA:
+        if train.task.kind is not STATIC_VA:
             raise TaskError(f"{self.name} supports only static_va, not {train.task.kind.value}")
         if len(train) < 2:
             raise TaskError(f"{self.name}: needs at least 2 training tracks, got {len(train)}")

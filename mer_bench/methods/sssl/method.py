@@ -33,11 +33,11 @@ from mer_bench.errors import ConfigError, TaskError
 from mer_bench.methods.base import METHODS, FitContext, FoldData, Method
 from mer_bench.methods.sssl.frontend import SegmentLogmel
 from mer_bench.methods.sssl.segments import SegmentSpec, SegmentTable, build_segments
-from mer_bench.types import TaskKind
+from mer_bench.types import Family, TaskKind
 
 log = logging.getLogger(__name__)
 
-CLASS_TASKS = frozenset({TaskKind.QUADRANT, TaskKind.BINARY_VALENCE, TaskKind.BINARY_AROUSAL})
+CLASS_TASKS = frozenset({Family.CLASSIFICATION})
 OPTIMIZERS = ("sgd", "adam")
 
 
@@ -149,7 +149,7 @@ class _SegmentMethod(Method):
         p = self.params
         self._check_params()
         kind = train.task.kind
-        if kind not in self.supports:
+        if not self.supports_task(kind):
             raise TaskError(f"{self.name} does not support {kind.value}")
         self._ctx, self._n_classes = ctx, kind.n_classes
         self._spec = SegmentSpec(p.segment_s, p.hop_s, p.sample_rate, p.n_fft, p.hop_length,

@@ -22,7 +22,7 @@ from mer_bench.methods.text2music.params import (
 )
 from mer_bench.methods.text2music.strategies import STRATEGIES
 from mer_bench.methods.text2music.text_encoder import load_text_encoder, resolve_text_encoder
-from mer_bench.types import TaskKind, Track
+from mer_bench.types import Family, TaskKind, Track
 
 if TYPE_CHECKING:  # pragma: no cover
     from mer_bench.methods.text2music.batches import MusicInputs, TextInputs, TrainBatches
@@ -148,7 +148,7 @@ class Text2Music(Method):
     name = "text2music"
     version = "2"
     consumes = "text+audio"
-    supports = frozenset({TaskKind.TEXT2MUSIC_RETRIEVAL})
+    supports = frozenset({Family.TEXT_MUSIC_RETRIEVAL})
     Params = Text2MusicParams
     smoke_params: ClassVar[dict[str, Any]] = {
         "text_encoder": "tiny-random", "cnn_width": 4, "max_epochs": 1, "eval_chunks": 2,
