@@ -21,7 +21,7 @@ from mer_bench.data.splits import make_splits
 from mer_bench.data.validation import Problem as Problem  # re-exported: adapters import them here
 from mer_bench.data.validation import Severity as Severity
 from mer_bench.data.validation import ValidationReport as ValidationReport
-from mer_bench.errors import AudioError, DatasetError
+from mer_bench.errors import AudioError, ConfigError, DatasetError
 from mer_bench.protocol import Protocol
 from mer_bench.registry import Registry
 from mer_bench.types import Split, Task, TaskKind, Track
@@ -259,6 +259,10 @@ class DatasetAdapter(ABC):
         """The publisher's train/val/test split, if there is one."""
         return None
 
+    def named_split(self, name: str) -> Split | None:
+        """One of several official splits by name (``official:NAME``); None: no such split."""
+        return None
+
     def splits(
         self,
         protocol: str | Protocol,
@@ -271,13 +275,22 @@ class DatasetAdapter(ABC):
         tracks = [
             t for t in self._tracks if t.id not in skip and (task is None or task.has_label(t))
         ]
+        proto = protocol if isinstance(protocol, Protocol) else Protocol.parse(protocol)
+        official = None
+        if proto.kind == "official":
+            official = self.named_split(proto.split_name) if proto.split_name else (
+                self.official_split())
+            if official is None and proto.split_name:
+                raise ConfigError(
+                    f"dataset {self.name!r} has no official split named {proto.split_name!r}"
+                )
         return make_splits(
             [t.id for t in tracks],
-            protocol,
+            proto,
             seed,
             strata=self._strata(tracks, task),
-            groups=self._groups(tracks),
-            official=self.official_split(),
+            groups=self._groups(tracks, proto.group or "artist"),
+            official=official,
         )
 
     def _strata(self, tracks: list[Track], task: Task | None) -> list[int] | None:
@@ -286,9 +299,12 @@ class DatasetAdapter(ABC):
             return [task.target(t) for t in tracks]
         return None
 
-    def _groups(self, tracks: list[Track]) -> list[str | None]:
-        """Group of each track that ``artist-disjoint`` keeps on one side."""
-        return [t.artist for t in tracks]
+    def _groups(self, tracks: list[Track], field: str = "artist") -> list[str | None]:
+        """Group of each track that a disjoint protocol keeps on one side: its artist
+        (``artist-disjoint``) or ``meta[field]`` (``disjoint:FIELD``)."""
+        if field == "artist":
+            return [t.artist for t in tracks]
+        return [t.meta.get(field) or None for t in tracks]
 
     # --- validation --------------------------------------------------------
     def validate(self, check_audio: bool = True, deep: bool = False) -> ValidationReport:

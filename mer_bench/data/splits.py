@@ -3,7 +3,8 @@
 Protocol strings:
 
 * ``official`` - the dataset's own split (validation carved from its train part
-  when it has none);
+  when it has none); ``official:NAME`` one of several named official splits
+  (MTG-Jamendo's ``split-0`` .. ``split-4``; plain ``official`` is the first);
 * ``kfold:K`` - K folds, stratified when the task has classes;
 * ``repeated:R:TRAIN[:VAL]`` - R random splits with TRAIN of the ids for
   training (e.g. ``repeated:10:0.8``, Takashima et al.'s 8:2). With VAL given,
@@ -14,6 +15,9 @@ Protocol strings:
   560 / 141 of PMEmo's 701;
 * ``artist-disjoint[:K]`` - K folds (default 5) with no artist in two folds; a
   track without artist metadata counts as an artist of its own;
+* ``disjoint:FIELD[:K]`` - the same for any track field (``Track.meta[FIELD]``,
+  e.g. ``genre``); without K, one fold per value of the field (leave one group
+  out: each fold tests one genre, validation carved from the other groups' tracks);
 * ``transfer:TARGET`` - train on this dataset, test on every labelled track of
   dataset TARGET (cross-dataset transfer; in a plan, plain ``transfer`` expands
   to every ordered pair of the plan's datasets). The runner builds this split.
@@ -89,11 +93,14 @@ def make_splits(
         return _kfold(ids, proto.folds, y, rng)
     if proto.kind == "repeated":
         return [_random_split(ids, proto, y, rng, r) for r in range(proto.folds)]
+    field = proto.group or "artist"
     if groups is None or all(g is None or g == "" for g in groups):
-        raise ConfigError("artist-disjoint needs artist metadata; this dataset has none")
-    # a track of unknown artist forms its own group: it can share no artist with others
+        raise ConfigError(f"{proto.canonical} needs {field} metadata; this dataset has none")
+    if proto.folds == 0:
+        return _leave_one_group_out(ids, field, list(groups), y, rng)
+    # a track of unknown group forms its own group: it can share no group with others
     named = [g if g else f"\0unknown:{i}" for i, g in zip(ids, groups)]
-    return _group_kfold(ids, proto.folds, named, y, rng)
+    return _group_kfold(ids, proto.folds, named, y, rng, field)
 
 
 def transfer_split(
@@ -195,12 +202,31 @@ def _random_split(
     return Split(f"rep{r}", tuple(train), tuple(val), test)
 
 
+def _leave_one_group_out(
+    ids: list[str], field: str, groups: list[str | None], y: np.ndarray | None,
+    rng: np.random.Generator,
+) -> list[Split]:
+    """One fold per value of ``field``: its tracks are the test part; validation is
+    carved (stratified) from the other groups' tracks. Tracks without a value train."""
+    values = sorted({g for g in groups if g})
+    if len(values) < 2:
+        raise ConfigError(f"disjoint:{field} needs at least 2 {field} values, found {len(values)}")
+    splits = []
+    for value in values:
+        test = tuple(i for i, g in zip(ids, groups) if g == value)
+        rest = [i for i, g in zip(ids, groups) if g != value]
+        train, val = _carve_val(rest, _strata_for(rest, ids, y), rng)
+        splits.append(Split(f"{field}={value}", tuple(train), tuple(val), test))
+    return splits
+
+
 def _group_kfold(
-    ids: list[str], k: int, groups: list[str], y: np.ndarray | None, rng: np.random.Generator
+    ids: list[str], k: int, groups: list[str], y: np.ndarray | None, rng: np.random.Generator,
+    field: str = "artist",
 ) -> list[Split]:
     unique = sorted(set(groups))
     if len(unique) < k:
-        raise ConfigError(f"artist-disjoint:{k} needs at least {k} artists, found {len(unique)}")
+        raise ConfigError(f"{field}-disjoint:{k} needs at least {k} {field}s, found {len(unique)}")
     # greedy balancing: biggest artists first onto the currently smallest fold
     sizes = {g: groups.count(g) for g in unique}
     shuffled = [unique[i] for i in rng.permutation(len(unique))]

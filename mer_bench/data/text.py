@@ -105,7 +105,9 @@ class TextDataset(DatasetAdapter):
     def _strata(self, tracks: list[Track], task: Task | None) -> list[int]:
         return self._emotion_strata(tracks)
 
-    def _groups(self, tracks: list[Track]) -> list[str | None]:
+    def _groups(self, tracks: list[Track], field: str = "artist") -> list[str | None]:
+        if field != "artist":
+            return super()._groups(tracks, field)
         return [t.meta.get("author") or t.meta.get("artist") or None for t in tracks]
 
     def _stratified_official_split(self) -> Split:
