@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
+from mer_bench.errors import TaskError
 from mer_bench.leaderboard.current import on_newest_data
 from mer_bench.leaderboard.rows import (
     LeaderboardRow,
@@ -101,6 +102,25 @@ def _task_kind(task: str) -> TaskKind | None:
         return TaskKind.parse(task)
     except Exception:  # TaskError; an unknown kind is reported, not fatal
         return None
+
+
+def _kind_from_tags(task: str, records: Sequence[FoldRecord]) -> TaskKind:
+    """A stand-in for a task whose declaring module is not importable here (a plug-in
+    of another machine): its family and primary metric as the runs tagged them, with
+    the label names its per-label metrics carry."""
+    rec = next(r for r in records if r.tag("primary_metric"))
+    family = Family(rec.tag("task_family"))
+    prefix = {Family.CLASSIFICATION: "f1_", Family.TAGGING: "pr_auc_"}.get(family, "r2_")
+    reserved = {"macro", "micro"}
+    labels = tuple(dict.fromkeys(
+        k[len(prefix):] for r in records for k in r.metrics
+        if k.startswith(prefix) and k[len(prefix):] not in reserved
+    ))
+    if not family.has_label_space:
+        labels = ()
+    elif len(labels) < 2:
+        labels = ("label_0", "label_1")  # the shown columns need no names
+    return TaskKind(task, family, labels, primary_metric=rec.tag("primary_metric"))
 
 
 def _dedupe(records: Sequence[FoldRecord]) -> list[FoldRecord]:
@@ -292,7 +312,7 @@ def _build_table(
     subset: str = "",
     other_data_runs: int = 0,
 ) -> LeaderboardTable:
-    kind = TaskKind.parse(task)
+    kind = _task_kind(task) or _kind_from_tags(task, records)
     metrics = _present_metrics(kind, records, (m for (_, _, m) in published))
     by_row: dict[RowKey, list[FoldRecord]] = defaultdict(list)
     for rec in records:
@@ -334,6 +354,11 @@ def build_tables(
     groups: dict[tuple[str, str, str], list[FoldRecord]] = defaultdict(list)
     for rec in current.records:
         kind = _task_kind(rec.tag("task"))
+        if kind is None and rec.tag("primary_metric") and rec.tag("task_family"):
+            try:
+                kind = _kind_from_tags(rec.tag("task"), [rec])
+            except (TaskError, ValueError):  # a malformed tag: reported below
+                kind = None
         if kind is None or not rec.tag("dataset"):
             log.warning("fold run %s has no usable task/dataset tags; skipped", rec.run_id)
             continue

@@ -38,6 +38,9 @@ def run_tags(
         "dataset": run.dataset_label,
         "dataset_version": adapter.version,
         "task": run.task.value,
+        # what the leaderboard needs of a task whose declaring module it cannot import
+        "task_family": run.task.family.value,
+        "primary_metric": run.task.primary_metric,
         "features": run.config["features"],
         "protocol": run.config["protocol"],
         "test_dataset": run.transfer_target or run.dataset_label,
