@@ -10,7 +10,9 @@ import typer
 from rich.markup import escape
 
 from mer_bench.commands.common import (
+    Address,
     AllowMissing,
+    Executor,
     FailFast,
     LeaderboardDir,
     NoPlots,
@@ -31,6 +33,7 @@ from mer_bench.commands.executing import (
     check_method_params,
     check_tasks,
     execute,
+    executor_settings,
     write_with_papers,
 )
 from mer_bench.commands.features import features_app
@@ -86,6 +89,8 @@ def bench(
     fail_fast: FailFast = False,
     wait: Wait = False,
     no_plots: NoPlots = False,
+    executor: Executor = None,
+    address: Address = None,
 ) -> None:
     """Run every run of a bench plan (finished ones are skipped), then rebuild the leaderboard."""
     from mer_bench.config import load_plan
@@ -95,7 +100,7 @@ def bench(
     plan_obj = apply_roots(load_plan(plan_path(plan), overrides or []), roots)
     plan_obj = apply_cli_options(plan_obj, weights, random_init, say)
     execute(plan_obj, tracking_uri, smoke, None if no_leaderboard else out, jobs, fail_fast,
-            wait, plots=not no_plots)
+            wait, plots=not no_plots, executor=executor_settings(plan_obj, executor, address))
 
 
 @app.command()
@@ -228,6 +233,8 @@ def reproduce(
     ] = None,
     verbose: Annotated[bool, typer.Option(
         "--verbose", "-v", help="With --list: every row's needs, settings and notes.")] = False,
+    executor: Executor = None,
+    address: Address = None,
 ) -> None:
     """Run a paper's tables (finished runs are re-used) and print ours beside the published."""
     from mer_bench.paper_report import render_markdown
@@ -248,7 +255,8 @@ def reproduce(
     try:
         results = run_tables(tables, tracker, seeds, root_map, smoke, report=say,
                              dry_run=dry_run, costs=costs,
-                             estimate_budget_s=60 * estimate_budget if estimate_budget else None)
+                             estimate_budget_s=60 * estimate_budget if estimate_budget else None,
+                             executor=executor_settings(None, executor, address))
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are saved; run the same command again to resume")
         raise typer.Exit(130) from None

@@ -60,6 +60,7 @@ PLAN_KEYS = {
     "label_rule",
     "split_seed",
     "trainer",
+    "executor",
     "music",
     "music_protocol",
 }
@@ -159,6 +160,8 @@ class BenchPlan:
     # Lightning settings for every neural method (not hashed: they do not change what
     # is computed, only where): accelerator, devices, strategy, num_nodes, precision
     trainer: Mapping[str, Any] = field(default_factory=dict)
+    # where folds run (``runs.executors.ExecutorSettings``): {name: ray, address: ...}
+    executor: Mapping[str, Any] = field(default_factory=dict)
     # text2music_retrieval: the music collections each text dataset is matched with
     music: tuple[Entry, ...] = ()
     music_protocol: str | None = None
@@ -204,6 +207,7 @@ class BenchPlan:
             label_rule=label_rule,
             split_seed=split_seed,
             trainer=_trainer_settings(raw.get("trainer") or {}, source),
+            executor=_executor_settings(raw.get("executor") or {}, source),
             description=str(raw.get("description", "")),
             music=_entries(raw["music"], "music", source) if raw.get("music") else (),
             music_protocol=_optional_str(raw.get("music_protocol")),
@@ -291,6 +295,16 @@ def _trainer_settings(raw: Any, source: str) -> dict[str, Any]:
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{source}: unknown trainer setting(s) {unknown}; known: {sorted(known)}")
+    return dict(raw)
+
+
+def _executor_settings(raw: Any, source: str) -> dict[str, Any]:
+    """The plan's ``executor:`` block, checked now (``ExecutorSettings.from_dict``)."""
+    from mer_bench.runs.executors import ExecutorSettings
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: executor must be a mapping, e.g. {{name: ray}}")
+    ExecutorSettings.from_dict(raw, source)
     return dict(raw)
 
 

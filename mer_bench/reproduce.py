@@ -13,6 +13,7 @@ from mer_bench.errors import MerBenchError
 from mer_bench.papers import PaperTable, RowResult, first_line, summarise, with_rounds
 from mer_bench.runs import Runner, RunnerSettings, resolve
 from mer_bench.runs.costs import CostEstimate, estimate
+from mer_bench.runs.executors import ExecutorSettings
 from mer_bench.runs.resolving import ResolvedRun
 from mer_bench.tracking.base import FINISHED, Tracker
 from mer_bench.types import stable_hash
@@ -28,6 +29,7 @@ def reproduce(
     dry_run: bool = False,
     costs: dict[str, CostEstimate | None] | None = None,
     estimate_budget_s: float | None = None,
+    executor: ExecutorSettings | None = None,
 ) -> list[RowResult]:
     """Run every row's missing runs, then summarise them against the paper.
 
@@ -48,34 +50,38 @@ def reproduce(
     """
     say = report or (lambda message: None)
     tables = with_rounds(tables, seeds)
-    runner = Runner(tracker, RunnerSettings(smoke=smoke), report=say)
+    runner = Runner(tracker, RunnerSettings(smoke=smoke, executor=executor or ExecutorSettings()),
+                    report=say)
     failed: dict[int, str] = {}
     planned: dict[int, list[str]] = {}
     probed: dict[str, CostEstimate] = {}
     probing = _Budget(estimate_budget_s)
-    for table in tables:
-        for row in table.rows:
-            if row.run is None:
-                continue
-            try:
-                for seed in range(row.rounds):
-                    run = resolve(row.spec(seed, roots), smoke)
-                    if not dry_run:
-                        say(f"{table.paper}:{table.id} {row.label} (seed {seed})")
-                        runner.run(run)
-                    elif done := [r for r in tracker.find_runs(run.config_hash)
-                                  if r.status == FINISHED]:
-                        runner.link_spec(done[0], run.spec_key)  # a run written differently
-                    else:
-                        runner.check(run)
-                        label = run.name  # the name carries the variant
-                        if costs is not None:
-                            cost = _estimate(run, runner, probed, probing, say)
-                            costs[run.config_hash] = cost
-                            label += f" {cost.describe()}" if cost else f" ({UNTIMED})"
-                        planned.setdefault(id(row), []).append(label)
-            except MerBenchError as exc:
-                failed[id(row)] = first_line(exc)
+    try:
+        for table in tables:
+            for row in table.rows:
+                if row.run is None:
+                    continue
+                try:
+                    for seed in range(row.rounds):
+                        run = resolve(row.spec(seed, roots), smoke)
+                        if not dry_run:
+                            say(f"{table.paper}:{table.id} {row.label} (seed {seed})")
+                            runner.run(run)
+                        elif done := [r for r in tracker.find_runs(run.config_hash)
+                                      if r.status == FINISHED]:
+                            runner.link_spec(done[0], run.spec_key)  # a run written differently
+                        else:
+                            runner.check(run)
+                            label = run.name  # the name carries the variant
+                            if costs is not None:
+                                cost = _estimate(run, runner, probed, probing, say)
+                                costs[run.config_hash] = cost
+                                label += f" {cost.describe()}" if cost else f" ({UNTIMED})"
+                            planned.setdefault(id(row), []).append(label)
+                except MerBenchError as exc:
+                    failed[id(row)] = first_line(exc)
+    finally:
+        runner.close()  # a Ray session it started
     results = []
     for r in summarise(tables, tracker, smoke=smoke, rounds=True):
         if r.status != "ok" and id(r.row) in failed:

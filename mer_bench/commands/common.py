@@ -50,6 +50,13 @@ LeaderboardDir = Annotated[Path, typer.Option("--out", help="Leaderboard output 
 WeightsPaths = Annotated[list[Path] | None, typer.Option(
     "--weights", help="Pretrained weights: a file, or a folder of files under their official "
     "names (repeatable); default $TORCH_HOME/hub/checkpoints.")]
+Executor = Annotated[str | None, typer.Option(
+    "--executor", help="Where folds run: local (this process, the default) or ray (each fold "
+    "a Ray task, on this machine or the cluster at --address); overrides the plan's "
+    "executor block.")]
+Address = Annotated[str | None, typer.Option(
+    "--address", help="With --executor ray: the Ray cluster to join (host:port, or auto for "
+    "the one `ray start` set up here); without it Ray starts on this machine.")]
 NoPlots = Annotated[bool, typer.Option(
     "--no-plots", help="Skip each run's confusion-matrix / scatter PNG artifacts (faster).")]
 FailFast = Annotated[bool, typer.Option(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -80,6 +81,7 @@ def execute(
     fail_fast: bool = False,
     wait: bool = False,
     plots: bool = True,
+    executor: Any = None,
 ) -> None:
     """Run a plan's runs, rebuild the leaderboard, and exit non-zero when runs failed
     (1) or are still held by other workers (3, unless ``wait``)."""
@@ -100,10 +102,14 @@ def execute(
     from mer_bench.training import TrainerSettings
 
     settings = RunnerSettings(
-        smoke=smoke, n_jobs=jobs, trainer=TrainerSettings(**dict(plan_obj.trainer)), plots=plots
+        smoke=smoke, n_jobs=jobs, trainer=TrainerSettings(**dict(plan_obj.trainer)), plots=plots,
+        executor=executor or executor_settings(plan_obj, None, None),
     )
     runner = Runner(tracker, settings, report=say)
     check_datasets(runner, runs)
+    if settings.executor.name != "local":
+        say(f"folds run on {settings.executor.name}"
+            + (f" at {settings.executor.address}" if settings.executor.address else ""))
     try:
         outcomes = runner.run_all(runs, keep_going=not fail_fast)
         if wait:
@@ -115,7 +121,23 @@ def execute(
         if out is not None:  # --fail-fast: what finished still reaches the leaderboard
             write_with_papers(tracker, out)
         raise
+    finally:
+        runner.close()
     report_outcomes(outcomes, tracker, out, start)
+
+
+def executor_settings(plan_obj, name: str | None, address: str | None):
+    """The plan's ``executor:`` block with ``--executor`` / ``--address`` on top."""
+    from mer_bench.runs.executors import ExecutorSettings
+
+    raw = dict(plan_obj.executor) if plan_obj is not None else {}
+    if name is not None:
+        raw["name"] = name
+    if address is not None:
+        raw["address"] = address
+    if raw.get("address") and raw.get("name", "local") == "local":
+        raise MerBenchError("--address joins a Ray cluster: add --executor ray")
+    return ExecutorSettings.from_dict(raw, "--executor")
 
 
 

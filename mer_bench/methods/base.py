@@ -207,6 +207,10 @@ class Method(ABC):
     # and hands ``fit`` an empty ``val`` (a method whose answer depends on its parameters
     # overrides ``selects_on_validation``)
     uses_validation: ClassVar[bool] = True
+    # what one fold's fit asks of a Ray worker (``--executor ray``); methods that train
+    # networks also get a GPU where the cluster has one (``trains_networks``)
+    fit_resources: ClassVar[Mapping[str, float]] = {"num_cpus": 1}
+    trains_networks: ClassVar[bool] = False
 
     def __init__(self, params: Any | None = None, seed: int = 0) -> None:
         self.params = params if params is not None else self.Params()

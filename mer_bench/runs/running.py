@@ -14,14 +14,15 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mer_bench.errors import TaskError
 from mer_bench.features.cache import FeatureCache
-from mer_bench.methods import FitContext, FoldData, Method
-from mer_bench.runs.folds import fold_seed, mean_metrics, score_folds, seed_everything
+from mer_bench.methods import FoldData, Method
+from mer_bench.runs.executors import ExecutorSettings, FoldExecutor, FoldJob, make_executor
+from mer_bench.runs.fitting import fit_fold
+from mer_bench.runs.folds import mean_metrics
 from mer_bench.runs.preparing import (
     DataPreparer,
     Prepared,
@@ -52,7 +53,7 @@ from mer_bench.tracking.base import (
     Tracker,
     data_seen,
 )
-from mer_bench.training import TrainerSettings, make_trainer
+from mer_bench.training import TrainerSettings
 from mer_bench.types import Split
 
 Reporter = Callable[[str], None]
@@ -66,6 +67,7 @@ class RunnerSettings:
     smoke: bool = False
     n_jobs: int | None = None
     work_dir: Path | None = None
+    executor: ExecutorSettings = ExecutorSettings()  # where folds run (in process by default)
     plots: bool = True
     progress: bool = True
 
@@ -102,6 +104,20 @@ class Runner:
         self._work = Path(self.settings.work_dir or tempfile.mkdtemp(prefix="mer-bench-run-"))
         self.fit_tags: dict[str, str] = {}  # tags methods set while fitting (FitContext)
         self._claims: dict[str, tuple[float, str]] = {}  # our parent runs' lease precedence
+        self._executor: FoldExecutor | None = None
+
+    @property
+    def executor(self) -> FoldExecutor:
+        """The fold executor of ``settings.executor``, started on first use."""
+        if self._executor is None:
+            self._executor = make_executor(self.settings.executor)
+        return self._executor
+
+    def close(self) -> None:
+        """Release the executor's engine (a Ray session the runner started)."""
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
 
     @property
     def cache(self) -> FeatureCache:
@@ -316,32 +332,42 @@ class Runner:
         self.tracker.set_tags(parent, {**tags, "kind": RUN})
         self.tracker.log_params(parent, params)
         self.tracker.log_dataset(parent, dataset_record(run, prep))
-        current = [parent]  # the run a failure must close: the fold's while one is open
+        open_folds: list[str] = []  # fold runs a failure must close (several under Ray)
 
-        def fit(split: Split) -> tuple[Method, dict[str, FoldData]]:
+        def open_fold(split: Split) -> str:
             heartbeat.beat()
-            current[0] = self.tracker.start_run(
+            open_folds.append(self.tracker.start_run(
                 f"{run.name}/{split.name}",
                 {**tags, "kind": FOLD, "fold": split.name, "fold_split_hash": split.hash},
                 params={**params, "fold": split.name},
                 parent_id=parent,
-            )
+            ))
+            return open_folds[-1]
+
+        def fit(split: Split) -> tuple[Method, dict[str, FoldData]]:
+            run_id = open_fold(split)
             if not split.test:
                 raise TaskError(
                     f"{run.name}: fold {split.name} has no test items ({len(split.train)} "
                     "train); use fewer folds or a protocol with a larger test share"
                 )
-            return self.fit_fold(run, prep, split, current[0])
+            return self.fit_fold(run, prep, split, run_id)
 
+        job = FoldJob(run, prep, open_fold, fit,
+                      lambda run_id, metrics, step: self.tracker.log_metrics(run_id, metrics,
+                                                                             step=step),
+                      self.record_fit_tags, self.settings.trainer, self._work)
         try:
             fold_metrics, rows = [], []
-            for fold in score_folds(run, prep, fit, "test"):
-                self.tracker.set_tags(current[0], {"split_sizes": fold.sizes})
+            for fold_run, fold in self.executor.folds(job):
+                fold_run = fold_run or open_folds[0]
+                heartbeat.beat()
+                self.tracker.set_tags(fold_run, {"split_sizes": fold.sizes})
                 if fold.index == 0:  # the run's sizes are its first fold's (protocols keep them)
                     self.tracker.set_tags(parent, {"split_sizes": fold.sizes})
-                self.tracker.log_metrics(current[0], fold.metrics)
-                self.tracker.end_run(current[0])
-                current[0] = parent
+                self.tracker.log_metrics(fold_run, fold.metrics)
+                self.tracker.end_run(fold_run)
+                open_folds.remove(fold_run)
                 fold_metrics.append(fold.metrics)
                 rows.extend(prediction_rows(fold.parts["test"], fold.truth, fold.prediction,
                                             fold.split.name, fold.index))
@@ -364,7 +390,7 @@ class Runner:
             lease.finish(self.tracker, parent, heartbeat)
         except BaseException as exc:
             status = KILLED if isinstance(exc, KeyboardInterrupt) else FAILED
-            for run_id in dict.fromkeys([current[0], parent]):
+            for run_id in dict.fromkeys([*open_folds, parent]):
                 with contextlib.suppress(Exception):  # a run taken over is gone: see run()
                     self.tracker.end_run(run_id, status)
             raise
@@ -390,41 +416,24 @@ class Runner:
         run_id: str | None,
         merge_val: bool | None = None,
     ) -> tuple[Method, dict[str, FoldData]]:
-        """Fit the run's method on one split; returns it with the split's train/val/test data.
-
-        The method's seed is derived from the run's seed and the split's name,
-        so repeated splits start from different initialisations (as papers that
-        re-initialise every run do) while the same run stays reproducible.
-        """
-        parts = fold_data(run, prep, split, merge_val)
-        seed = fold_seed(run.spec.seed, split.name)
-        seed_everything(seed)
-        out_dir = self._work / run.config_hash / split.name
-        out_dir.mkdir(parents=True, exist_ok=True)
+        """Fit the run's method on one split (``fitting.fit_fold``), logging its training
+        curves to ``run_id``; returns it with the split's train/val/test data."""
 
         def log(metrics: Any, step: int | None = None) -> None:
             if run_id is not None:
                 self.tracker.log_metrics(run_id, metrics, step=step)
 
-        ctx = FitContext(
-            seed=seed,
-            out_dir=out_dir,
-            tracker=self.tracker,
-            run_id=run_id,
-            make_trainer=partial(make_trainer, self.settings.trainer, out_dir, log,
-                                 progress_label=prep.fold_label(run, split)),
-        )
-        method = run.method_cls(run.params, seed)
-        method.fit(parts["train"], parts["val"], ctx)
-        if ctx.extra_tags:  # what the method chose at fit time, e.g. the text encoder used
-            tags = dict(ctx.extra_tags)
-            named = [f"{k}={tags[k]}" for k in run.method_cls.label_tags if k in tags]
-            if named:
-                tags["variant"] = ",".join([*filter(None, [run.variant]), *named])
+        fitted = fit_fold(run, prep, split, trainer=self.settings.trainer, work_dir=self._work,
+                          log=log, tracker=self.tracker, run_id=run_id, merge_val=merge_val)
+        self.record_fit_tags(run_id, fitted.tags)
+        return fitted.method, fitted.parts
+
+    def record_fit_tags(self, run_id: str | None, tags: Mapping[str, str]) -> None:
+        """Tags a method chose while fitting: on its fold run, and on the run at the end."""
+        if tags:
             self.fit_tags.update(tags)
             if run_id is not None:
-                self.tracker.set_tags(run_id, tags)
-        return method, parts
+                self.tracker.set_tags(run_id, dict(tags))
 
 
 def _fold_line(

@@ -1,0 +1,138 @@
+"""Folds as Ray tasks: one machine's cores, or a Ray cluster of many machines.
+
+Each fold of a run is a Ray task asking for the resources its method declares
+(``Method.fit_resources``; one GPU for methods that train networks where the
+cluster has GPUs; a plan's ``executor.resources`` overrides either). The run and
+its prepared data (tracks, splits, the cached features) go to the object store
+once per run; a worker fits and scores the fold exactly as the in-process loop
+does (``fitting.fit_fold``, ``folds.score_fold``) and sends back its metrics, its
+prediction, its training curves and tags. The runner logs them, so only the
+driver writes to the tracking store, and a fold whose worker dies is re-run by
+Ray (``max_retries``) without a second fold run in MLflow.
+
+Without an address Ray starts on this machine; ``address`` joins a cluster
+(``auto``: the one ``ray start`` set up here). Workers of other machines must
+reach the datasets' and the feature cache's paths (a shared filesystem).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from mer_bench.errors import TaskError
+from mer_bench.runs.executors import ExecutorSettings, FoldJob
+from mer_bench.runs.fitting import fit_fold
+from mer_bench.runs.folds import FoldResult, score_fold
+from mer_bench.runs.preparing import Prepared, fold_data, split_sizes, truth
+from mer_bench.runs.resolving import ResolvedRun
+from mer_bench.training import TrainerSettings
+from mer_bench.types import Split
+
+
+@dataclass
+class _Recorder:
+    """What a fit sends to its tracker, kept to be logged by the driver."""
+
+    curves: list[tuple[dict[str, float], int | None]] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int | None = None
+                    ) -> None:
+        self.curves.append((dict(metrics), step))
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str], with_folds: bool = False) -> None:
+        self.tags.update(tags)
+
+
+@dataclass
+class RemoteFold:
+    """A fold fitted and scored on a worker."""
+
+    metrics: dict[str, float]
+    prediction: Any
+    sizes: str
+    curves: list[tuple[dict[str, float], int | None]]
+    tags: dict[str, str]
+    seconds: float
+
+
+def fit_and_score(run: ResolvedRun, prep: Prepared, split: Split, trainer: TrainerSettings,
+                  work_dir: str) -> RemoteFold:
+    """One fold, start to score, as the in-process loop computes it."""
+    import time
+
+    start = time.perf_counter()
+    recorder = _Recorder()
+    fitted = fit_fold(run, prep, split, trainer=trainer, work_dir=Path(work_dir),
+                      log=lambda metrics, step: recorder.log_metrics("", metrics, step),
+                      tracker=recorder, run_id="fold")
+    test = fitted.parts["test"]
+    sizes = split_sizes(fitted.parts)
+    prediction = fitted.method.predict(test)
+    metrics = score_fold(run.task, truth(test), prediction, split.name, sizes)
+    return RemoteFold(metrics, prediction, sizes, recorder.curves,
+                      {**recorder.tags, **fitted.tags}, time.perf_counter() - start)
+
+
+_remote_fold = ray.remote(fit_and_score)
+
+
+class RayExecutor:
+    """Fans a run's folds out as Ray tasks and yields them back in fold order."""
+
+    def __init__(self, settings: ExecutorSettings) -> None:
+        self.settings = settings
+        self._started = not ray.is_initialized()
+        if self._started:
+            ray.init(address=settings.address, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+        self.fold_seconds: list[float] = []  # worker time per fold (the overhead is the rest)
+
+    def options(self, run: ResolvedRun) -> dict[str, Any]:
+        """The resources and retries of one fold task of ``run``."""
+        method = run.method_cls
+        wanted = dict(method.fit_resources)
+        if method.trains_networks:
+            gpus = self.settings.gpus_per_fold
+            if gpus is None:
+                gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+            wanted.setdefault("num_gpus", gpus)
+        wanted.update(self.settings.resources.get(method.name, {}))
+        return {**wanted, "max_retries": self.settings.max_retries, "retry_exceptions": False}
+
+    def folds(self, job: FoldJob) -> Iterator[tuple[str | None, FoldResult]]:
+        run, prep = job.run, job.prep
+        run_ref, prep_ref = ray.put(run), ray.put(prep)
+        task = _remote_fold.options(**self.options(run))
+        submitted = []
+        for split in prep.splits:
+            if not split.test:
+                raise TaskError(
+                    f"{run.name}: fold {split.name} has no test items ({len(split.train)} "
+                    "train); use fewer folds or a protocol with a larger test share"
+                )
+            run_id = job.open_fold(split)
+            ref = task.remote(run_ref, prep_ref, split, job.trainer, str(job.work_dir))
+            submitted.append((split, run_id, ref))
+        try:
+            for k, (split, run_id, ref) in enumerate(submitted):
+                remote: RemoteFold = ray.get(ref)
+                self.fold_seconds.append(remote.seconds)
+                for metrics, step in remote.curves:
+                    job.log(run_id, metrics, step)
+                job.record_tags(run_id, remote.tags)
+                parts = fold_data(run, prep, split)  # the driver's copy, for the predictions
+                yield run_id, FoldResult(k, split, parts, truth(parts["test"]),
+                                         remote.prediction, remote.metrics, remote.sizes)
+        finally:
+            for _, _, ref in submitted:  # a failed or interrupted run leaves nothing running
+                ray.cancel(ref, force=True)
+
+    def close(self) -> None:
+        if self._started and ray.is_initialized():
+            ray.shutdown()
