@@ -354,3 +354,94 @@ def test_on_synth_every_classifier_beats_chance():
     chance = f1("chance")
     for classifier in CLASSIFIERS:
         assert f1("embedding-classifiers", classifier=classifier, patience=20) > chance + 0.3
+
+
+# --- multi-label tagging ------------------------------------------------------------------
+def _tag_fold(n: int, seed: int, spread: float = 0.3, valence_above: float = -1.0) -> FoldData:
+    """synth_moods tracks (soft shares from V/A) whose features move linearly with V/A."""
+    from mer_bench.data.synthetic import SYNTH_MOODS, synth_mood_shares
+
+    rng = np.random.default_rng(seed)
+    mixing = np.random.default_rng(98).standard_normal((2, DIM))
+    tracks, feats, targets = [], [], []
+    for i in range(n):
+        va = np.array([rng.uniform(valence_above, 1), rng.uniform(-1, 1)])
+        track = Track(f"t{seed}-{i}", None,
+                      labels={"synth_moods": synth_mood_shares(*map(float, va))})
+        frames = int(rng.integers(2, 6))
+        feats.append((va @ mixing + spread * rng.standard_normal((frames, DIM))).astype(np.float32))
+        tracks.append(track)
+        targets.append(Task("fake", SYNTH_MOODS).target(track))
+    return FoldData(Task("fake", SYNTH_MOODS), tuple(tracks), tuple(feats), tuple(targets))
+
+
+@pytest.mark.parametrize("classifier", CLASSIFIERS)
+def test_every_classifier_tags_synth_moods(classifier, tmp_path):
+    from mer_bench.data.synthetic import SYNTH_MOODS
+
+    assert EmbeddingClassifiers.supports_task(SYNTH_MOODS)
+    train, val, test = _tag_fold(30, 0), _tag_fold(8, 1), _tag_fold(10, 2)
+    method = EmbeddingClassifiers(
+        EmbeddingClassifiers.make_params({"classifier": classifier}, smoke=True), seed=0)
+    method.fit(train, val, _ctx(tmp_path, fast_dev_run=True))
+    prediction = method.predict(test)
+    assert prediction.shape == (10, 4)
+    assert np.all((prediction >= 0) & (prediction <= 1))
+    metrics = score(SYNTH_MOODS, truth(test), prediction)
+    assert 0 <= metrics["pr_auc_macro"] <= 1 and "pr_auc_bright" in metrics
+
+
+@pytest.mark.parametrize("classifier", ["svm", "nb", "rf", "mlp"])
+def test_a_tag_without_training_positives_scores_zero_or_is_learnt(classifier, tmp_path):
+    """Valence > 0.2 everywhere: "dark" (share = 1 - bright) never reaches 0.5 in training."""
+    train, test = _tag_fold(30, 0, valence_above=0.2), _tag_fold(12, 2)
+    assert train.y_binary[:, 1].sum() == 0 and train.y_binary[:, 0].sum() == len(train)
+    method = _method(classifier=classifier, **QUICK)
+    method.fit(train, _tag_fold(8, 1, valence_above=0.2), _ctx(tmp_path, max_epochs_cap=3))
+    prediction = method.predict(test)
+    assert prediction.shape == (12, 4) and np.all(np.isfinite(prediction))
+    if classifier != "mlp":  # scikit-learn models: a constant tag is that constant
+        np.testing.assert_array_equal(prediction[:, 1], 0.0)
+        np.testing.assert_array_equal(prediction[:, 0], 1.0)
+
+
+def test_forest_with_one_learnable_tag():
+    from sklearn.ensemble import RandomForestClassifier
+
+    from mer_bench.methods.embedding_classifiers.sklearn_models import TagModels
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3))
+    Y = np.stack([X[:, 0] > 0, np.zeros(20, bool)], axis=1).astype(int)
+    model = TagModels(RandomForestClassifier(n_estimators=5, random_state=0), X, Y)
+    scores = model.scores(X)
+    assert scores.shape == (20, 2) and np.all(scores[:, 1] == 0)
+    assert scores[Y[:, 0] == 1, 0].mean() > scores[Y[:, 0] == 0, 0].mean()
+
+
+@pytest.mark.parametrize("classifier", ["mlp", "rnn"])
+def test_networks_learn_the_tags_better_than_chance(classifier, tmp_path):
+    from mer_bench.data.synthetic import SYNTH_MOODS
+
+    train, val, test = _tag_fold(80, 0), _tag_fold(16, 1), _tag_fold(60, 2)
+    ctx, calls, logged = _recording_ctx(tmp_path, 25)
+    method = _method(classifier=classifier, **QUICK, mlp_early_stopping=True)
+    method.fit(train, val, ctx)
+    assert logged[-1]["best_val_score"] > 0.5  # macro PR-AUC on the validation part
+    metrics = score(SYNTH_MOODS, truth(test), method.predict(test))
+    chance = truth(test).mean(axis=0).mean()  # a constant score's PR-AUC: the tag frequency
+    assert metrics["pr_auc_macro"] > chance + 0.3, metrics
+    assert metrics["roc_auc_macro"] > 0.85, metrics
+
+
+def test_pointwise_lstm_tagging_predicts_the_mean_step_probability():
+    import torch
+
+    from mer_bench.methods.embedding_classifiers.nets import LstmNet
+
+    torch.manual_seed(0)
+    net = LstmNet(3, 4, 5, 1, pointwise=True, classify=False, multilabel=True)
+    x, lengths = torch.randn(2, 6, 3), torch.tensor([6, 3])
+    steps, mask = net.steps(x, lengths)
+    want = torch.stack([steps[i][mask[i]].sigmoid().mean(dim=0) for i in range(2)])
+    torch.testing.assert_close(net(x, lengths).sigmoid(), want, atol=1e-5, rtol=1e-4)

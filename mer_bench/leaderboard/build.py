@@ -191,6 +191,7 @@ def _build_row(
     metrics: Sequence[str],
     published: Mapping[tuple[str, str, str], Sequence[PublishedValue]],
     primary: str = "",
+    details: Sequence[str] = (),
 ) -> LeaderboardRow:
     stats = {}
     spec_keys = {k for r in records for k in r.tag("spec_keys").split(",") if k}
@@ -219,6 +220,8 @@ def _build_row(
         primary_by_split={
             _split_key(r): float(v) for r in records if (v := _metric_value(r, primary)) is not None
         },
+        details={m: _metric_stat(values, None) for m in details
+                 if (values := _fold_values(records, m))},
     )
 
 
@@ -314,11 +317,13 @@ def _build_table(
 ) -> LeaderboardTable:
     kind = _task_kind(task) or _kind_from_tags(task, records)
     metrics = _present_metrics(kind, records, (m for (_, _, m) in published))
+    present = {k for r in records for k in r.metrics}
+    details = tuple(m for m in detail_metrics(kind) if m in present and m not in metrics)
     by_row: dict[RowKey, list[FoldRecord]] = defaultdict(list)
     for rec in records:
         by_row[_row_key(rec)].append(rec)
     rows = [
-        _build_row(k, _dedupe(recs), metrics, published, kind.primary_metric)
+        _build_row(k, _dedupe(recs), metrics, published, kind.primary_metric, details)
         for k, recs in by_row.items()
     ]
     used = {m for r in rows for m, s in r.metrics.items() if s.published is not None}
@@ -334,6 +339,7 @@ def _build_table(
         rows=_with_paired_tests(sort_rows(rows, kind.primary_metric)),
         published_metrics=tuple(m for m in metrics if m in used),
         other_data_runs=other_data_runs,
+        detail_metrics=details,
     )
 
 

@@ -182,6 +182,18 @@ def _more_table(table: LeaderboardTable) -> str:
     metrics = secondary_metrics(table)
     if not metrics:
         return ""
+    return _folded_table(table, metrics, f"Other metrics ({len(metrics)}): {', '.join(metrics)}")
+
+
+def _detail_tables(table: LeaderboardTable) -> str:
+    """Per-label values (a tagging table's per-tag PR-AUC, ROC-AUC), one folded table
+    per measure with a column per label."""
+    return "".join(_folded_table(table, metrics, f"Per-tag {measure} ({len(metrics)} tags)")
+                   for measure, metrics in table.detail_groups())
+
+
+def _folded_table(table: LeaderboardTable, metrics: Sequence[str], summary: str) -> str:
+    """Each row's weights and ``metrics`` in a sortable table folded away under ``summary``."""
     heads = _lead_heads(table) + ["weights"]
     for metric in metrics:
         heads.append(f"{metric} {arrow(metric)}")
@@ -194,7 +206,6 @@ def _more_table(table: LeaderboardTable) -> str:
         cells = _lead_cells(shown, table) + [f"<td>{_esc(row.weights)}</td>"]
         cells += [_metric_cells(row.stat(m), m in table.published_metrics) for m in metrics]
         rows.append(f'<tbody><tr class="{_row_classes(row)}">{"".join(cells)}</tr></tbody>')
-    summary = f"Other metrics ({len(metrics)}): {', '.join(metrics)}"
     return (f"<details><summary>{_esc(summary)}</summary>"
             f'<table class="more sortable"><thead>{head}</thead>\n' + "\n".join(rows)
             + "\n</table></details>")
@@ -224,7 +235,7 @@ def _html_table(table: LeaderboardTable) -> str:
         f"{arrow(table.primary_metric)} · mean [95 % CI] over folds and seeds{protocol}"
         " · click a column header to sort</p>"
         f"<figure>{chart_svg(table)}</figure>"
-        f"{_main_table(table)}{_more_table(table)}{missing}</section>"
+        f"{_main_table(table)}{_more_table(table)}{_detail_tables(table)}{missing}</section>"
     )
 
 

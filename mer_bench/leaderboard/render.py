@@ -153,6 +153,20 @@ def _md_more(table: LeaderboardTable) -> list[str]:
     _, metrics = _md_split(table)
     if not metrics:
         return []
+    return _md_folded(table, metrics, f"Other metrics: {', '.join(metrics)}")
+
+
+def _md_details(table: LeaderboardTable) -> list[str]:
+    """Per-label values (a tagging table's per-tag PR-AUC, ROC-AUC), one folded table
+    per measure with a column per label; the CSV holds them too."""
+    lines: list[str] = []
+    for measure, metrics in table.detail_groups():
+        lines += _md_folded(table, metrics, f"Per-tag {measure} ({len(metrics)} tags)")
+    return lines
+
+
+def _md_folded(table: LeaderboardTable, metrics: Sequence[str], summary: str) -> list[str]:
+    """Each row's weights and ``metrics``, a table folded away under ``summary``."""
     head = _md_lead_head(table) + ["weights"]
     for metric in metrics:
         head += _md_metric_head(metric, table)
@@ -163,7 +177,7 @@ def _md_more(table: LeaderboardTable) -> list[str]:
         for metric in metrics:
             cells += _md_metric(row, metric, table)
         rows.append(cells)
-    summary = html.escape(f"Other metrics: {', '.join(metrics)}", quote=False)
+    summary = html.escape(summary, quote=False)
     return ["", f"<details><summary>{summary}</summary>", "", *_md_grid(head, rows), "",
             "</details>"]
 
@@ -180,6 +194,7 @@ def _md_table(table: LeaderboardTable) -> list[str]:
         "",
         *_md_main(table),
         *_md_more(table),
+        *_md_details(table),
     ]
     if table.baseline is None:
         lines += ["", "_No baseline run for this table._"]
@@ -270,7 +285,7 @@ def render_csv(tables: Sequence[LeaderboardTable]) -> str:
     writer.writeheader()
     for table in tables:
         for rank, row in enumerate(table.rows, 1):
-            for metric in table.metrics:
+            for metric in (*table.metrics, *table.detail_metrics):
                 stat = row.stat(metric)
                 if stat is not None:
                     line = _csv_line(table, rank, row, metric, stat)
@@ -279,7 +294,8 @@ def render_csv(tables: Sequence[LeaderboardTable]) -> str:
 
 
 def write_csv(tables: Sequence[LeaderboardTable], path: Path) -> Path:
-    """Long format: one line per (row, metric); with no runs, just the header."""
+    """Long format: one line per (row, metric), per-label details (a tagging table's
+    ``pr_auc_<tag>``) after a row's summary metrics; with no runs, just the header."""
     return atomic_write(path, render_csv(tables))
 
 

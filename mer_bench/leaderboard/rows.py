@@ -100,6 +100,8 @@ class LeaderboardRow:
     skipped_tracks: int = 0  # tracks left out for validation problems
     # the part of ``variant`` that tells this row from the table's others
     short_variant: str | None = None
+    # per-label values (a tagging task's per-tag PR-AUC and ROC-AUC): folded details
+    details: Mapping[str, MetricStat] = field(default_factory=dict)
 
     @property
     def method(self) -> str:
@@ -172,7 +174,9 @@ class LeaderboardRow:
         return text
 
     def stat(self, metric: str) -> MetricStat | None:
-        return self.metrics.get(metric)
+        """A summary metric's value, else a per-label detail's (None: not reported)."""
+        found = self.metrics.get(metric)
+        return found if found is not None else self.details.get(metric)
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,8 @@ class LeaderboardTable:
     subset: str = ""
     # finished runs of this (task, dataset) on data that has changed since: not shown
     other_data_runs: int = 0
+    # per-label metrics some row reports (``build.detail_metrics``), folded under the table
+    detail_metrics: tuple[str, ...] = ()
 
     @property
     def other_data_note(self) -> str:
@@ -230,6 +236,22 @@ class LeaderboardTable:
                 out.setdefault(row.method, row)
         return out
 
+    def detail_groups(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The detail metrics by measure, ``[("pr_auc", (pr_auc_<tag>, ...)), ...]``: one
+        folded table per measure, one column per label."""
+        groups: dict[str, list[str]] = {}
+        for metric in self.detail_metrics:
+            groups.setdefault(_measure(metric), []).append(metric)
+        return [(measure, tuple(names)) for measure, names in groups.items()]
+
     @property
     def protocols(self) -> tuple[str, ...]:
         return tuple(sorted({r.protocol for r in self.rows}))
+
+
+DETAIL_MEASURES = ("pr_auc", "roc_auc")
+
+
+def _measure(metric: str) -> str:
+    """``pr_auc`` of ``pr_auc_happy``: the measure a per-label metric name starts with."""
+    return next((m for m in DETAIL_MEASURES if metric.startswith(f"{m}_")), metric)

@@ -55,13 +55,22 @@ class EmbeddingClassifiers(Method):
     the network with two linear outputs and MSE; naive Bayes has none and
     raises ``TaskError``. Class scores: probabilities (NB, RF), softmax of the
     one-vs-rest decision values (SVM) or of the logits (networks).
+
+    Multi-label tagging: every model learns the 0/1 tag targets, the soft rater shares
+    binarised at the task's ``binarise_at`` (the truth the tagging metrics score, so a
+    score of 0.5 is a calibrated decision; and the same targets for all six models and
+    the ``linear`` baseline). The networks put one sigmoid per tag on their outputs and
+    train with binary cross-entropy; ``stop_on="score"`` watches the validation macro
+    PR-AUC (the tagging primary metric). The forest is multi-output, SVM and NB one
+    model per tag (see ``sklearn_models.TagModels``). Predictions are [N, T] tag
+    probabilities; a tag with no positive in training scores 0.
     """
 
     name = "embedding-classifiers"
     version = "2"
     consumes = "sequences"  # the RNN needs frames; the others pool them here
     label_params = ("classifier",)
-    supports = frozenset({Family.CLASSIFICATION, Family.REGRESSION})
+    supports = frozenset({Family.CLASSIFICATION, Family.REGRESSION, Family.TAGGING})
     Params = EmbeddingClassifierParams
     smoke_params = {
         "classifier": "rnn", "max_epochs": 2, "patience": 1, "mlp_hidden": 8,
@@ -110,6 +119,7 @@ class EmbeddingClassifiers(Method):
             raise TaskError("embedding-classifiers: the training part has no tracks")
         self._kind = kind
         self._regression = _regresses(kind)
+        self._tagging = kind.family is Family.TAGGING
         self._out_dim = len(kind.labels)
         p: EmbeddingClassifierParams = self.params
         if p.neural:
@@ -126,6 +136,12 @@ class EmbeddingClassifiers(Method):
         self._scaler = Standardizer.fit(X, p.standardize)
         y = train.y
         estimator = make_estimator(p, self._regression, self.seed)
+        if self._tagging:
+            from mer_bench.methods.embedding_classifiers.sklearn_models import TagModels
+
+            self._constant = None
+            self._model = TagModels(estimator, self._scaler(X), train.y_binary)
+            return
         if not self._regression and len(np.unique(y)) < 2:
             # one class in training (tiny folds): that class is the only possible answer
             self._constant = np.eye(self._out_dim)[int(y[0])]
@@ -150,14 +166,19 @@ class EmbeddingClassifiers(Method):
         val_x = self._inputs(val) if len(val) else []
         torch.manual_seed(self.seed)
         self._module = EmbeddingNetModule(self._build_net(train_x[0].shape[-1]),
-                                          self._regression, p.lr)
+                                          self._regression, p.lr, tagging=self._tagging)
         summary = train_network(
-            self._module, (train_x, train.y), (val_x, val.y), make_trainer=ctx.make_trainer,
+            self._module, (train_x, self._targets(train)), (val_x, self._targets(val)),
+            make_trainer=ctx.make_trainer,
             batch_size=p.batch_size, max_epochs=p.max_epochs, patience=p.patience,
             restore_best=p.restore_best, seed=self.seed, early_stopping=early,
             monitor="val_loss" if p.stop_on == "loss" else "val_score",
         )
         ctx.log_metrics(summary)
+
+    def _targets(self, data: FoldData) -> np.ndarray:
+        """What the networks learn: class indices, values, or 0/1 tags (see the class doc)."""
+        return data.y_binary if self._tagging else data.y
 
     def _inputs(self, data: FoldData, fit: bool = False) -> list[np.ndarray]:
         """Standardised model inputs: clip vectors (svm..cnn) or frame sequences (rnn)."""
@@ -182,7 +203,8 @@ class EmbeddingClassifiers(Method):
             return Cnn1d(in_dim, self._out_dim, p.cnn_layers, p.cnn_filters, p.cnn_kernel,
                          p.cnn_pool, p.cnn_pool_every)
         return LstmNet(in_dim, self._out_dim, p.rnn_hidden, p.rnn_layers,
-                       pointwise=p.rnn_output == "pointwise", classify=not self._regression)
+                       pointwise=p.rnn_output == "pointwise", classify=not self._regression,
+                       multilabel=self._tagging)
 
     # --- predict ----------------------------------------------------------------
     def predict(self, data: FoldData) -> np.ndarray:
@@ -200,6 +222,8 @@ class EmbeddingClassifiers(Method):
             out = network_outputs(self._module, self._inputs(data)).astype(np.float64)
             if self._regression:
                 return out
+            if getattr(self, "_tagging", False):  # models saved before tagging: False
+                return 1.0 / (1.0 + np.exp(-out))
             out = np.exp(out - out.max(axis=1, keepdims=True))
             return out / out.sum(axis=1, keepdims=True)
         if self._constant is not None:
@@ -207,6 +231,8 @@ class EmbeddingClassifiers(Method):
         X = self._scaler(clip_vectors(data, p.pooling))
         if self._regression:
             return np.asarray(self._model.predict(X), dtype=np.float64)
+        if getattr(self, "_tagging", False):
+            return self._model.scores(X)
         from mer_bench.methods.embedding_classifiers.sklearn_models import class_scores
 
         return class_scores(self._model, X, self._out_dim)

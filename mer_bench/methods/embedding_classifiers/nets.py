@@ -66,16 +66,19 @@ class LstmNet(nn.Module):
     Point-wise, ``steps`` gives every valid step's outputs (the loss scores each
     step against the clip's label) and ``forward`` their mean over the clip: for
     a classifier the log of the steps' mean softmax probabilities, so a softmax
-    of it is that mean.
+    of it is that mean; for tagging (``multilabel``) the logit of the steps' mean
+    sigmoid probabilities, so a sigmoid of it is that mean.
     """
 
     def __init__(self, in_dim: int, out_dim: int, hidden: int, layers: int,
-                 pointwise: bool = False, classify: bool = True) -> None:
+                 pointwise: bool = False, classify: bool = True,
+                 multilabel: bool = False) -> None:
         super().__init__()
         self.lstm = nn.LSTM(in_dim, hidden, num_layers=layers, batch_first=True)
         self.head = nn.Linear(hidden, out_dim)
         self.pointwise = pointwise
         self.classify = classify
+        self.multilabel = multilabel
 
     def _packed(self, x: torch.Tensor, lengths: torch.Tensor | None) -> Any:
         if lengths is None:
@@ -96,6 +99,9 @@ class LstmNet(nn.Module):
             return self.head(h_n[-1])
         out, mask = self.steps(x, lengths)
         weights = (mask / mask.sum(dim=1, keepdim=True)).unsqueeze(-1)  # mean over valid steps
+        if self.multilabel:
+            mean = (out.sigmoid() * weights).sum(dim=1).clamp(1e-7, 1 - 1e-7)
+            return torch.log(mean) - torch.log1p(-mean)
         if not self.classify:
             return (out * weights).sum(dim=1)
         return torch.log((out.softmax(dim=-1) * weights).sum(dim=1).clamp_min(1e-12))

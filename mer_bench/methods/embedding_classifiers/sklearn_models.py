@@ -58,3 +58,57 @@ def class_scores(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
     scores = np.zeros((len(X), n_classes))
     scores[:, classes] = probs
     return scores
+
+
+class TagModels:
+    """Per-tag scores from scikit-learn models on 0/1 tag targets [N, T].
+
+    The forest is multi-output natively (one fit, ``predict_proba`` gives one array per
+    tag). SVM and naive Bayes are one-vs-rest: one binary model per tag (what
+    ``OneVsRestClassifier`` does, written out so that one tag alone works too). A tag
+    with no positive (or no negative) in training scores 0 (or 1) on every track: no
+    model can learn it. SVM scores are a sigmoid of the decision value (no Platt
+    scaling, as for classes: it would cross-validate inside tiny folds), so 0.5 is
+    the SVM's own decision boundary; NB and RF give probabilities.
+    """
+
+    def __init__(self, estimator: Any, X: np.ndarray, Y: np.ndarray) -> None:
+        from sklearn.base import clone
+        from sklearn.ensemble import RandomForestClassifier
+
+        Y = np.asarray(Y, dtype=np.int64)
+        positives = Y.sum(axis=0)
+        self.constant = {t: float(positives[t] > 0) for t in range(Y.shape[1])
+                         if positives[t] in (0, len(Y))}
+        self.n_tags = Y.shape[1]
+        self.forest = isinstance(estimator, RandomForestClassifier)
+        learnable = [t for t in range(self.n_tags) if t not in self.constant]
+        self.models: dict[int, Any] = {}
+        if self.forest and learnable:
+            target = Y[:, learnable] if len(learnable) > 1 else Y[:, learnable[0]]
+            self.models = {-1: estimator.fit(X, target)}
+        elif not self.forest:
+            self.models = {t: clone(estimator).fit(X, Y[:, t]) for t in learnable}
+        self.learnable = learnable
+
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """[N, T] scores in [0, 1]: each tag's probability of being present."""
+        from sklearn.svm import SVC
+
+        out = np.zeros((len(X), self.n_tags))
+        for t, value in self.constant.items():
+            out[:, t] = value
+        if self.forest and self.learnable:
+            forest = self.models[-1]
+            probas = forest.predict_proba(X)
+            probas = probas if isinstance(probas, list) else [probas]
+            classes = forest.classes_ if forest.n_outputs_ > 1 else [forest.classes_]
+            for col, t in enumerate(self.learnable):  # both 0 and 1 were seen: 1 is last
+                out[:, t] = probas[col][:, list(classes[col]).index(1)]
+            return out
+        for t, model in self.models.items():
+            if isinstance(model, SVC):
+                out[:, t] = 1.0 / (1.0 + np.exp(-model.decision_function(X)))
+            else:
+                out[:, t] = model.predict_proba(X)[:, list(model.classes_).index(1)]
+        return out

@@ -19,14 +19,23 @@ PREDICT_BATCH = 256
 
 
 class EmbeddingNetModule(L.LightningModule):
-    """Wraps a network with the paper's loss and optimiser: Adam, cross-entropy (or MSE)."""
+    """Wraps a network with the paper's loss and optimiser: Adam, cross-entropy (or MSE;
+    for tagging one sigmoid per tag, binary cross-entropy on the 0/1 tag targets)."""
 
-    def __init__(self, net: nn.Module, regression: bool, lr: float) -> None:
+    def __init__(self, net: nn.Module, regression: bool, lr: float,
+                 tagging: bool = False) -> None:
         super().__init__()
         self.net = net
         self.regression = regression
+        self.tagging = tagging
         self.lr = lr
-        self.loss_fn: nn.Module = nn.MSELoss() if regression else nn.CrossEntropyLoss()
+        self.loss_fn: nn.Module = (nn.MSELoss() if regression else
+                                   nn.BCEWithLogitsLoss() if tagging else nn.CrossEntropyLoss())
+
+    @property
+    def float_targets(self) -> bool:
+        """Regression values and tag vectors are float; class indices are int."""
+        return self.regression or self.tagging
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(x, lengths)
@@ -54,27 +63,43 @@ class EmbeddingNetModule(L.LightningModule):
         self._val_outputs.append((self(x, lengths).detach(), y))
 
     def on_validation_epoch_end(self) -> None:
-        """``val_score`` over the whole validation part: accuracy, or the mean r² of the
-        outputs for regression (what ``stop_on="score"`` watches)."""
+        """``val_score`` over the whole validation part: accuracy, the mean r² of the
+        outputs for regression, or macro PR-AUC for tagging (what ``stop_on="score"``
+        watches)."""
         if not getattr(self, "_val_outputs", None):
             return
         out = torch.cat([o for o, _ in self._val_outputs])
         y = torch.cat([t for _, t in self._val_outputs])
         self._val_outputs = []
-        self.log("val_score", validation_score(out, y, self.regression))
+        self.log("val_score", validation_score(out, y, self.regression, self.tagging))
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.lr)
 
 
-def validation_score(out: torch.Tensor, y: torch.Tensor, regression: bool) -> torch.Tensor:
-    """Accuracy of the logits, or the mean over outputs of r² (1 - SSE / SST; SST 0 counts 0)."""
+def validation_score(out: torch.Tensor, y: torch.Tensor, regression: bool,
+                     tagging: bool = False) -> torch.Tensor:
+    """Accuracy of the logits, the mean over outputs of r² (1 - SSE / SST; SST 0 counts 0),
+    or for tagging the tagging primary metric, macro PR-AUC over the tags with both a
+    positive and a negative in the validation part (0 when none has)."""
+    if tagging:
+        return torch.tensor(macro_pr_auc(y.cpu().numpy(), out.float().cpu().numpy()),
+                            dtype=torch.float32)
     if not regression:
         return (out.argmax(dim=1) == y).float().mean()
     sse = ((out - y) ** 2).sum(dim=0)
     sst = ((y - y.mean(dim=0)) ** 2).sum(dim=0)
     r2 = torch.where(sst > 0, 1 - sse / sst.clamp_min(1e-12), torch.zeros_like(sst))
     return r2.mean()
+
+
+def macro_pr_auc(truth: np.ndarray, scores: np.ndarray) -> float:
+    """Mean average precision over the tags whose 0/1 truth column is not constant."""
+    from sklearn.metrics import average_precision_score
+
+    values = [float(average_precision_score(truth[:, t], scores[:, t]))
+              for t in range(truth.shape[1]) if 0 < truth[:, t].sum() < len(truth)]
+    return float(np.mean(values)) if values else 0.0
 
 
 class BestWeights(L.Callback):
@@ -120,8 +145,8 @@ def _collate(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tens
     return x, lengths, torch.stack(ys)
 
 
-def _targets(y: np.ndarray, regression: bool) -> np.ndarray:
-    return y.astype(np.float32) if regression else y.astype(np.int64)
+def _targets(y: np.ndarray, floats: bool) -> np.ndarray:
+    return y.astype(np.float32) if floats else y.astype(np.int64)
 
 
 def train_network(
@@ -141,9 +166,9 @@ def train_network(
     """Fit with early stopping on ``monitor`` (``val_loss``, lower is better, or
     ``val_score``, higher is better), or for all ``max_epochs`` when ``early_stopping``
     is False, keeping the last epoch; returns a summary to log."""
-    regression = module.regression
+    floats = module.float_targets
     generator = torch.Generator().manual_seed(seed)
-    train_loader = DataLoader(_Examples(train[0], _targets(train[1], regression)),
+    train_loader = DataLoader(_Examples(train[0], _targets(train[1], floats)),
                               batch_size=batch_size, shuffle=True, generator=generator,
                               collate_fn=_collate)
     if not early_stopping:
@@ -155,7 +180,7 @@ def train_network(
             warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
             trainer.fit(module, train_loader)
         return {"epochs_trained": float(trainer.current_epoch)}
-    val_loader = DataLoader(_Examples(val[0], _targets(val[1], regression)),
+    val_loader = DataLoader(_Examples(val[0], _targets(val[1], floats)),
                             batch_size=PREDICT_BATCH, collate_fn=_collate)
     best = BestWeights(monitor)
     mode = "min" if monitor == "val_loss" else "max"
