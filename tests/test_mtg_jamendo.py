@@ -104,7 +104,7 @@ def test_deep_check_finds_a_checksum_mismatch_and_only_deep_hashes(tmp_path):
     shallow = adapter.validate()
     assert shallow.ok() and "audio checksums verified" not in shallow.summary
     deep = adapter.validate(deep=True)
-    assert errors(deep) == {"unreadable_audio": [bad]}
+    assert errors(deep) == {"audio_checksum_mismatch": [bad]}
     assert "checksum mismatch" in deep.errors()[0].message
     assert {p.code for p in deep.errors()} <= TRACK_LEVEL_CODES  # --skip-invalid waives it
     assert deep.summary["audio checksums verified"] == "9 of 10"

@@ -17,7 +17,8 @@ def data_check(
     roots: Roots = None,
     allow_missing_audio: AllowMissing = False,
     deep: Annotated[
-        bool, typer.Option("--deep", help="Decode every audio file completely.")
+        bool, typer.Option("--deep", help="Decode every audio file completely, and verify it "
+        "against the publisher's checksums where the dataset has them (MTG-Jamendo).")
     ] = False,
 ) -> None:
     """Validate a dataset folder: counts, splits, label ranges and every problem found."""

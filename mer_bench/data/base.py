@@ -36,6 +36,7 @@ TRACK_LEVEL_CODES = frozenset(
         UNSAFE_PATH,
         "unreadable_audio",
         "truncated_audio",
+        "audio_checksum_mismatch",  # audio differs from the publisher's checksum (--deep)
         "bad_label",
         "bad_id",
         "unannotated_audio",

@@ -267,9 +267,9 @@ class MtgJamendoAdapter(AnnotatedDataset):
                 continue
             actual = sha256_file(t.audio_path)
             if actual != digest:
-                # unreadable_audio: a track-level code, so --skip-invalid leaves it out
+                # a track-level code: --skip-invalid leaves the track out
                 report.add(
-                    "error", "unreadable_audio",
+                    "error", "audio_checksum_mismatch",
                     f"{t.id}: checksum mismatch: {t.meta.get('path')} has sha256 "
                     f"{actual[:16]}..., {path.name} says {digest[:16]}...; re-download it",
                     t.id, t.audio_path,
