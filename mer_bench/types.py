@@ -137,8 +137,9 @@ class TaskKind(str):
         return kind
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # a pickled task is its name: unpickling finds the registered definition
-        return (TaskKind.parse, (str(self),))
+        # a pickled task is its name: unpickling finds the registered definition (a
+        # module-level function, so that cloudpickle (Ray) sends it by reference too)
+        return (task_by_name, (str(self),))
 
     def __repr__(self) -> str:
         return f"TaskKind({str(self)!r}, {self.family.value})"
@@ -208,6 +209,11 @@ _SPACE = {
 }
 
 TASK_KINDS: Registry[TaskKind] = Registry("task")
+
+
+def task_by_name(name: str) -> TaskKind:
+    """The declared task called ``name`` (how a pickled ``TaskKind`` comes back)."""
+    return TaskKind.parse(name)
 
 
 def _load_declaring_modules() -> None:
