@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mer-bench-installed
 TRACKING_URI ?= sqlite:///mlruns.db
 
-.PHONY: setup bench test test-all test-postgres test-browser lint perf mlflow-ui sweep-dashboard clean
+.PHONY: setup bench test test-all test-postgres test-browser test-ray lint perf mlflow-ui sweep-dashboard clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ test-all: $(STAMP)
 # several workers on one PostgreSQL store (needs Debian's postgresql package)
 test-postgres: $(STAMP)
 	$(PY) -m pytest -q -s -m postgres $(ARGS)
+
+# --executor ray against the in-process loop, on a local two-node Ray cluster
+test-ray: $(STAMP)
+	$(PY) -m pytest -q -s -m ray $(ARGS)
 
 # the performance suite (~10 min): one table of ratios, benchmarks/results.json and .md
 perf: $(STAMP)

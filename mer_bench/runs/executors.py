@@ -74,8 +74,8 @@ class FoldJob:
 
     ``open_fold(split)`` starts the fold's tracked run and returns its id;
     ``fit_here(split)`` fits it in this process (opening the run itself);
-    ``log(run_id, metrics, step)`` and ``record_tags(run_id, tags)`` write what a
-    remote fold sends back.
+    ``log(run_id, metrics, step)``, ``record_tags(run_id, tags)`` (what the method
+    chose) and ``tag(run_id, tags)`` (where it ran) write what a remote fold sends back.
     """
 
     run: ResolvedRun
@@ -84,6 +84,7 @@ class FoldJob:
     fit_here: FitFold
     log: Callable[[str, Mapping[str, float], int | None], None]
     record_tags: Callable[[str, Mapping[str, str]], None]
+    tag: Callable[[str, Mapping[str, str]], None]
     trainer: TrainerSettings
     work_dir: Path
 

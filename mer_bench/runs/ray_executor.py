@@ -59,13 +59,24 @@ class RemoteFold:
     curves: list[tuple[dict[str, float], int | None]]
     tags: dict[str, str]
     seconds: float
+    node: str  # the Ray node that fitted it (a fold run's ``worker_node`` tag)
+    threads: int
 
 
 def fit_and_score(run: ResolvedRun, prep: Prepared, split: Split, trainer: TrainerSettings,
-                  work_dir: str) -> RemoteFold:
-    """One fold, start to score, as the in-process loop computes it."""
+                  work_dir: str, threads: int) -> RemoteFold:
+    """One fold, start to score, as the in-process loop computes it.
+
+    ``threads`` is the driver's torch thread count: a network's sums split over the same
+    number of threads give the same numbers, so a fold's result does not depend on
+    where it ran (Ray would otherwise give each task one thread per CPU it holds).
+    """
+    import socket
     import time
 
+    import torch
+
+    torch.set_num_threads(threads)
     start = time.perf_counter()
     recorder = _Recorder()
     fitted = fit_fold(run, prep, split, trainer=trainer, work_dir=Path(work_dir),
@@ -75,8 +86,10 @@ def fit_and_score(run: ResolvedRun, prep: Prepared, split: Split, trainer: Train
     sizes = split_sizes(fitted.parts)
     prediction = fitted.method.predict(test)
     metrics = score_fold(run.task, truth(test), prediction, split.name, sizes)
+    node = f"{socket.gethostname()}/{ray.get_runtime_context().get_node_id()[:8]}"
     return RemoteFold(metrics, prediction, sizes, recorder.curves,
-                      {**recorder.tags, **fitted.tags}, time.perf_counter() - start)
+                      {**recorder.tags, **fitted.tags}, time.perf_counter() - start, node,
+                      torch.get_num_threads())
 
 
 _remote_fold = ray.remote(fit_and_score)
@@ -107,7 +120,10 @@ class RayExecutor:
 
     def folds(self, job: FoldJob) -> Iterator[tuple[str | None, FoldResult]]:
         run, prep = job.run, job.prep
+        import torch
+
         run_ref, prep_ref = ray.put(run), ray.put(prep)
+        threads = torch.get_num_threads()
         task = _remote_fold.options(**self.options(run))
         submitted = []
         for split in prep.splits:
@@ -117,7 +133,7 @@ class RayExecutor:
                     "train); use fewer folds or a protocol with a larger test share"
                 )
             run_id = job.open_fold(split)
-            ref = task.remote(run_ref, prep_ref, split, job.trainer, str(job.work_dir))
+            ref = task.remote(run_ref, prep_ref, split, job.trainer, str(job.work_dir), threads)
             submitted.append((split, run_id, ref))
         try:
             for k, (split, run_id, ref) in enumerate(submitted):
@@ -126,6 +142,7 @@ class RayExecutor:
                 for metrics, step in remote.curves:
                     job.log(run_id, metrics, step)
                 job.record_tags(run_id, remote.tags)
+                job.tag(run_id, {"worker_node": remote.node})
                 parts = fold_data(run, prep, split)  # the driver's copy, for the predictions
                 yield run_id, FoldResult(k, split, parts, truth(parts["test"]),
                                          remote.prediction, remote.metrics, remote.sizes)

@@ -356,7 +356,8 @@ class Runner:
         job = FoldJob(run, prep, open_fold, fit,
                       lambda run_id, metrics, step: self.tracker.log_metrics(run_id, metrics,
                                                                              step=step),
-                      self.record_fit_tags, self.settings.trainer, self._work)
+                      self.record_fit_tags, self.tracker.set_tags, self.settings.trainer,
+                      self._work)
         try:
             fold_metrics, rows = [], []
             for fold_run, fold in self.executor.folds(job):
