@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mer_bench.config import load_plan
 from mer_bench.data.emotify import (
     ANSWERS,
     GEMS,
@@ -17,7 +18,10 @@ from mer_bench.data.emotify import (
     id_location,
 )
 from mer_bench.errors import DatasetError
+from mer_bench.runs import expand
 from mer_bench.types import Task
+
+REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.usefixtures("no_env_roots")
 
@@ -165,6 +169,17 @@ def test_leave_one_genre_out(fake: EmotifyAdapter, kind):
         assert not test_genres & {genre[i] for i in (*split.train, *split.val)}
     labelled = {t.id for t in fake.tracks() if task.has_label(t)}
     assert set().union(*(set(s.test) for s in folds)) == labelled
+
+
+def test_bench_plan_expands():
+    runs, notes = expand(load_plan(REPO / "experiments/bench/emotify.yaml"))
+    combos = {(r.config["method"], r.task.value) for r in runs}
+    assert ("linear", "gems_tags") in combos and ("chance", "gems_dominant") in combos
+    assert ("embedding-classifiers", "gems_dominant") in combos
+    assert all(r.config["allow_missing_audio"] for r in runs)
+    assert all(r.config["dataset_params"] == {"positive_share": 0.3} for r in runs)
+    # a method without tagging support is noted, not run
+    assert all("gems_tags" in n for n in notes)
 
 
 # --------------------------------------------------------------------------
