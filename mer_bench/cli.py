@@ -39,7 +39,13 @@ from mer_bench.commands.executing import (
 from mer_bench.commands.features import features_app
 from mer_bench.commands.listing import list_plugins
 from mer_bench.commands.paper_terminal import print_listing, print_results
-from mer_bench.commands.papers import listed_papers, only_rows, print_tables, summary_lines
+from mer_bench.commands.papers import (
+    listed_papers,
+    only_rows,
+    print_tables,
+    summary_lines,
+    write_paper_outputs,
+)
 from mer_bench.commands.plans import plan_path
 from mer_bench.commands.weights import weights_app
 from mer_bench.errors import MerBenchError
@@ -237,7 +243,6 @@ def reproduce(
     address: Address = None,
 ) -> None:
     """Run a paper's tables (finished runs are re-used) and print ours beside the published."""
-    from mer_bench.paper_report import render_markdown
     from mer_bench.papers import load_papers, select
     from mer_bench.reproduce import reproduce as run_tables
     from mer_bench.tracking import make_tracker
@@ -261,16 +266,8 @@ def reproduce(
         err.print("interrupted: finished runs are saved; run the same command again to resume")
         raise typer.Exit(130) from None
     print_results(results, summary_lines(results, costs, dry_run))
-    if dry_run:
-        return
-    text = render_markdown(results)
-    folder = out / "papers"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{target.replace(':', '-')}.md"
-    path.write_text(f"# {target}\n\n{text}\n")
-    say(f"wrote {path}")
-    paths = write_with_papers(tracker, out)  # index.html carries the paper tables too
-    say(f"leaderboard: {paths['html']}")
+    if not dry_run:
+        write_paper_outputs(results, target, tracker, out)
 
 
 @app.command()

@@ -17,7 +17,7 @@ from mer_bench.errors import ConfigError
 from mer_bench.features import FEATURES
 from mer_bench.methods import METHODS, FitContext, FoldData
 from mer_bench.metrics import score
-from mer_bench.runs import truth
+from mer_bench.runs import fold_data, truth
 from mer_bench.tasks import QUADRANT, TEXT2MUSIC_RETRIEVAL
 from mer_bench.training import TrainerSettings, make_trainer
 from mer_bench.types import Family, Task, TaskKind
@@ -275,7 +275,7 @@ def text2music_folds(tmp_path_factory):
     settings = RunnerSettings(progress=False, work_dir=tmp_path_factory.mktemp("t2m"))
     runner = Runner(InMemoryTracker(), settings)
     prep = runner.prepare(run)
-    return runner.fold_data(run, prep, prep.splits[0])
+    return fold_data(run, prep, prep.splits[0])
 
 
 @pytest.mark.parametrize("name", _text2music_methods())

@@ -13,7 +13,7 @@ from mer_bench.config import BenchPlan, RunSpec
 from mer_bench.data import DATASETS
 from mer_bench.errors import DatasetError, TaskError
 from mer_bench.methods.baselines import Linear
-from mer_bench.runs import Runner, RunnerSettings, expand, resolve
+from mer_bench.runs import Runner, RunnerSettings, expand, fold_data, resolve
 from mer_bench.tasks import BINARY_VALENCE
 from mer_bench.tracking import InMemoryTracker
 from mer_bench.tracking.base import FINISHED, FOLD, KILLED, RUN
@@ -216,15 +216,15 @@ def test_a_method_that_never_selects_on_validation_trains_on_it(monkeypatch):
     assert "validation" not in plain.config
     prep = runner.prepare(plain)
     split = prep.splits[0]
-    parts = runner.fold_data(merged, prep, split)
+    parts = fold_data(merged, prep, split)
     assert len(parts["val"]) == 0
     assert set(parts["train"].ids) == set(split.train) | set(split.val)
-    assert len(runner.fold_data(merged, prep, split, merge_val=False)["val"]) == len(split.val)
+    assert len(fold_data(merged, prep, split, merge_val=False)["val"]) == len(split.val)
     # validation items that are also test items (validation = test) never join training
     import dataclasses
 
     overlapping = dataclasses.replace(split, val=(*split.val, *split.test[:2]))
-    train_ids = set(runner.fold_data(merged, prep, overlapping)["train"].ids)
+    train_ids = set(fold_data(merged, prep, overlapping)["train"].ids)
     assert train_ids == set(split.train) | set(split.val)
     runner.run(merged)
     (parent,) = _parents(runner.tracker)

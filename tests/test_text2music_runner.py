@@ -9,7 +9,7 @@ import pytest
 
 from mer_bench.config import BenchPlan, RunSpec
 from mer_bench.errors import ConfigError
-from mer_bench.runs import Runner, RunnerSettings, expand, resolve
+from mer_bench.runs import Runner, RunnerSettings, expand, fold_data, resolve
 from mer_bench.tracking import InMemoryTracker
 from mer_bench.tracking.base import FOLD
 
@@ -54,7 +54,7 @@ def test_chance_run_scores_every_mapping_and_logs_text_rows(tmp_path):
     tracker = InMemoryTracker()
     runner = Runner(tracker, RunnerSettings(plots=False, progress=False, work_dir=tmp_path))
     prep = runner.prepare(run)
-    parts = runner.fold_data(run, prep, prep.splits[0])
+    parts = fold_data(run, prep, prep.splits[0])
     test = parts["test"]
     # texts and clips are told apart, and no id is in two parts of a fold
     assert test.texts and test.tracks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -71,3 +72,17 @@ def summary_lines(results: list[Any], costs: dict[str, Any] | None, dry_run: boo
     if costs is not None:
         lines.append(total_line(costs))
     return lines
+
+
+def write_paper_outputs(results, target: str, tracker, out: Path) -> None:
+    """The paper's tables beside ours as Markdown, and the leaderboard with them."""
+    from mer_bench.commands.executing import write_with_papers
+    from mer_bench.paper_report import render_markdown
+
+    folder = out / "papers"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{target.replace(':', '-')}.md"
+    path.write_text(f"# {target}\n\n{render_markdown(results)}\n")
+    say(f"wrote {path}")
+    paths = write_with_papers(tracker, out)  # index.html carries the paper tables too
+    say(f"leaderboard: {paths['html']}")

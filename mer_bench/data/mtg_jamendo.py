@@ -89,7 +89,7 @@ class MtgJamendoAdapter(AnnotatedDataset):
     )
     license = (
         "Metadata (TSVs, splits): CC BY-NC-SA 4.0. Audio: each track under its own "
-        "Creative Commons licence as published on Jamendo (see the dataset's licence "
+        "Creative Commons license as published on Jamendo (see the dataset's license "
         "list); the code of the repository is Apache 2.0."
     )
     homepage = "https://mtg.github.io/mtg-jamendo-dataset/"

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,3 +95,15 @@ def seed_everything(seed: int) -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.manual_seed(seed)
+
+
+def fold_line(
+    run: ResolvedRun, k: int, n: int, metrics: Mapping[str, float], start: float
+) -> str:
+    """``  fold k/K: metric = v (t s; ETA s)`` after each fold of a run."""
+    primary = run.task.primary_metric
+    elapsed = time.perf_counter() - start
+    eta = elapsed / (k + 1) * (n - k - 1)
+    value = metrics.get(primary, float("nan"))
+    tail = f"; ETA {eta:.0f} s" if k + 1 < n else ""
+    return f"  fold {k + 1}/{n}: {primary} = {value:.3f} ({elapsed:.1f} s{tail})"

@@ -22,12 +22,11 @@ from mer_bench.features.cache import FeatureCache
 from mer_bench.methods import FoldData, Method
 from mer_bench.runs.executors import ExecutorSettings, FoldExecutor, FoldJob, make_executor
 from mer_bench.runs.fitting import fit_fold
-from mer_bench.runs.folds import mean_metrics
+from mer_bench.runs.folds import fold_line, mean_metrics
 from mer_bench.runs.preparing import (
     DataPreparer,
     Prepared,
     dataset_record,
-    fold_data,
     track_tags,
 )
 from mer_bench.runs.records import (
@@ -286,7 +285,10 @@ class Runner:
         assert parent is not None
         try:
             with lease.Heartbeat(lambda t: self.tracker.set_tags(parent, t)) as heartbeat:
+                prep = self._with_features(run, prep, parent)
                 return self._run_claimed(run, prep, parent, heartbeat, start)
+        except _NothingComputed as exc:  # its run is deleted by us: not a lost run
+            raise exc.__cause__ from None
         except Exception as exc:
             try:
                 lost = self.tracker.is_deleted(parent)
@@ -312,19 +314,22 @@ class Runner:
         except Exception:  # the store is what failed: the console still has the reason
             pass
 
+    def _with_features(self, run: ResolvedRun, identified: Prepared, parent: str) -> Prepared:
+        """The run's data with its features; a failure here deletes the claimed run (nothing
+        was computed: no trace is left) and is raised as it was."""
+        try:
+            return self.data.with_features(run, identified)
+        except Exception as exc:
+            self.tracker.delete_run(parent)
+            raise _NothingComputed from exc
+        except BaseException:
+            self.tracker.delete_run(parent)
+            raise
+
     def _run_claimed(
-        self,
-        run: ResolvedRun,
-        identified: Prepared,
-        parent: str,
-        heartbeat: lease.Heartbeat,
+        self, run: ResolvedRun, prep: Prepared, parent: str, heartbeat: lease.Heartbeat,
         start: float,
     ) -> RunOutcome:
-        try:
-            prep = self.data.with_features(run, identified)
-        except BaseException:
-            self.tracker.delete_run(parent)  # nothing was computed: leave no trace
-            raise
         self.fit_tags = {}
         tags = {**run_tags(run, prep.adapter, prep.splits, prep.dropped), **track_tags(run, prep),
                 **data_tags(run, prep)}
@@ -333,31 +338,7 @@ class Runner:
         self.tracker.log_params(parent, params)
         self.tracker.log_dataset(parent, dataset_record(run, prep))
         open_folds: list[str] = []  # fold runs a failure must close (several under Ray)
-
-        def open_fold(split: Split) -> str:
-            heartbeat.beat()
-            open_folds.append(self.tracker.start_run(
-                f"{run.name}/{split.name}",
-                {**tags, "kind": FOLD, "fold": split.name, "fold_split_hash": split.hash},
-                params={**params, "fold": split.name},
-                parent_id=parent,
-            ))
-            return open_folds[-1]
-
-        def fit(split: Split) -> tuple[Method, dict[str, FoldData]]:
-            run_id = open_fold(split)
-            if not split.test:
-                raise TaskError(
-                    f"{run.name}: fold {split.name} has no test items ({len(split.train)} "
-                    "train); use fewer folds or a protocol with a larger test share"
-                )
-            return self.fit_fold(run, prep, split, run_id)
-
-        job = FoldJob(run, prep, open_fold, fit,
-                      lambda run_id, metrics, step: self.tracker.log_metrics(run_id, metrics,
-                                                                             step=step),
-                      self.record_fit_tags, self.tracker.set_tags, self.settings.trainer,
-                      self._work)
+        job = self._fold_job(run, prep, parent, tags, params, heartbeat, open_folds)
         try:
             fold_metrics, rows = [], []
             for fold_run, fold in self.executor.folds(job):
@@ -372,7 +353,7 @@ class Runner:
                 fold_metrics.append(fold.metrics)
                 rows.extend(prediction_rows(fold.parts["test"], fold.truth, fold.prediction,
                                             fold.split.name, fold.index))
-                self._report(_fold_line(run, fold.index, len(prep.splits), fold.metrics, start))
+                self._report(fold_line(run, fold.index, len(prep.splits), fold.metrics, start))
             summary = mean_metrics(fold_metrics)
             self.tracker.log_metrics(parent, summary)
             log_artifacts(self.tracker, run, parent, rows, prep.dropped, prep.task,
@@ -402,13 +383,38 @@ class Runner:
         )
         return RunOutcome(run.name, "finished", parent, summary, seconds=seconds)
 
-    # --- one fold ----------------------------------------------------------------
-    def fold_data(
-        self, run: ResolvedRun, prep: Prepared, split: Split, merge_val: bool | None = None
-    ) -> dict[str, FoldData]:
-        """The split's train / val / test parts (``preparing.fold_data``)."""
-        return fold_data(run, prep, split, merge_val)
+    def _fold_job(
+        self, run: ResolvedRun, prep: Prepared, parent: str, tags: Mapping[str, str],
+        params: Mapping[str, Any], heartbeat: lease.Heartbeat, open_folds: list[str],
+    ) -> FoldJob:
+        """The run's folds for the executor, with hooks that open and write fold runs."""
 
+        def open_fold(split: Split) -> str:
+            heartbeat.beat()
+            open_folds.append(self.tracker.start_run(
+                f"{run.name}/{split.name}",
+                {**tags, "kind": FOLD, "fold": split.name, "fold_split_hash": split.hash},
+                params={**params, "fold": split.name},
+                parent_id=parent,
+            ))
+            return open_folds[-1]
+
+        def fit(split: Split) -> tuple[Method, dict[str, FoldData]]:
+            run_id = open_fold(split)
+            if not split.test:
+                raise TaskError(
+                    f"{run.name}: fold {split.name} has no test items ({len(split.train)} "
+                    "train); use fewer folds or a protocol with a larger test share"
+                )
+            return self.fit_fold(run, prep, split, run_id)
+
+        def log(run_id: str, metrics: Mapping[str, float], step: int | None) -> None:
+            self.tracker.log_metrics(run_id, metrics, step=step)
+
+        return FoldJob(run, prep, open_fold, fit, log, self.record_fit_tags,
+                       self.tracker.set_tags, self.settings.trainer, self._work)
+
+    # --- one fold ----------------------------------------------------------------
     def fit_fold(
         self,
         run: ResolvedRun,
@@ -437,13 +443,5 @@ class Runner:
                 self.tracker.set_tags(run_id, dict(tags))
 
 
-def _fold_line(
-    run: ResolvedRun, k: int, n: int, metrics: Mapping[str, float], start: float
-) -> str:
-    """``  fold k/K: metric = v (t s; ETA s)`` after each fold of a run."""
-    primary = run.task.primary_metric
-    elapsed = time.perf_counter() - start
-    eta = elapsed / (k + 1) * (n - k - 1)
-    value = metrics.get(primary, float("nan"))
-    tail = f"; ETA {eta:.0f} s" if k + 1 < n else ""
-    return f"  fold {k + 1}/{n}: {primary} = {value:.3f} ({elapsed:.1f} s{tail})"
+class _NothingComputed(Exception):
+    """A claimed run failed before computing anything (its ``__cause__`` says why)."""
