@@ -38,6 +38,7 @@ RAY_METHOD = {"name": "segment-vote",
               "params": {"network": "small", "width": 4, "n_mels": 32, "segment_s": 1,
                          "sample_rate": 16000, "epochs": 2, "batch_size": 16}}
 RAY_PLAN = {"name": "gpu-check-ray", "datasets": ["synth"], "tasks": ["quadrant"],
+            "features": ["mfcc"],  # read by no method here: segment-vote reads the audio
             "methods": [RAY_METHOD], "protocol": "kfold:2", "seeds": [0]}
 
 
