@@ -147,6 +147,7 @@ class _SegmentMethod(Method):
     """What both methods share: log-mel segments in, class probabilities out."""
 
     consumes = "audio"
+    trains_networks = True
     supports = CLASS_FAMILIES
     label_params: ClassVar[tuple[str, ...]] = ("segment_s",)  # each duration its own row
 

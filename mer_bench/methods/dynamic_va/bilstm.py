@@ -42,6 +42,7 @@ class DynamicBiLSTM(Method):
     """
 
     name = "dynamic-bilstm"
+    trains_networks = True
     consumes = "sequences"
     supports = frozenset({Family.SEQUENCE_REGRESSION})
     Params = DynamicBiLSTMParams

@@ -75,12 +75,14 @@ class SequenceRegression(L.LightningModule):
 @torch.no_grad()
 def predict_curves(net: BiLSTMRegressor, seqs: Sequence[np.ndarray], batch_size: int
                    ) -> list[np.ndarray]:
-    """[T_i, 2] float64 per sequence, in order, in batches of ``batch_size``."""
+    """[T_i, 2] float64 per sequence, in order, in batches of ``batch_size``, on the
+    network's device (a GPU when it is kept there), returned on the CPU."""
     net.eval()
+    device = next(net.parameters()).device
     out: list[np.ndarray] = []
     for i in range(0, len(seqs), batch_size):
         chunk = [torch.from_numpy(s) for s in seqs[i:i + batch_size]]
         lengths = torch.tensor([len(s) for s in chunk])
-        pred = net(pad_sequence(chunk, batch_first=True), lengths)
+        pred = net(pad_sequence(chunk, batch_first=True).to(device), lengths).cpu()
         out.extend(pred[j, :n].double().numpy() for j, n in enumerate(lengths.tolist()))
     return out

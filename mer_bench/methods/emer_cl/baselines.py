@@ -98,6 +98,7 @@ class EmerRegression(Method):
     encoder: str = "mlp"
     version = "2"
     consumes = "sequences"
+    trains_networks = True
     supports = frozenset({Family.MUSIC_EMOTION_RETRIEVAL})
     Params = EmerRegParams
     smoke_params = {"m2e_units": (8, 8), "e2m_units": (8,), "m2e_epochs": 1, "e2m_epochs": 1,

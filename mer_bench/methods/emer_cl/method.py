@@ -155,6 +155,7 @@ class EmerCL(Method):
     """
 
     name = "emer-cl"
+    trains_networks = True
     version = "2"
     consumes = "sequences"
     supports = frozenset({Family.MUSIC_EMOTION_RETRIEVAL})

@@ -126,6 +126,7 @@ class EmerCLSVR(Method):
     """
 
     name = "emer-cl-svr"
+    trains_networks = True
     version = "2"
     consumes = "sequences"
     supports = frozenset({Family.REGRESSION})

@@ -124,6 +124,7 @@ class _SegmentMethod(Method):
     """
 
     consumes = "audio"
+    trains_networks = True
     supports = CLASS_TASKS
     uses_validation: ClassVar[bool] = False
     label_params: ClassVar[tuple[str, ...]] = ("segment_s",)  # each duration its own row

@@ -146,6 +146,7 @@ class Text2Music(Method):
     """
 
     name = "text2music"
+    trains_networks = True
     version = "2"
     consumes = "text+audio"
     supports = frozenset({Family.TEXT_MUSIC_RETRIEVAL})
