@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mer-bench-installed
 TRACKING_URI ?= sqlite:///mlruns.db
 
-.PHONY: setup bench test test-all test-postgres test-browser test-ray lint perf mlflow-ui sweep-dashboard clean
+.PHONY: setup bench test test-all test-postgres test-browser test-ray test-gpu lint perf mlflow-ui sweep-dashboard clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,11 @@ test-postgres: $(STAMP)
 # --executor ray against the in-process loop, on a local two-node Ray cluster
 test-ray: $(STAMP)
 	$(PY) -m pytest -q -s -m ray $(ARGS)
+
+# the CUDA checks (< 5 min on one GPU): gpu tests, two 4Q paper folds timed, Ray with a GPU
+# per fold; skips (exit 0) where torch sees no GPU; ARGS=--require-gpu on a GPU runner
+test-gpu: $(STAMP)
+	$(PY) scripts/gpu_check.py $(ARGS)
 
 # the performance suite (~10 min): one table of ratios, benchmarks/results.json and .md
 perf: $(STAMP)

@@ -241,12 +241,17 @@ def reproduce(
         "--verbose", "-v", help="With --list: every row's needs, settings and notes.")] = False,
     executor: Executor = None,
     address: Address = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", help="With --dry-run --executor ray: estimate the wall time on N Ray "
+        "workers like this machine.")] = None,
 ) -> None:
     """Run a paper's tables (finished runs are re-used) and print ours beside the published."""
     from mer_bench.papers import load_papers, select
     from mer_bench.reproduce import reproduce as run_tables
     from mer_bench.tracking import make_tracker
 
+    if workers and (executor or "local") == "local":
+        raise MerBenchError("--workers estimates folds spread by Ray: add --executor ray")
     papers = load_papers()
     if list_tables or target is None:
         (print_tables if verbose else print_listing)(listed_papers(papers, target))
@@ -265,7 +270,7 @@ def reproduce(
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are saved; run the same command again to resume")
         raise typer.Exit(130) from None
-    print_results(results, summary_lines(results, costs, dry_run))
+    print_results(results, summary_lines(results, costs, dry_run, workers))
     if not dry_run:
         write_paper_outputs(results, target, tracker, out)
 

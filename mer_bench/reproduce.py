@@ -127,9 +127,25 @@ def _estimate(
     return probed[key]
 
 
-def total_line(all_costs: Mapping[str, CostEstimate | None]) -> str:
+def on_workers(cost: CostEstimate, workers: int | None) -> float:
+    """A run's estimate when its folds run ``workers`` at a time (``--executor ray``):
+    ceil(folds / workers) rounds of a fold instead of ``folds``, plus the engine's
+    overhead per round (``RAY_FOLD_OVERHEAD_S``, measured by ``make test-ray``)."""
+    if not workers or workers < 2 or cost.fold_seconds is None:
+        return cost.seconds
+    rounds = -(-cost.folds // workers)
+    return cost.seconds - (cost.folds - rounds) * cost.fold_seconds + rounds * RAY_FOLD_OVERHEAD_S
+
+
+# what a Ray fold task adds to a fold fitted in process on this machine (seconds; the
+# object-store transfer and the worker's start, see docs/operations.md)
+RAY_FOLD_OVERHEAD_S = 0.5
+
+
+def total_line(all_costs: Mapping[str, CostEstimate | None], workers: int | None = None) -> str:
     """The paper's total: every timed run to run, one after another, on this machine
-    (and how many runs the budget left untimed)."""
+    (and how many runs the budget left untimed); with ``workers``, each run's folds
+    ``workers`` at a time on workers like this machine."""
     from mer_bench.runs.costs import duration
 
     costs = {k: c for k, c in all_costs.items() if c is not None}
@@ -140,7 +156,7 @@ def total_line(all_costs: Mapping[str, CostEstimate | None]) -> str:
             "estimated total: nothing to run")
     # one process runs them all: its one-time costs (imports...) are paid once
     once = max(c.once_seconds for c in costs.values())
-    seconds = once + sum(c.seconds - c.once_seconds for c in costs.values())
+    seconds = once + sum(on_workers(c, workers) - c.once_seconds for c in costs.values())
     devices = ", ".join(sorted({c.device for c in costs.values()}))
     upper = sum(c.upper_bound for c in costs.values())
     lower = sum(c.lower_bound for c in costs.values())
@@ -148,5 +164,7 @@ def total_line(all_costs: Mapping[str, CostEstimate | None]) -> str:
     if lower:
         hedges.append(f"{lower} timed in part, so longer")
     hedge = f"; of these runs {' and '.join(hedges)}" if hedges else ""
-    return (f"estimated total: ≈ {duration(seconds)} for {len(costs)} run(s) here ({devices}), "
-            f"one after another{hedge}{missing}")
+    where = (f"on {workers} Ray workers like this one ({devices}), each run's folds "
+             f"{workers} at a time" if workers and workers > 1
+             else f"here ({devices}), one after another")
+    return f"estimated total: ≈ {duration(seconds)} for {len(costs)} run(s) {where}{hedge}{missing}"

@@ -63,24 +63,50 @@ def _folds(tracker: InMemoryTracker) -> list:
 
 @pytest.fixture(scope="module")
 def in_process(tmp_path_factory):
-    return _bench(tmp_path_factory.mktemp("local"), ExecutorSettings())
+    tmp = tmp_path_factory.mktemp("local")
+    _bench(tmp, ExecutorSettings())  # the features cached: both timings below fit only
+    start = time.perf_counter()
+    tracker, csv = _bench(tmp, ExecutorSettings())
+    return tracker, csv, time.perf_counter() - start
 
 
 def test_ray_folds_give_the_in_process_leaderboard_byte_for_byte(in_process, tmp_path):
-    _, expected = in_process
-    start = time.perf_counter()
-    tracker, got = _bench(tmp_path, ExecutorSettings("ray"))
-    print(f"\nray executor, one local node: {time.perf_counter() - start:.1f} s")
+    """And measure: the speed-up of Ray over the in-process loop on these cores, and the
+    engine's overhead per fold (slot time not spent fitting, scoring or predicting)."""
+    from mer_bench.runs.ray_executor import RayExecutor
+
+    _, expected, local_s = in_process
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        start = time.perf_counter()
+        executor_box: list[RayExecutor] = []
+        original = RayExecutor.__init__
+
+        def keep(self, settings):  # the executor's per-fold worker times
+            original(self, settings)
+            executor_box.append(self)
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(RayExecutor, "__init__", keep)
+            tracker, got = _bench(tmp_path, ExecutorSettings("ray"))
+        ray_s = time.perf_counter() - start
+    finally:
+        ray.shutdown()
     assert got == expected
     folds = _folds(tracker)
     assert len(folds) == 10 and all(f.status == FINISHED for f in folds)
     assert all(f.tags.get("worker_node") for f in folds)
+    worker_s = sum(executor_box[0].fold_seconds)
+    overhead = (2 * ray_s - worker_s) / len(folds)
+    print(f"\n10 folds on 2 cores: in process {local_s:.1f} s, Ray {ray_s:.1f} s "
+          f"(speed-up {local_s / ray_s:.2f}x); Ray overhead {overhead:.2f} s per fold")
+    assert ray_s < 1.5 * local_s, "Ray's overhead outweighs running two folds at once"
 
 
 def test_a_node_killed_mid_plan_loses_no_fold_and_duplicates_none(in_process, tmp_path):
     from ray.cluster_utils import Cluster
 
-    _, expected = in_process
+    _, expected, _ = in_process
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     second = cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()

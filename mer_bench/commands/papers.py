@@ -57,7 +57,8 @@ def only_rows(tables: list[Any], text: str | None) -> list[Any]:
     return kept
 
 
-def summary_lines(results: list[Any], costs: dict[str, Any] | None, dry_run: bool) -> list[str]:
+def summary_lines(results: list[Any], costs: dict[str, Any] | None, dry_run: bool,
+                  workers: int | None = None) -> list[str]:
     """The counts (and, when rows were timed, the paper's estimated total): printed first."""
     from mer_bench.reproduce import total_line
 
@@ -70,7 +71,7 @@ def summary_lines(results: list[Any], costs: dict[str, Any] | None, dry_run: boo
         lines = [f"{counts['ok']} row(s) with results, {counts['unavailable']} cannot run "
                  f"here, {counts['not run'] + counts['failed']} without a result"]
     if costs is not None:
-        lines.append(total_line(costs))
+        lines.append(total_line(costs, workers))
     return lines
 
 
