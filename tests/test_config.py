@@ -113,3 +113,15 @@ def test_text2music_pairs_every_text_dataset_with_every_music_entry():
         ("text2music_retrieval", "4q", "/data/4q", "official"),
         ("quadrant", None, None, None),
     ]
+
+
+def test_a_method_entry_may_name_the_plan_tasks_it_runs_on():
+    raw = {"name": "p", "datasets": ["synth-small"], "tasks": ["quadrant", "static_va"],
+           "features": ["mfcc"],
+           "methods": ["chance", {"name": "linear", "tasks": ["static_va"]}]}
+    specs = BenchPlan.from_dict(raw).specs()
+    assert sorted((s.method, s.task) for s in specs) == [
+        ("chance", "quadrant"), ("chance", "static_va"), ("linear", "static_va")]
+    raw["methods"][1]["tasks"] = ["dynamic_va"]
+    with pytest.raises(ConfigError, match="do not include"):
+        BenchPlan.from_dict(raw)

@@ -130,3 +130,24 @@ def test_repeated_train_share_is_rounded_down_as_takashima_counts(n, train, test
     (split,) = make_splits([f"t{i}" for i in range(n)], "repeated:1:0.8", seed=0)
     assert len(split.test) == test
     assert len(split.train) + len(split.val) == train
+
+
+def test_disjoint_field_without_k_leaves_one_group_out_per_fold():
+    ids = [f"t{i}" for i in range(20)]
+    genres = ["rock", "pop", "jazz", "folk"] * 5
+    splits = make_splits(ids, "disjoint:genre", 0, groups=genres)
+    assert [s.name for s in splits] == ["genre=folk", "genre=jazz", "genre=pop", "genre=rock"]
+    by_id = dict(zip(ids, genres, strict=True))
+    for split in splits:
+        assert len({by_id[i] for i in split.test}) == 1
+        assert {by_id[i] for i in split.train + split.val}.isdisjoint(by_id[i] for i in split.test)
+    assert Protocol.parse("disjoint:genre:2").folds == 2
+    assert Protocol.parse("disjoint:genre").folds == 0
+    with pytest.raises(ConfigError, match="disjoint:genre needs genre metadata"):
+        make_splits(ids, "disjoint:genre", 0, groups=[None] * 20)
+
+
+def test_official_may_name_one_of_several_splits():
+    proto = Protocol.parse("official:split-3")
+    assert (proto.kind, proto.split_name) == ("official", "split-3")
+    assert Protocol.parse("official").split_name == ""
