@@ -87,6 +87,11 @@ class FoldJob:
     tag: Callable[[str, Mapping[str, str]], None]
     trainer: TrainerSettings
     work_dir: Path
+    splits: list[Split] = field(default_factory=list)  # the folds to fit (default: all)
+
+    def __post_init__(self) -> None:
+        if not self.splits:
+            self.splits = list(self.prep.splits)
 
 
 class FoldExecutor(Protocol):
@@ -111,7 +116,7 @@ class InProcessExecutor:
         self.settings = settings or ExecutorSettings()
 
     def folds(self, job: FoldJob) -> Iterator[tuple[str | None, FoldResult]]:
-        for fold in score_folds(job.run, job.prep, job.fit_here, "test"):
+        for fold in score_folds(job.run, job.prep, job.fit_here, "test", job.splits):
             yield None, fold
 
     def close(self) -> None:

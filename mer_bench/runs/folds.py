@@ -40,13 +40,16 @@ class FoldResult:
     sizes: str  # train/val/test item counts
 
 
-def score_folds(run: ResolvedRun, prep: Prepared, fit: FitFold, part: str) -> Iterator[FoldResult]:
-    """Fit each split with ``fit``, predict its ``part`` ("test" or "val") and score it.
+def score_folds(run: ResolvedRun, prep: Prepared, fit: FitFold, part: str,
+                splits: list[Split] | None = None) -> Iterator[FoldResult]:
+    """Fit each split (``splits``, default all) with ``fit``, predict its ``part`` ("test"
+    or "val") and score it; ``index`` is the split's place in the run's splits.
 
     A fold whose primary metric is undefined stops the loop with an error that
     names it (``score_fold``).
     """
-    for k, split in enumerate(prep.splits):
+    for split in prep.splits if splits is None else splits:
+        k = prep.splits.index(split)
         method, parts = fit(split)
         sizes = split_sizes(parts)
         data = parts[part]

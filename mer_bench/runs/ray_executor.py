@@ -126,7 +126,8 @@ class RayExecutor:
         threads = torch.get_num_threads()
         task = _remote_fold.options(**self.options(run))
         submitted = []
-        for split in prep.splits:
+        index = {split.name: k for k, split in enumerate(prep.splits)}
+        for split in job.splits:
             if not split.test:
                 raise TaskError(
                     f"{run.name}: fold {split.name} has no test items ({len(split.train)} "
@@ -136,7 +137,8 @@ class RayExecutor:
             ref = task.remote(run_ref, prep_ref, split, job.trainer, str(job.work_dir), threads)
             submitted.append((split, run_id, ref))
         try:
-            for k, (split, run_id, ref) in enumerate(submitted):
+            for split, run_id, ref in submitted:
+                k = index[split.name]
                 remote: RemoteFold = ray.get(ref)
                 self.fold_seconds.append(remote.seconds)
                 for metrics, step in remote.curves:

@@ -166,6 +166,20 @@ def _plots(run: ResolvedRun, rows: list[dict[str, Any]], task: Task, folder: Pat
     return []
 
 
+def tag_failure(tracker: Tracker, run_id: str, exc: BaseException, folder: Path) -> None:
+    """The one-line reason as a tag and the traceback as an artifact (best effort)."""
+    import traceback
+
+    try:
+        tracker.set_tags(run_id, {"error": failure_reason(exc)[:5000]})
+        path = folder / run_id / "error.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(traceback.format_exception(exc)))
+        tracker.log_artifact(run_id, path)
+    except Exception:  # the store is what failed: the console still has the reason
+        pass
+
+
 def failure_reason(exc: BaseException) -> str:
     """One line for the console and the run's ``error`` tag: the type and first line."""
     text = str(exc).strip()

@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,10 @@ from mer_bench.runs.records import (
     prediction_rows,
     run_params,
     run_tags,
+    tag_failure,
 )
 from mer_bench.runs.resolving import ResolvedRun
+from mer_bench.runs.resume import FoldResults, Resumable, finished_folds, keep_fold, kept_folds
 from mer_bench.tracking import lease
 from mer_bench.tracking.base import (
     DATA_SEEN_TAG,
@@ -67,6 +69,7 @@ class RunnerSettings:
     n_jobs: int | None = None
     work_dir: Path | None = None
     executor: ExecutorSettings = ExecutorSettings()  # where folds run (in process by default)
+    keep_fold_results: bool = True  # finished folds survive an interruption (runs.resume)
     plots: bool = True
     progress: bool = True
 
@@ -97,13 +100,15 @@ class Runner:
         self.tracker = tracker
         self.settings = settings or RunnerSettings()
         self._report = report or (lambda message: None)
-        self.data = DataPreparer(
-            FeatureCache(), self._report, self.settings.n_jobs, self.settings.progress
-        )
+        self.data = DataPreparer(FeatureCache(), self._report, self.settings.n_jobs,
+                                 self.settings.progress)
         self._work = Path(self.settings.work_dir or tempfile.mkdtemp(prefix="mer-bench-run-"))
         self.fit_tags: dict[str, str] = {}  # tags methods set while fitting (FitContext)
         self._claims: dict[str, tuple[float, str]] = {}  # our parent runs' lease precedence
         self._executor: FoldExecutor | None = None
+        self.results = FoldResults()  # finished folds kept for resuming (``runs.resume``)
+        self._resumable: dict[str, dict[str, Resumable]] = {}
+        self._fold_tags: dict[str, dict[str, str]] = {}  # what each fold's method chose
 
     @property
     def executor(self) -> FoldExecutor:
@@ -115,8 +120,8 @@ class Runner:
     def close(self) -> None:
         """Release the executor's engine (a Ray session the runner started)."""
         if self._executor is not None:
-            self._executor.close()
-            self._executor = None
+            self._executor, executor = None, self._executor
+            executor.close()
 
     @property
     def cache(self) -> FeatureCache:
@@ -215,6 +220,9 @@ class Runner:
                 and r.tags.get(FINGERPRINT_TAG, prep.fingerprint) == prep.fingerprint]
         if held:
             return None, self._held(run, held[0])
+        # the earlier attempts' finished folds are kept (``runs.resume``), then they go
+        self._resumable[run.config_hash] = finished_folds(
+            self.tracker, run.config_hash, prep.fingerprint)
         for leftover in existing:  # an interrupted, failed or abandoned earlier attempt
             if leftover.status != FINISHED and (
                 leftover.status != RUNNING or lease.is_abandoned(leftover.tags)
@@ -299,20 +307,8 @@ class Runner:
                           "unresponsive past its lease; it is theirs now")
                 self._report(f"  {reason}")
                 return RunOutcome(run.name, "lost", parent, error=reason)
-            self._tag_failure(parent, exc)
+            tag_failure(self.tracker, parent, exc, self._work / "errors")
             raise
-
-    def _tag_failure(self, run_id: str, exc: BaseException) -> None:
-        """The one-line reason as a tag and the traceback as an artifact (best effort)."""
-        try:
-            self.tracker.set_tags(run_id, {"error": failure_reason(exc)[:5000]})
-            folder = self._work / "errors" / run_id
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / "error.txt"
-            path.write_text("".join(traceback.format_exception(exc)))
-            self.tracker.log_artifact(run_id, path)
-        except Exception:  # the store is what failed: the console still has the reason
-            pass
 
     def _with_features(self, run: ResolvedRun, identified: Prepared, parent: str) -> Prepared:
         """The run's data with its features; a failure here deletes the claimed run (nothing
@@ -339,11 +335,18 @@ class Runner:
         self.tracker.log_dataset(parent, dataset_record(run, prep))
         open_folds: list[str] = []  # fold runs a failure must close (several under Ray)
         job = self._fold_job(run, prep, parent, tags, params, heartbeat, open_folds)
+        kept = kept_folds(self.results, self._resumable.pop(run.config_hash, {}), job,
+                          self.record_fit_tags, self.tracker.set_tags)
+        if kept:
+            self._report(f"  {len(kept)} fold(s) finished by an earlier attempt: kept")
         try:
             fold_metrics, rows = [], []
-            for fold_run, fold in self.executor.folds(job):
+            for fold_run, fold in chain(kept, self.executor.folds(job)):
                 fold_run = fold_run or open_folds[0]
                 heartbeat.beat()
+                if self.settings.keep_fold_results and fold_run not in dict(kept):
+                    keep_fold(self.results, job, fold_run, fold,
+                              self._fold_tags.pop(fold_run, {}), self.tracker.set_tags)
                 self.tracker.set_tags(fold_run, {"split_sizes": fold.sizes})
                 if fold.index == 0:  # the run's sizes are its first fold's (protocols keep them)
                     self.tracker.set_tags(parent, {"split_sizes": fold.sizes})
@@ -414,7 +417,6 @@ class Runner:
         return FoldJob(run, prep, open_fold, fit, log, self.record_fit_tags,
                        self.tracker.set_tags, self.settings.trainer, self._work)
 
-    # --- one fold ----------------------------------------------------------------
     def fit_fold(
         self,
         run: ResolvedRun,
@@ -440,6 +442,7 @@ class Runner:
         if tags:
             self.fit_tags.update(tags)
             if run_id is not None:
+                self._fold_tags[run_id] = dict(tags)
                 self.tracker.set_tags(run_id, dict(tags))
 
 
