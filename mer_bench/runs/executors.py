@@ -22,7 +22,10 @@ from mer_bench.runs.resolving import ResolvedRun
 from mer_bench.training import TrainerSettings
 from mer_bench.types import Split
 
-EXECUTOR_KEYS = frozenset({"name", "address", "max_retries", "resources", "gpus_per_fold"})
+EXECUTOR_KEYS = frozenset(
+    {"name", "address", "max_retries", "resources", "gpus_per_fold", "threads"}
+)
+THREADS = ("driver", "task")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,10 @@ class ExecutorSettings:
     ``resources`` overrides what a method asks of a Ray worker, per method name
     (``{sssl: {num_cpus: 2, num_gpus: 1}}``); ``gpus_per_fold`` what methods that
     train networks ask for (default: one GPU where the cluster has GPUs, else none).
+    ``threads``: ``driver`` (default) fits each fold with this process's torch thread
+    count, so a network's sums, and its numbers, are those of the in-process loop;
+    ``task`` gives each fold as many threads as CPUs it holds (no oversubscription
+    when folds share a machine; a network's last digits may differ).
     """
 
     name: str = "local"
@@ -39,6 +46,7 @@ class ExecutorSettings:
     max_retries: int = 2
     resources: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     gpus_per_fold: float | None = None
+    threads: str = "driver"
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], source: str = "plan") -> ExecutorSettings:
@@ -63,9 +71,12 @@ class ExecutorSettings:
                               "{num_cpus: N, num_gpus: G}")
         gpus = raw.get("gpus_per_fold")
         address = raw.get("address")
+        threads = str(raw.get("threads", "driver"))
+        if threads not in THREADS:
+            raise ConfigError(f"{source}: executor threads must be one of {THREADS}")
         return cls(name, None if address is None else str(address), retries,
                    {str(k): dict(v) for k, v in resources.items()},
-                   None if gpus is None else float(gpus))
+                   None if gpus is None else float(gpus), threads)
 
 
 @dataclass

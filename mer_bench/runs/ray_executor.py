@@ -64,19 +64,20 @@ class RemoteFold:
 
 
 def fit_and_score(run: ResolvedRun, prep: Prepared, split: Split, trainer: TrainerSettings,
-                  work_dir: str, threads: int) -> RemoteFold:
+                  work_dir: str, threads: int | None) -> RemoteFold:
     """One fold, start to score, as the in-process loop computes it.
 
     ``threads`` is the driver's torch thread count: a network's sums split over the same
     number of threads give the same numbers, so a fold's result does not depend on
-    where it ran (Ray would otherwise give each task one thread per CPU it holds).
+    where it ran (None: Ray's, one thread per CPU the task holds; ``threads: task``).
     """
     import socket
     import time
 
     import torch
 
-    torch.set_num_threads(threads)
+    if threads is not None:
+        torch.set_num_threads(threads)
     start = time.perf_counter()
     recorder = _Recorder()
     fitted = fit_fold(run, prep, split, trainer=trainer, work_dir=Path(work_dir),
@@ -123,7 +124,7 @@ class RayExecutor:
         import torch
 
         run_ref, prep_ref = ray.put(run), ray.put(prep)
-        threads = torch.get_num_threads()
+        threads = torch.get_num_threads() if self.settings.threads == "driver" else None
         task = _remote_fold.options(**self.options(run))
         submitted = []
         index = {split.name: k for k, split in enumerate(prep.splits)}
