@@ -53,13 +53,6 @@ from mer_bench.types import Task
 pytestmark = pytest.mark.usefixtures("no_env_roots")
 
 
-def codes(report, severity: str | None = None) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for p in report.problems:
-        if severity is None or p.severity == severity:
-            out[p.code] = out.get(p.code, 0) + 1
-    return out
-
 
 @pytest.fixture(scope="module")
 def eim_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -177,8 +170,8 @@ def test_eim_official_split(eim_root: Path) -> None:
 
 def test_eim_validate(eim_root: Path) -> None:
     report = EmoMusicAdapter(eim_root).validate()
-    assert codes(report, "error") == {"missing_audio": 6}
-    assert codes(report, "warning") == {"unannotated_audio": 1}
+    assert report.codes("error") == {"missing_audio": 6}
+    assert report.codes("warning") == {"unannotated_audio": 1}
     assert report.summary["official split"] == "6 development / 2 evaluation"
     assert report.summary["songs in metadata"] == 8
     assert report.summary["static annotations"] == 8
@@ -246,8 +239,8 @@ def test_eim_bad_values_duplicates_and_mismatches(tmp_path: Path) -> None:
     assert {p.track_id for p in bad} == {"2", "3", "7"}
     assert any("'12.5'" in p.message and "static_annotations.csv" in p.message for p in bad)
     assert any("'abc'" in p.message and p.path.endswith("arousal_cont_average.csv") for p in bad)
-    assert codes(report)["duplicate_id"] == 1
-    assert codes(report)["dynamic_length_mismatch"] == 1
+    assert report.codes()["duplicate_id"] == 1
+    assert report.codes()["dynamic_length_mismatch"] == 1
     mismatch = {p.track_id for p in report.problems if p.code == "id_mismatch"}
     assert mismatch == {"4242"}  # bad rows are bad_label only, not also "missing"
     tracks = {t.id: t for t in adapter.tracks()}
@@ -259,7 +252,7 @@ def test_eim_bad_values_duplicates_and_mismatches(tmp_path: Path) -> None:
 
 def test_eim_missing_annotations_is_a_clear_error(tmp_path: Path) -> None:
     report = EmoMusicAdapter(tmp_path).validate()
-    assert codes(report) == {"unreadable_annotations": 1}
+    assert report.codes() == {"unreadable_annotations": 1}
     assert "static_annotations.csv" in report.problems[0].message
 
 
@@ -359,8 +352,8 @@ def test_deam_swap_detected_against_eim(deam_root: Path, eim_for_deam: Path) -> 
         assert t.static_va == pytest.approx((canonical(v), canonical(a)))
     report = adapter.validate()
     assert report.corrections == adapter.corrections()
-    assert codes(report, "info")["deam_va_swap"] == 1
-    assert "deam_va_swap" not in codes(report, "warning")
+    assert report.codes("info")["deam_va_swap"] == 1
+    assert "deam_va_swap" not in report.codes("warning")
     assert report.summary["2013 V/A swap"].startswith("swapped (against EiM")
 
 
@@ -371,7 +364,7 @@ def test_deam_swap_kept_raw_is_a_warning(deam_root: Path, eim_for_deam: Path) ->
     v, a = truth(2)
     assert raw["2"] == pytest.approx((canonical(a), canonical(v)))  # as published: swapped
     report = adapter.validate(check_audio=False)
-    assert codes(report, "warning")["deam_va_swap"] == 1
+    assert report.codes("warning")["deam_va_swap"] == 1
     assert report.corrections == {}
 
 
@@ -399,14 +392,14 @@ def test_deam_unswapped_copy_is_consistent(tmp_path: Path) -> None:
     adapter = DeamAdapter(root)
     assert adapter.swap_check.status == "consistent"
     assert adapter.corrections() == {}
-    assert "deam_va_swap_check" in codes(adapter.validate(check_audio=False), "info")
+    assert "deam_va_swap_check" in adapter.validate(check_audio=False).codes("info")
 
 
 def test_deam_swap_unchecked_without_references(tmp_path: Path) -> None:
     root = make_deam(tmp_path, dynamic=False, audio_ids=())
     adapter = DeamAdapter(root)
     report = adapter.validate(check_audio=False)
-    assert "deam_va_swap_unchecked" not in codes(report)
+    assert "deam_va_swap_unchecked" not in report.codes()
     (notice,) = report.notices
     assert "NOT checked" in notice and "valence.csv" in notice
     assert adapter.corrections() == {}
@@ -416,7 +409,7 @@ def test_deam_swap_unchecked_without_references(tmp_path: Path) -> None:
 def test_deam_bad_emomusic_root_falls_back(deam_root: Path, tmp_path: Path) -> None:
     adapter = DeamAdapter(deam_root, emomusic_root=tmp_path)
     assert adapter.swap_check.reference == "DEAM dynamic annotations"
-    assert "emomusic_root_unusable" in codes(adapter.validate(check_audio=False), "warning")
+    assert "emomusic_root_unusable" in adapter.validate(check_audio=False).codes("warning")
 
 
 @pytest.mark.parametrize("spaces,nested", [(False, False), (True, True), (False, True)])
@@ -431,15 +424,15 @@ def test_deam_duplicate_copy_reported(tmp_path: Path) -> None:
     make_deam(tmp_path / "DEAM", audio_ids=(), metadata=False)
     make_deam(tmp_path / "DEAM" / "copy" / "DEAM", audio_ids=(), metadata=False)
     report = DeamAdapter(tmp_path).validate(check_audio=False)
-    assert codes(report, "info")["duplicate_copies"] >= 2
+    assert report.codes("info")["duplicate_copies"] >= 2
     assert not report.errors(waive=["missing_audio"])
 
 
 def test_deam_validate_audio(deam_root: Path) -> None:
     report = DeamAdapter(deam_root).validate()
     n = len(DEAM_2013) + len(DEAM_2014) + len(DEAM_2015)
-    assert codes(report, "error") == {"missing_audio": n - 3}
-    assert codes(report, "warning") == {"unannotated_audio": 1}
+    assert report.codes("error") == {"missing_audio": n - 3}
+    assert report.codes("warning") == {"unannotated_audio": 1}
     (extra,) = [p for p in report.problems if p.code == "unannotated_audio"]
     assert extra.track_id == "1500"
     assert report.summary["per subset"] == {"2013": 10, "2014": 6, "2015": 3}
@@ -470,11 +463,11 @@ def test_pmemo_without_static(tmp_path: Path) -> None:
     assert t.duration_s == 16.0 and t.meta["artist"] == "Singer 1"
     assert tracks["4"].meta["album"] == "Me, Myself & I (Remix )"  # quoted comma, stray tab
     report = adapter.validate()
-    assert codes(report, "warning") == {
+    assert report.codes("warning") == {
         "missing_static_annotations": 1,
         "metadata_without_annotations": len(PMEMO_UNANNOTATED),
     }
-    assert codes(report, "error") == {"missing_audio": len(PMEMO_IDS) - 2}
+    assert report.codes("error") == {"missing_audio": len(PMEMO_IDS) - 2}
     assert report.summary["songs in metadata"] == len(PMEMO_IDS) + len(PMEMO_UNANNOTATED)
     assert report.summary["songs with dynamic annotations"] == len(PMEMO_IDS)
     assert report.summary["static annotations"] == 0
@@ -488,7 +481,7 @@ def test_pmemo_static_file(tmp_path: Path) -> None:
     v, a = pmemo_truth(5)
     assert adapter.track("5").static_va == pytest.approx((2 * v - 1, 2 * a - 1))
     report = adapter.validate(check_audio=False)
-    assert "missing_static_annotations" not in codes(report)
+    assert "missing_static_annotations" not in report.codes()
     assert report.summary["static annotations"] == len(PMEMO_IDS)
 
 
@@ -559,7 +552,7 @@ def test_fourq_validate(fourq_root: Path) -> None:
     assert report.summary["per quadrant"] == {"Q1": 3, "Q2": 3, "Q3": 3, "Q4": 3}
     assert report.summary["clips annotated"] == 12
     assert report.summary["artists"] == 4
-    warnings = codes(report, "warning")
+    warnings = report.codes("warning")
     assert warnings["unannotated_audio"] == 1
     assert warnings["short_clip"] == 12  # 10.5 s fake clips: above the minimum, below nominal
 
@@ -591,7 +584,7 @@ def test_fourq_label_defects(tmp_path: Path) -> None:
     mismatch = [p for p in report.problems if p.code == "quadrant_folder_mismatch"]
     assert [p.track_id for p in mismatch] == [songs[2]]
     assert adapter.track(songs[2]).audio_path.parent.name == "Q3"
-    assert codes(report, "error")["missing_audio"] == 11
+    assert report.codes("error")["missing_audio"] == 11
 
 
 def test_fourq_metadata_only(tmp_path: Path) -> None:
@@ -599,7 +592,7 @@ def test_fourq_metadata_only(tmp_path: Path) -> None:
     (base / "panda_dataset_taffc_annotations.csv").unlink()
     adapter = FourQAdapter(tmp_path)
     assert {t.id: t.quadrant for t in adapter.tracks()} == fourq_songs()
-    assert "missing_annotations" in codes(adapter.validate(check_audio=False), "warning")
+    assert "missing_annotations" in adapter.validate(check_audio=False).codes("warning")
 
 
 def test_parse_quadrant() -> None:
@@ -617,6 +610,6 @@ def test_malformed_metadata_is_a_warning(tmp_path: Path) -> None:
     write_text(root / "annotations" / "songs_info.csv", ["nothing,useful", "1,2"])
     adapter = EmoMusicAdapter(root)
     report = adapter.validate(check_audio=False)
-    assert codes(report, "warning")["unreadable_metadata"] == 1
+    assert report.codes("warning")["unreadable_metadata"] == 1
     assert not report.errors() and adapter.official_split() is None
     assert len(adapter.tracks()) == 8

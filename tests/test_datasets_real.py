@@ -22,13 +22,6 @@ from mer_bench.types import Task
 pytestmark = [pytest.mark.realdata, pytest.mark.usefixtures("no_env_roots")]
 
 
-def codes(report, severity: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for p in report.problems:
-        if p.severity == severity:
-            out[p.code] = out.get(p.code, 0) + 1
-    return out
-
 
 @pytest.fixture(scope="module")
 def eim(shared_data: Path) -> EmoMusicAdapter:
@@ -83,13 +76,13 @@ def test_emomusic_real_split(eim: EmoMusicAdapter) -> None:
 
 def test_emomusic_real_validate(eim: EmoMusicAdapter) -> None:
     report = eim.validate()
-    assert codes(report, "error") == {"missing_audio": 738}
+    assert report.codes("error") == {"missing_audio": 738}
     assert report.summary["audio files present"] == "6 of 744"
     assert report.summary["official split"] == "619 development / 125 evaluation"
     assert report.summary["songs in metadata"] == 744
     assert report.summary["songs with dynamic annotations"] == 744
     assert report.summary["static annotations"] == 744
-    assert "checksum_mismatch" not in codes(report, "info")
+    assert "checksum_mismatch" not in report.codes("info")
     with_audio = {t.id for t in eim.tracks()} - report.track_ids_with(["missing_audio"])
     assert with_audio == {"3", "4", "7", "8", "10", "17"}
 
@@ -141,11 +134,11 @@ def test_pmemo_real(shared_data: Path) -> None:
     assert report.summary["songs with dynamic annotations"] == 767
     assert report.summary["static annotations"] == 0
     assert report.summary["metadata without annotations"] == 27
-    assert codes(report, "warning") == {
+    assert report.codes("warning") == {
         "missing_static_annotations": 1,
         "metadata_without_annotations": 27,
     }
-    assert codes(report, "error") == {"missing_audio": 767}
+    assert report.codes("error") == {"missing_audio": 767}
     assert all(t.artist for t in tracks) and all(t.duration_s for t in tracks)
 
 
@@ -180,8 +173,8 @@ def test_deam_real_static_files(shared_data: Path) -> None:
     split = adapter.official_split()
     assert (len(split.train), len(split.test)) == (1744, 58)
     report = adapter.validate()
-    assert codes(report, "error") == {"missing_audio": 1802}
-    assert not codes(report, "warning")
+    assert report.codes("error") == {"missing_audio": 1802}
+    assert not report.codes("warning")
     assert len(report.notices) == 1 and "NOT checked" in report.notices[0]
     assert adapter.corrections() == {}
 
@@ -202,5 +195,5 @@ def test_deam_real_swap_against_real_eim(shared_data: Path, eim: EmoMusicAdapter
         shared_data / "deam", emomusic_root=shared_data / "emomusic", keep_raw_labels=True
     )
     report = raw.validate(check_audio=False)
-    assert codes(report, "warning") == {"deam_va_swap": 1}
+    assert report.codes("warning") == {"deam_va_swap": 1}
     assert raw.track("2").static_va == pytest.approx(((3.1 - 5) / 4, (3.0 - 5) / 4))

@@ -26,13 +26,6 @@ REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("no_env_roots")
 
 
-def codes(report, severity: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for p in report.problems:
-        if p.severity == severity:
-            out[p.code] = out.get(p.code, 0) + 1
-    return out
-
 
 @pytest.fixture(scope="module")
 def fake_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -146,7 +139,7 @@ def test_genre_mismatch_is_a_warning(tmp_path: Path):
     lines[1] = lines[1].replace(",classical,", ",rock,")
     path.write_text("\n".join(lines) + "\n")
     report = EmotifyAdapter(root).validate(check_audio=False)
-    assert codes(report, "warning") == {"genre_mismatch": 1}
+    assert report.codes("warning") == {"genre_mismatch": 1}
     assert EmotifyAdapter(root).track("1").meta["genre"] == "classical"  # the id decides
 
 
@@ -200,7 +193,7 @@ def test_emotify_real(shared_data: Path):
     assert report.summary["clips with a tied dominant emotion"] == "57 (drop)"
     assert report.summary["audio files present"] == "80 of 400"
     assert report.summary["audio without annotations"] == 0
-    assert codes(report, "error") == {"missing_audio": 320}
+    assert report.codes("error") == {"missing_audio": 320}
     assert report.ok(waive=["missing_audio"])
     assert sum(1 for t in tracks if "gems_dominant" in t.labels) == 343
     genres = {t.id: t.meta["genre"] for t in tracks}

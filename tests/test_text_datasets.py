@@ -32,9 +32,6 @@ pytestmark = pytest.mark.usefixtures("no_env_roots")
 T2M = Task("any", TEXT2MUSIC_RETRIEVAL)
 
 
-def codes(report, severity: str | None = None) -> Counter[str]:
-    return Counter(p.code for p in report.problems if severity in (None, p.severity))
-
 
 def assert_partition(split: Split, ids: set[str]) -> None:
     parts = [set(split.train), set(split.val), set(split.test)]
@@ -85,9 +82,9 @@ class _Tiny(TextDataset):
 
 def test_text_base_validates_passages_and_labels(tmp_path):
     report = _Tiny(tmp_path).validate()
-    assert codes(report, "error") == {"empty_passage": 1, "bad_label": 2, "duplicate_id": 1}
+    assert report.codes("error") == {"empty_passage": 1, "bad_label": 2, "duplicate_id": 1}
     assert {p.track_id for p in report.problems if p.code == "bad_label"} == {"c", "d"}
-    assert codes(report, "info") == {"repeated_passage": 1}  # e repeats a, case/blanks aside
+    assert report.codes("info") == {"repeated_passage": 1}  # e repeats a, case/blanks aside
     assert report.summary["passages per emotion"] == {"joy": 3, "sadness": 2, "anger": 1}
     assert report.summary["passages per author"] == {"ann": 6}
     with pytest.raises(DatasetError, match="text dataset.*no audio"):
@@ -251,9 +248,9 @@ def test_alm_parses_sentences_and_maps_labels(alm):
 
 def test_alm_validate_reports_every_quirk(alm):
     report = alm.validate()
-    assert codes(report, "error") == {"duplicate_id": 1, "bad_label": 1}
-    assert codes(report, "warning") == {"malformed_line": 2, "agree_id_mismatch": 1}
-    assert codes(report, "info")["unexpected_count"] == 1
+    assert report.codes("error") == {"duplicate_id": 1, "bad_label": 1}
+    assert report.codes("warning") == {"malformed_line": 2, "agree_id_mismatch": 1}
+    assert report.codes("info")["unexpected_count"] == 1
     mismatch = next(p for p in report.problems if p.code == "agree_id_mismatch")
     assert "the_wind" in mismatch.message and "['4']" in mismatch.message
     assert "['9']" in mismatch.message
@@ -303,8 +300,8 @@ def test_alm_reads_nested_archives_and_reports_missing_authors(tmp_path):
     alm = AlmAdapter(tmp_path)
     assert [t.id for t in alm.tracks()] == ["Potter/a/0", "Potter/a/1"]
     report = alm.validate()
-    assert codes(report, "warning") == {"missing_file": 2}
-    assert "unexpected_count" not in codes(report)  # only counted on a complete copy
+    assert report.codes("warning") == {"missing_file": 2}
+    assert "unexpected_count" not in report.codes()  # only counted on a complete copy
     with pytest.raises(DatasetError, match="official split needs Potter and"):
         alm.splits("official", seed=0)
 
@@ -317,7 +314,7 @@ def test_alm_clear_errors_for_missing_or_empty_roots(tmp_path):
     with pytest.raises(DatasetError, match="no Grimms/, HCAndersen/ or Potter/"):
         alm.tracks()
     report = alm.validate()
-    assert codes(report, "error") == {"unreadable_annotations": 1} and not report.ok()
+    assert report.codes("error") == {"unreadable_annotations": 1} and not report.ok()
     with pytest.raises(DatasetError, match="no root folder"):
         AlmAdapter()
 
@@ -399,15 +396,15 @@ def test_isear_reads_the_mdb_export_and_cleans_its_quirks(tmp_path):
     assert by_id["0110035"].tags == ("disgust",)
     assert by_id["0110038"].tags == ("surprise",)
     report = ds.validate()
-    assert codes(report, "warning") == {"unusable_passage": 2, "label_mismatch": 1}
+    assert report.codes("warning") == {"unusable_passage": 2, "label_mismatch": 1}
     assert {p.track_id for p in report.problems if p.code == "unusable_passage"} == {
         "0110014",
         "0110026",
     }
-    assert codes(report, "error") == {"duplicate_id": 1, "bad_label": 1}
+    assert report.codes("error") == {"duplicate_id": 1, "bad_label": 1}
     assert report.summary["non-answers dropped"] == 2
     assert report.summary["rows read"] == 10
-    assert codes(report, "info")["unexpected_count"] == 1  # 10 rows, not 7,666
+    assert report.codes("info")["unexpected_count"] == 1  # 10 rows, not 7,666
 
 
 def test_isear_reads_the_pipe_export_with_spilled_fields(tmp_path):
@@ -456,7 +453,7 @@ def test_isear_reads_two_column_csvs_with_or_without_header(tmp_path):
         ("When we won.", "joy"),
         ("A storm.", "fear"),
     ]
-    assert codes(ds.validate()) == {"header_skipped": 1}
+    assert ds.validate().codes() == {"header_skipped": 1}
 
 
 def test_isear_official_split_is_stratified_70_15_15(tmp_path):
@@ -489,7 +486,7 @@ def test_isear_clear_errors(tmp_path):
         IsearAdapter(tmp_path / "two").tracks()
     (tmp_path / "empty").mkdir()
     report = IsearAdapter(tmp_path / "empty").validate()
-    assert codes(report) == {"unreadable_annotations": 1}
+    assert report.codes() == {"unreadable_annotations": 1}
     assert "no isear.csv" in report.problems[0].message
 
 

@@ -191,10 +191,7 @@ class AudioSetMoodAdapter(AnnotatedDataset):
         loc = self._locate()
         labels = loc.file(LABELS)
         if labels is None:
-            raise DatasetError(
-                f"audioset-mood: no {LABELS} below {self.root}. "
-                "Run `mer-bench data info audioset-mood` for the expected layout."
-            )
+            raise self.missing_files(LABELS)
         moods = read_mood_mids(labels)
         files = {name: loc.file(name) for name in SEGMENT_FILES}
         if not any(files.values()):

@@ -150,6 +150,13 @@ class DatasetAdapter(ABC):
             )
         self.root = resolved
 
+    def missing_files(self, what: str) -> DatasetError:
+        """The error of a root without the annotation file(s) the dataset is read from."""
+        return DatasetError(
+            f"{self.name}: no {what} below {self.root}. "
+            f"Run `mer-bench data info {self.name}` for the expected layout."
+        )
+
     def tag_share(self, kind: TaskKind) -> float | None:
         """The rater share from which a soft tag of ``kind`` counts as positive on this
         dataset instance (a dataset parameter may set it); None: the task's own rule."""

@@ -173,10 +173,7 @@ class EmoMusicAdapter(AnnotatedDataset):
         paths = {name: loc.file(name) for name in KNOWN_SHA256}
         has_dynamic = paths[DYN_VALENCE] is not None and paths[DYN_AROUSAL] is not None
         if paths[STATIC] is None and not has_dynamic:
-            raise DatasetError(
-                f"emomusic: no {STATIC} or {DYN_VALENCE}/{DYN_AROUSAL} below {self.root}. "
-                "Run `mer-bench data info emomusic` for the expected layout."
-            )
+            raise self.missing_files(f"{STATIC} or {DYN_VALENCE}/{DYN_AROUSAL}")
         self._check_known_files(KNOWN_SHA256, paths)
         static = self._read_static(paths[STATIC])
         dynamic = self._read_dynamic(paths[DYN_VALENCE], paths[DYN_AROUSAL])

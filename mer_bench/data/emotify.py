@@ -187,10 +187,7 @@ class EmotifyAdapter(AnnotatedDataset):
         loc = self._locate()
         path = loc.file(ANSWERS)
         if path is None:
-            raise DatasetError(
-                f"emotify: no {ANSWERS} below {self.root}. "
-                "Run `mer-bench data info emotify` for the expected layout."
-            )
+            raise self.missing_files(ANSWERS)
         self._audio_dir = loc.dir(AUDIO_DIR) or path.parent / AUDIO_DIR
         clips = self._clips = self._read_answers(read_table(path))
         totals: Counter[str] = sum((c.ticks for c in clips.values()), Counter())

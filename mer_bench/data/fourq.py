@@ -18,7 +18,6 @@ from mer_bench.data.base import DATASETS, ValidationReport
 from mer_bench.data.fakes import write_clip, write_text
 from mer_bench.data.files import audio_index, id_sort_key
 from mer_bench.data.tables import Meta, Table, read_meta, read_table, row_id
-from mer_bench.errors import DatasetError
 from mer_bench.tasks import BINARY_AROUSAL, BINARY_VALENCE, QUADRANT, TEXT2MUSIC_RETRIEVAL
 from mer_bench.types import Track
 
@@ -130,10 +129,7 @@ class FourQAdapter(AnnotatedDataset):
         loc = self._locate()
         ann_path, meta_path = loc.file(ANNOTATIONS), loc.file(METADATA)
         if ann_path is None and meta_path is None:
-            raise DatasetError(
-                f"4q: no {ANNOTATIONS} or {METADATA} below {self.root}. "
-                "Run `mer-bench data info 4q` for the expected layout."
-            )
+            raise self.missing_files(f"{ANNOTATIONS} or {METADATA}")
         self._dataset_dir = (ann_path or meta_path).parent
         meta = self._read_metadata(meta_path)
         labels = self._read_annotations(ann_path, meta)

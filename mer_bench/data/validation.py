@@ -61,6 +61,10 @@ class ValidationReport:
             if p.severity == "error" and p.code in wanted and p.track_id is not None
         }
 
+    def codes(self, severity: str | None = None) -> Counter[str]:
+        """How many problems of each code (of one severity, or all)."""
+        return Counter(p.code for p in self.problems if severity in (None, p.severity))
+
     def counts(self) -> Counter[tuple[str, str]]:
         return Counter((p.severity, p.code) for p in self.problems)
 
