@@ -50,9 +50,9 @@ def list_plugins(
             )
         console.print(table)
     if what in ("methods", "all"):
-        table = Table("method", "consumes", "task families", title="methods")
+        table = Table("method", "consumes", "task families (or tasks)", title="methods")
         for name, cls in METHODS.items():
-            table.add_row(name, cls.consumes, ", ".join(sorted(f.value for f in cls.supports)))
+            table.add_row(name, cls.consumes, _supported(cls))
         console.print(table)
     if what in ("tasks", "all"):
         table = Table("task", "family", "label space", "primary metric", title="tasks")
@@ -119,3 +119,13 @@ def _data_here(spec: object) -> bool:
 def _clip(text: str, width: int = 60) -> str:
     """A long label space (56 tags) shortened for the terminal table."""
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _supported(cls) -> str:
+    """The families a method fits, or its tasks where it narrows them (emer-cl-svr)."""
+    from mer_bench.types import TaskKind
+
+    tasks = cls.supported_tasks()
+    if len(tasks) < sum(k.family in cls.supports for k in TaskKind.all()):
+        return ", ".join(k.value for k in tasks)
+    return ", ".join(sorted(f.value for f in cls.supports))
