@@ -133,7 +133,7 @@ def text_music(n: int, seconds: float) -> Callable[[bool], tuple[Any, Any]]:
 
 CASES: tuple[Case, ...] = (
     Case("emer-cl", "emer-cl", {}, vectors("m2e_e2m_retrieval", 1400, 31, 128),
-         steps=6, warmup=2, note="DEAM-sized: 1400 training clips of 31 VGGish frames"),
+         steps=3, warmup=1, note="DEAM-sized: 1400 training clips of 31 VGGish frames"),
     Case("sssl", "sssl", {}, audio("binary_valence", 12, 30.0), steps=2, warmup=1,
          note="VGG16 on 3 s log-mel segments, batch 64"),
     Case("ae-bilstm auto-encoder", "ae-bilstm", {}, audio("binary_valence", 60, 30.0),
