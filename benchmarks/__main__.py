@@ -45,7 +45,8 @@ def sections(smoke: bool, tmp: Path) -> dict[str, Callable[[], list[Row]]]:
                                                    extractors=("mfcc", "logmel")),
             "frontend": lambda: bench_frontend.run(tmp / "front", "synth-small", 1),
             "runner": lambda: bench_runner.run(tmp / "runner", SMOKE_RUNNER_PLAN, warm=False),
-            "training": lambda: bench_training.run(tmp / "train", ("embedding-classifiers",)),
+            "training": lambda: bench_training.run(tmp / "train", ("embedding-classifiers mlp",),
+                                                   smoke=True),
         }
     return {
         "scoring": lambda: bench_scoring.run((1000, 10_000, 20_000)),
