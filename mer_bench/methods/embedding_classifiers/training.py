@@ -40,6 +40,11 @@ class EmbeddingNetModule(L.LightningModule):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(x, lengths)
 
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, _: int) -> Any:
+        """A batch is a flat tuple of tensors: moved one by one. Lightning's generic
+        walk over collections cost the MLP's 2 ms steps about 0.7 ms each."""
+        return tuple(t.to(device) for t in batch)
+
     def _loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, int]:
         x, lengths, y = batch
         if getattr(self.net, "pointwise", False):  # every valid step scored against y
@@ -123,11 +128,19 @@ class BestWeights(L.Callback):
 
 
 class _Examples(Dataset):
-    """(input, target) pairs; inputs are clip vectors [D] or frame sequences [T, D]."""
+    """(input, target) pairs; inputs are clip vectors [D] or frame sequences [T, D].
+
+    Clip vectors are kept stacked [N, D] and a batch is gathered in one indexing
+    (``__getitems__``, which the DataLoader calls with a batch's indices): the same
+    rows in the same order as stacking them one by one, without a Python loop over
+    the batch (for the MLP's 2 ms steps that loop was a third of each step).
+    """
 
     def __init__(self, inputs: Sequence[np.ndarray], targets: np.ndarray) -> None:
         self.inputs = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in inputs]
         self.targets = torch.from_numpy(targets)
+        vectors = len(self.inputs) > 0 and all(a.ndim == 1 for a in self.inputs)
+        self.stacked = torch.stack(self.inputs) if vectors else None
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -135,8 +148,17 @@ class _Examples(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.inputs[i], self.targets[i]
 
+    def __getitems__(self, indices: list[int]) -> Any:
+        if self.stacked is None:
+            return [self[i] for i in indices]
+        index = torch.as_tensor(indices, dtype=torch.int64)
+        x = self.stacked[index]
+        return (x, torch.ones(len(indices), dtype=torch.int64), self.targets[index])
 
-def _collate(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, ...]:
+
+def _collate(items: Any) -> tuple[torch.Tensor, ...]:
+    if isinstance(items, tuple):  # a batch gathered at once (``_Examples.__getitems__``)
+        return items
     xs, ys = zip(*items, strict=True)
     if xs[0].ndim == 2:
         x, lengths = pad_batch(list(xs))
