@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    bench_executor,
     bench_features,
     bench_frontend,
     bench_leaderboard,
@@ -55,6 +56,7 @@ def sections(smoke: bool, tmp: Path) -> dict[str, Callable[[], list[Row]]]:
         "frontend": lambda: bench_frontend.run(tmp / "front"),
         "runner": lambda: bench_runner.run(tmp / "runner"),
         "training": lambda: bench_training.run(tmp / "train"),
+        "executor": lambda: bench_executor.run(tmp / "executor"),
     }
 
 
