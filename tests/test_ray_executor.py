@@ -107,8 +107,9 @@ def test_a_node_killed_mid_plan_loses_no_fold_and_duplicates_none(in_process, tm
     from ray.cluster_utils import Cluster
 
     _, expected, _ = in_process
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    second = cluster.add_node(num_cpus=1)
+    # two nodes of two CPUs: a fold holds as many CPUs as the driver's torch threads
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+    second = cluster.add_node(num_cpus=2)
     cluster.wait_for_nodes()
     killed = threading.Event()
 

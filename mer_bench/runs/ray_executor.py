@@ -64,20 +64,19 @@ class RemoteFold:
 
 
 def fit_and_score(run: ResolvedRun, prep: Prepared, split: Split, trainer: TrainerSettings,
-                  work_dir: str, threads: int | None) -> RemoteFold:
+                  work_dir: str, threads: int) -> RemoteFold:
     """One fold, start to score, as the in-process loop computes it.
 
     ``threads`` is the driver's torch thread count: a network's sums split over the same
     number of threads give the same numbers, so a fold's result does not depend on
-    where it ran (None: Ray's, one thread per CPU the task holds; ``threads: task``).
+    where it ran (``threads: task``: as many threads as CPUs the task holds).
     """
     import socket
     import time
 
     import torch
 
-    if threads is not None:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)
     start = time.perf_counter()
     recorder = _Recorder()
     fitted = fit_fold(run, prep, split, trainer=trainer, work_dir=Path(work_dir),
@@ -108,9 +107,22 @@ class RayExecutor:
         self.fold_seconds: list[float] = []  # worker time per fold (the overhead is the rest)
 
     def options(self, run: ResolvedRun) -> dict[str, Any]:
-        """The resources and retries of one fold task of ``run``."""
+        """The resources and retries of one fold task of ``run``.
+
+        A fold holds as many CPUs as it runs threads: with ``threads: driver`` the
+        driver's torch thread count (so Ray never packs more threads than cores on a
+        node; OpenMP's spinning threads slow down many times when oversubscribed),
+        with ``threads: task`` what the method declares.
+        """
+        import torch
+
         method = run.method_cls
         wanted = dict(method.fit_resources)
+        if self.settings.threads == "driver":  # at most a whole node, or it never starts
+            largest = max((n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n["Alive"]),
+                          default=1.0)
+            wanted["num_cpus"] = min(largest, max(float(wanted.get("num_cpus", 1)),
+                                                  torch.get_num_threads()))
         if method.trains_networks:
             gpus = self.settings.gpus_per_fold
             if gpus is None:
@@ -124,8 +136,10 @@ class RayExecutor:
         import torch
 
         run_ref, prep_ref = ray.put(run), ray.put(prep)
-        threads = torch.get_num_threads() if self.settings.threads == "driver" else None
-        task = _remote_fold.options(**self.options(run))
+        opts = self.options(run)
+        threads = (torch.get_num_threads() if self.settings.threads == "driver"
+                   else max(1, int(opts.get("num_cpus", 1))))
+        task = _remote_fold.options(**opts)
         submitted = []
         index = {split.name: k for k, split in enumerate(prep.splits)}
         for split in job.splits:
@@ -137,10 +151,12 @@ class RayExecutor:
             run_id = job.open_fold(split)
             ref = task.remote(run_ref, prep_ref, split, job.trainer, str(job.work_dir), threads)
             submitted.append((split, run_id, ref))
+        pending = {id(ref) for _, _, ref in submitted}
         try:
             for split, run_id, ref in submitted:
                 k = index[split.name]
                 remote: RemoteFold = ray.get(ref)
+                pending.discard(id(ref))
                 self.fold_seconds.append(remote.seconds)
                 for metrics, step in remote.curves:
                     job.log(run_id, metrics, step)
@@ -149,9 +165,10 @@ class RayExecutor:
                 parts = fold_data(run, prep, split)  # the driver's copy, for the predictions
                 yield run_id, FoldResult(k, split, parts, truth(parts["test"]),
                                          remote.prediction, remote.metrics, remote.sizes)
-        finally:
-            for _, _, ref in submitted:  # a failed or interrupted run leaves nothing running
-                ray.cancel(ref, force=True)
+        finally:  # a failed or interrupted run leaves nothing running
+            for _, _, ref in submitted:
+                if id(ref) in pending:
+                    ray.cancel(ref, force=True)
 
     def close(self) -> None:
         if self._started and ray.is_initialized():
