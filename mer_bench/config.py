@@ -117,6 +117,9 @@ class RunSpec:
     music_root: str | None = None
     music_params: Mapping[str, Any] = field(default_factory=dict)
     music_protocol: str | None = None  # None: the same protocol as the text side
+    # the Trainers' precision when not full (a plan's ``trainer.precision``, e.g.
+    # bf16-mixed): it changes the numbers, so it is part of the config hash
+    precision: str | None = None
 
     def key(self, smoke: bool = False) -> str:
         """What the spec asks for, as written, minus its seed and where the data lives.
@@ -240,6 +243,7 @@ class BenchPlan:
                 skip_invalid=self.skip_invalid,
                 label_rule=self.label_rule,
                 target_root=None if target is None else target.root,
+                precision=reduced_precision(self.trainer.get("precision")),
             )
             for d, target in pairs
             for t in self.tasks
@@ -296,6 +300,16 @@ def _trainer_settings(raw: Any, source: str) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"{source}: unknown trainer setting(s) {unknown}; known: {sorted(known)}")
     return dict(raw)
+
+
+DEFAULT_PRECISION = ("32", "32-true")  # Lightning's default: float32
+
+
+def reduced_precision(value: Any) -> str | None:
+    """A Trainer precision other than the default float32 (None: the default), which
+    changes a run's numbers and so enters its config hash."""
+    text = None if value is None else str(value).strip().lower()
+    return None if text in (None, "", *DEFAULT_PRECISION) else text
 
 
 def _executor_settings(raw: Any, source: str) -> dict[str, Any]:

@@ -125,3 +125,18 @@ def test_a_method_entry_may_name_the_plan_tasks_it_runs_on():
     raw["methods"][1]["tasks"] = ["dynamic_va"]
     with pytest.raises(ConfigError, match="do not include"):
         BenchPlan.from_dict(raw)
+
+
+def test_a_plans_reduced_precision_is_part_of_the_config_hash():
+    from mer_bench.runs import resolve
+
+    raw = {"name": "p", "datasets": ["synth-small"], "tasks": ["quadrant"],
+           "features": ["mfcc"], "methods": ["linear"]}
+
+    def config_hash(trainer: dict) -> str:
+        (spec,) = BenchPlan.from_dict({**raw, "trainer": trainer}).specs()
+        return resolve(spec).config_hash
+
+    default = config_hash({})
+    assert config_hash({"precision": "32-true"}) == default == config_hash({"devices": 1})
+    assert config_hash({"precision": "bf16-mixed"}) != default

@@ -133,6 +133,8 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
         config["validation"] = "merged-into-train"
     if spec.label_rule != "fixed":  # only non-default rules enter the hash
         config["label_rule"] = spec.label_rule
+    if spec.precision is not None:  # e.g. bf16-mixed: other numbers, another run
+        config["precision"] = spec.precision
     if protocol.is_transfer:
         protocol = _transfer_protocol(protocol, adapter_cls)
         config["protocol"] = protocol.canonical
