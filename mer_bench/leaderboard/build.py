@@ -66,6 +66,17 @@ SHOWN_METRICS: dict[Family, tuple[str, ...]] = {
 }
 
 
+# what the floors predict where a task has no classes (classes: ``rows.FLOORS``)
+FAMILY_FLOORS: dict[Family, dict[str, str]] = {
+    Family.TAGGING: {"chance": "training tag frequencies", "random-stratified": "random tags"},
+    Family.REGRESSION: {"chance": "training mean", "random-stratified": "random training values"},
+    Family.SEQUENCE_REGRESSION: {"chance": "training mean",
+                                 "random-stratified": "random training frames"},
+    Family.MUSIC_EMOTION_RETRIEVAL: {"chance": "random similarities"},
+    Family.TEXT_MUSIC_RETRIEVAL: {"chance": "random similarities"},
+}
+
+
 def shown_metrics(kind: TaskKind) -> tuple[str, ...]:
     """The summary columns of ``kind``'s tables (its primary metric first)."""
     out: list[str] = [kind.primary_metric]
@@ -329,7 +340,9 @@ def _build_table(
     used = {m for r in rows for m, s in r.metrics.items() if s.published is not None}
     short = short_variants([r.variant for r in rows],
                            [(r.method, r.features, r.protocol, r.weights) for r in rows])
-    rows = [replace(r, short_variant=v) for r, v in zip(rows, short, strict=True)]
+    floors = FAMILY_FLOORS.get(kind.family, {})
+    rows = [replace(r, short_variant=v, floor_texts=floors)
+            for r, v in zip(rows, short, strict=True)]
     return LeaderboardTable(
         task=kind.value,
         dataset=dataset,

@@ -102,6 +102,8 @@ class LeaderboardRow:
     short_variant: str | None = None
     # per-label values (a tagging task's per-tag PR-AUC and ROC-AUC): folded details
     details: Mapping[str, MetricStat] = field(default_factory=dict)
+    # what the floors predict on a task that has no classes ("tag frequencies"...)
+    floor_texts: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def method(self) -> str:
@@ -131,7 +133,7 @@ class LeaderboardRow:
     @property
     def floor(self) -> str:
         """What the floor predicts ("majority class"); "" for a real method."""
-        return FLOORS.get(self.key.method, "")
+        return self.floor_texts.get(self.key.method, FLOORS.get(self.key.method, ""))
 
     @property
     def random_weights(self) -> bool:
