@@ -29,12 +29,10 @@ values are read by a bounded YAML loader (see ``plan_yaml``).
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from mer_bench.errors import ConfigError
 from mer_bench.overrides import ENTRY_LISTS as ENTRY_LISTS  # re-exported
@@ -42,6 +40,7 @@ from mer_bench.overrides import apply_ordered, brief, ordered_overrides, parse_o
 from mer_bench.overrides import (  # re-exported: plans and ``run`` both compose through it
     apply_overrides as apply_overrides,
 )
+from mer_bench.param_types import check_param_types as check_param_types  # re-exported
 from mer_bench.plan_yaml import read_plan_file
 from mer_bench.protocol import Protocol
 from mer_bench.types import stable_hash
@@ -391,74 +390,3 @@ def _entries(value: Any, key: str, source: str) -> tuple[Entry, ...]:
         else:
             raise ConfigError(f"{source}: each {key} entry is a name or a mapping with 'name'")
     return tuple(entries)
-
-
-# --------------------------------------------------------------------------
-# parameter types
-# --------------------------------------------------------------------------
-def check_param_types(owner: str, params_cls: type, values: Mapping[str, Any]) -> None:
-    """Raise a one-line ConfigError for the first value that does not fit its field's type.
-
-    ``--set C=abc`` would otherwise reach scikit-learn or torch deep inside a fit and
-    fail there with a traceback; here the message names the parameter and its type.
-    """
-    if not dataclasses.is_dataclass(params_cls):
-        return
-    try:
-        hints = typing.get_type_hints(params_cls)
-    except Exception:  # unresolvable annotations: nothing to check against
-        return
-    defaults = {f.name: f.default for f in dataclasses.fields(params_cls)}
-    for name, value in values.items():
-        hint = hints.get(name)
-        if hint is None or _fits(value, hint):
-            continue
-        default = defaults.get(name, dataclasses.MISSING)
-        example = "" if default is dataclasses.MISSING else f" (default {default!r})"
-        raise ConfigError(
-            f"{owner}: parameter {name} must be {_describe(hint)}{example}, "
-            f"got {value!r} ({type(value).__name__})"
-        )
-
-
-def _fits(value: Any, hint: Any) -> bool:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is Any:
-        return True
-    if origin in (typing.Union, types.UnionType):
-        return any(_fits(value, arg) for arg in args)
-    if origin is Literal:
-        return value in args
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if hint is str:
-        return isinstance(value, str)
-    if origin in (tuple, list, Sequence) or hint in (tuple, list):
-        if not isinstance(value, list | tuple):
-            return False
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            return len(value) == len(args) and all(map(_fits, value, args))
-        return not args or all(_fits(v, args[0]) for v in value)
-    if origin in (dict, Mapping) or hint is dict:
-        return isinstance(value, dict)
-    return True  # a class we do not know how to check
-
-
-def _describe(hint: Any) -> str:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(arg) for arg in args)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in args)
-    if origin in (tuple, list, Sequence):
-        inner = f" of {_describe(args[0])}s" if args and args[0] is not Ellipsis else ""
-        return f"a list{inner}"
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-             type(None): "null"}
-    return names.get(hint, getattr(hint, "__name__", str(hint)))

@@ -238,8 +238,9 @@ def test_skip_invalid_runs_without_the_broken_clips_and_without_it_the_run_refus
     root, cut, short = fourq_with_bad_clips(tmp_path)
     args = ("run", "-m", "chance", "-d", "4q", "-t", "quadrant", "--root", str(root),
             "--tracking-uri", "memory", "--protocol", "kfold:2", "--jobs", "1")
-    code, out = check(*args)
-    assert code == 1 and "truncated_audio" in out and "short_audio" in out
+    code, out = check(*args)  # the datasets are checked before any run: exit 2, nothing run
+    assert code == 2 and "truncated_audio" in out and "short_audio" in out
+    assert "nothing was run" in out
     code, out = check(*args, "--skip-invalid")
     assert code == 0, out
     assert "leaving out 2 track(s)" in out and "1 finished" in out

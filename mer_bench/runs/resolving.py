@@ -92,6 +92,24 @@ def _checked_params(
     return params
 
 
+def _conditional_config(spec: RunSpec, protocol: Protocol, method: Method) -> dict[str, Any]:
+    """The config keys present only when they apply (so older hashes stay as they were)."""
+    config: dict[str, Any] = {}
+    if protocol.kind in SPLIT_VERSIONS:
+        config["split_version"] = SPLIT_VERSIONS[protocol.kind]
+    # each split trains from its own initialisation, derived from (seed, split name)
+    config["fold_seeds"] = FOLD_SEED_VERSION
+    if spec.split_seed is not None:
+        config["split_seed"] = int(spec.split_seed)
+    if not method.selects_on_validation():
+        config["validation"] = "merged-into-train"
+    if spec.label_rule != "fixed":  # only non-default rules enter the hash
+        config["label_rule"] = spec.label_rule
+    if spec.precision is not None:  # e.g. bf16-mixed: other numbers, another run
+        config["precision"] = spec.precision
+    return config
+
+
 def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
     """Validate names, fill in defaults and compute the config hash."""
     method_cls = METHODS.get(spec.method)
@@ -123,18 +141,7 @@ def resolve(spec: RunSpec, smoke: bool = False) -> ResolvedRun:
         "allow_missing_audio": spec.allow_missing_audio,
         "skip_invalid": spec.skip_invalid,
     }
-    if protocol.kind in SPLIT_VERSIONS:
-        config["split_version"] = SPLIT_VERSIONS[protocol.kind]
-    # each split trains from its own initialisation, derived from (seed, split name)
-    config["fold_seeds"] = FOLD_SEED_VERSION
-    if spec.split_seed is not None:
-        config["split_seed"] = int(spec.split_seed)
-    if not method_cls(params, spec.seed).selects_on_validation():
-        config["validation"] = "merged-into-train"
-    if spec.label_rule != "fixed":  # only non-default rules enter the hash
-        config["label_rule"] = spec.label_rule
-    if spec.precision is not None:  # e.g. bf16-mixed: other numbers, another run
-        config["precision"] = spec.precision
+    config.update(_conditional_config(spec, protocol, method_cls(params, spec.seed)))
     if protocol.is_transfer:
         protocol = _transfer_protocol(protocol, adapter_cls)
         config["protocol"] = protocol.canonical
