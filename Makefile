@@ -26,8 +26,9 @@ $(STAMP): pyproject.toml Makefile
 bench: $(STAMP)
 	$(VENV)/bin/mer-bench bench $(PLAN) --tracking-uri $(TRACKING_URI) $(ARGS)
 
+# the fast tier, spread over the machine's cores (pytest-xdist)
 test: $(STAMP)
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q -n auto $(ARGS)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m "" $(ARGS)

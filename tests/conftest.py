@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+# pytest-xdist's workers inherit COLUMNS=80; the command line's consoles would fix their
+# width from it when first imported, and the tests that ask a wider terminal
+# (CliRunner(env={"COLUMNS": ...})) would get 80 columns in a worker and 250 alone
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MER_BENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
 
