@@ -52,17 +52,34 @@ def test_a_rerun_keeps_the_folds_an_interrupted_attempt_finished(monkeypatch):
 
 
 def test_a_damaged_stored_fold_is_fitted_again(monkeypatch):
-    tracker = InMemoryTracker()
-    runner = Runner(tracker, RunnerSettings(plots=False, progress=False))
-    first = runner.run(resolve(SPEC.__class__(**{**SPEC.__dict__, "seed": 8})))
-    for path in runner.results.root.rglob("*.pkl"):
-        path.write_bytes(b"not a fold")
-    for run in _live(tracker, RUN):  # as if it had been interrupted after its folds
-        run.status = "FAILED"
+    spec = SPEC.__class__(**{**SPEC.__dict__, "seed": 8})
+    reference = Runner(InMemoryTracker(), RunnerSettings(plots=False, progress=False)).run(
+        resolve(spec)).metrics
     fits = {"n": 0}
     original = Linear.fit
-    monkeypatch.setattr(Linear, "fit", lambda self, *a: (fits.__setitem__("n", fits["n"] + 1),
-                                                         original(self, *a))[1])
+
+    def fit_then_fail_on_the_third(self, train, val, ctx):
+        fits["n"] += 1
+        if fits["n"] == 3:
+            raise RuntimeError("interrupted")
+        return original(self, train, val, ctx)
+
+    monkeypatch.setattr(Linear, "fit", fit_then_fail_on_the_third)
+    tracker = InMemoryTracker()
+    runner = Runner(tracker, RunnerSettings(plots=False, progress=False))
+    with pytest.raises(RuntimeError):
+        runner.run(resolve(spec))
+    stored = list(runner.results.root.rglob("*.pkl"))
+    assert len(stored) == 2  # the two folds finished before the interruption
+    for path in stored:
+        path.write_bytes(b"not a fold")
     with pytest.warns(UserWarning, match="SHA-256 differs"):
-        again = runner.run(resolve(SPEC.__class__(**{**SPEC.__dict__, "seed": 8})))
-    assert fits["n"] == 4 and again.metrics == pytest.approx(first.metrics, rel=1e-12)
+        again = runner.run(resolve(spec))
+    assert fits["n"] == 3 + 4 and again.metrics == pytest.approx(reference, rel=1e-12)
+
+
+def test_a_finished_run_leaves_no_fold_results_behind():
+    runner = Runner(InMemoryTracker(), RunnerSettings(plots=False, progress=False))
+    outcome = runner.run(resolve(SPEC.__class__(**{**SPEC.__dict__, "seed": 9})))
+    assert outcome.status == "finished"
+    assert not list(runner.results.root.rglob("*.pkl"))

@@ -78,6 +78,12 @@ class FoldResults:
             return None
         return digest
 
+    def discard(self, config_hash: str, fingerprint: str) -> None:
+        """Forget a run's fold results once the run is FINISHED (nothing to resume)."""
+        import shutil
+
+        shutil.rmtree(self.root / config_hash / fingerprint[:32], ignore_errors=True)
+
     def get(self, config_hash: str, fingerprint: str, split_hash: str, digest: str
             ) -> StoredFold | None:
         """The stored result if its bytes still have ``digest``; None otherwise."""

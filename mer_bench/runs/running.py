@@ -120,8 +120,7 @@ class Runner:
     def close(self) -> None:
         """Release the executor's engine (a Ray session the runner started)."""
         if self._executor is not None:
-            self._executor, executor = None, self._executor
-            executor.close()
+            self._executor, _ = None, self._executor.close()
 
     @property
     def cache(self) -> FeatureCache:
@@ -373,6 +372,7 @@ class Runner:
                 self.tracker.delete_run(parent)
                 return self._held(run, rival)
             lease.finish(self.tracker, parent, heartbeat)
+            self.results.discard(run.config_hash, prep.fingerprint)  # finished: not needed
         except BaseException as exc:
             status = KILLED if isinstance(exc, KeyboardInterrupt) else FAILED
             for run_id in dict.fromkeys([*open_folds, parent]):
