@@ -8,7 +8,7 @@ import pytest
 from mer_bench.config import RunSpec
 from mer_bench.methods.baselines import Linear
 from mer_bench.runs import Runner, RunnerSettings, resolve
-from mer_bench.runs.resume import RESULT_TAG, RESUMED_TAG
+from mer_bench.runs.resume import RESULT_TAG, RESUMED_TAG, FoldResults
 from mer_bench.tracking import InMemoryTracker
 from mer_bench.tracking.base import FINISHED, FOLD, RUN
 
@@ -51,7 +51,7 @@ def test_a_rerun_keeps_the_folds_an_interrupted_attempt_finished(monkeypatch):
     assert all(f.tags.get(RESULT_TAG) for f in folds)
 
 
-def test_a_damaged_stored_fold_is_fitted_again(monkeypatch):
+def test_a_damaged_stored_fold_is_fitted_again(monkeypatch, tmp_path):
     spec = SPEC.__class__(**{**SPEC.__dict__, "seed": 8})
     reference = Runner(InMemoryTracker(), RunnerSettings(plots=False, progress=False)).run(
         resolve(spec)).metrics
@@ -67,6 +67,7 @@ def test_a_damaged_stored_fold_is_fitted_again(monkeypatch):
     monkeypatch.setattr(Linear, "fit", fit_then_fail_on_the_third)
     tracker = InMemoryTracker()
     runner = Runner(tracker, RunnerSettings(plots=False, progress=False))
+    runner.results = FoldResults(tmp_path)  # this test's results only (the cache is shared)
     with pytest.raises(RuntimeError):
         runner.run(resolve(spec))
     stored = list(runner.results.root.rglob("*.pkl"))
@@ -78,8 +79,9 @@ def test_a_damaged_stored_fold_is_fitted_again(monkeypatch):
     assert fits["n"] == 3 + 4 and again.metrics == pytest.approx(reference, rel=1e-12)
 
 
-def test_a_finished_run_leaves_no_fold_results_behind():
+def test_a_finished_run_leaves_no_fold_results_behind(tmp_path):
     runner = Runner(InMemoryTracker(), RunnerSettings(plots=False, progress=False))
+    runner.results = FoldResults(tmp_path)
     outcome = runner.run(resolve(SPEC.__class__(**{**SPEC.__dict__, "seed": 9})))
     assert outcome.status == "finished"
     assert not list(runner.results.root.rglob("*.pkl"))
