@@ -25,18 +25,24 @@ def _live(tracker, kind):
     return [r for r in tracker.runs.values() if r.tags.get("kind") == kind and not r.deleted]
 
 
-def test_a_rerun_keeps_the_folds_an_interrupted_attempt_finished(monkeypatch):
-    reference = _run(InMemoryTracker()).metrics
+def _fail_on_the_third_fit(monkeypatch) -> dict[str, int]:
+    """Linear's third fit raises, as an interrupted run would; the fits are counted."""
     fits = {"n": 0}
     original = Linear.fit
 
-    def fit_then_fail_on_the_third(self, train, val, ctx):
+    def fit(self, train, val, ctx):
         fits["n"] += 1
         if fits["n"] == 3:
             raise RuntimeError("a node went away")
         return original(self, train, val, ctx)
 
-    monkeypatch.setattr(Linear, "fit", fit_then_fail_on_the_third)
+    monkeypatch.setattr(Linear, "fit", fit)
+    return fits
+
+
+def test_a_rerun_keeps_the_folds_an_interrupted_attempt_finished(monkeypatch):
+    reference = _run(InMemoryTracker()).metrics
+    fits = _fail_on_the_third_fit(monkeypatch)
     tracker = InMemoryTracker()
     with pytest.raises(RuntimeError):
         _run(tracker)
@@ -55,16 +61,7 @@ def test_a_damaged_stored_fold_is_fitted_again(monkeypatch, tmp_path):
     spec = SPEC.__class__(**{**SPEC.__dict__, "seed": 8})
     reference = Runner(InMemoryTracker(), RunnerSettings(plots=False, progress=False)).run(
         resolve(spec)).metrics
-    fits = {"n": 0}
-    original = Linear.fit
-
-    def fit_then_fail_on_the_third(self, train, val, ctx):
-        fits["n"] += 1
-        if fits["n"] == 3:
-            raise RuntimeError("interrupted")
-        return original(self, train, val, ctx)
-
-    monkeypatch.setattr(Linear, "fit", fit_then_fail_on_the_third)
+    fits = _fail_on_the_third_fit(monkeypatch)
     tracker = InMemoryTracker()
     runner = Runner(tracker, RunnerSettings(plots=False, progress=False))
     runner.results = FoldResults(tmp_path)  # this test's results only (the cache is shared)
