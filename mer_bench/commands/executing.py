@@ -108,6 +108,7 @@ def execute(
     runner = Runner(tracker, settings, report=say)
     check_datasets(runner, runs)
     if settings.executor.name != "local":
+        _ = runner.executor  # started (or joined) now: an unreachable cluster stops here
         say(f"folds run on {settings.executor.name}"
             + (f" at {settings.executor.address}" if settings.executor.address else ""))
     try:

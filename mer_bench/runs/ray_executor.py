@@ -24,7 +24,7 @@ from typing import Any
 
 import ray
 
-from mer_bench.errors import TaskError
+from mer_bench.errors import MerBenchError, TaskError
 from mer_bench.runs.executors import ExecutorSettings, FoldJob
 from mer_bench.runs.fitting import fit_fold
 from mer_bench.runs.folds import FoldResult, score_fold
@@ -102,8 +102,12 @@ class RayExecutor:
         self.settings = settings
         self._started = not ray.is_initialized()
         if self._started:
-            ray.init(address=settings.address, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False)
+            try:
+                ray.init(address=settings.address, include_dashboard=False,
+                         log_to_driver=False, configure_logging=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:  # before any run
+                where = f"the Ray cluster at {settings.address}" if settings.address else "Ray"
+                raise MerBenchError(f"cannot start or join {where}: {exc}") from None
         self.fold_seconds: list[float] = []  # worker time per fold (the overhead is the rest)
 
     def options(self, run: ResolvedRun) -> dict[str, Any]:
